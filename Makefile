@@ -1,0 +1,45 @@
+# ResolutionFlow: the README's commands. `make run` serves the app on embedded defaults;
+# `make test` runs the whole suite against throwaway PostgreSQL and Redis.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint bench fake-ai clean
+
+$(VENV)/bin/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(VENV)/bin/activate
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(VENV)/bin/activate
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $(VENV)/.runtime $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+run: $(VENV)/.runtime node_modules/.installed
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py seed_demo
+	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl+C to stop)"
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: $(VENV)/.dev node_modules/.installed
+	.ci/services.sh $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+
+# A local fake of the Anthropic Messages API on 127.0.0.1, for demos and benchmarks.
+fake-ai: $(VENV)/.runtime
+	$(PY) manage.py fake_anthropic --port 8765
+
+clean:
+	rm -rf $(VENV) node_modules staticfiles .pytest_cache

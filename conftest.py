@@ -1,0 +1,75 @@
+"""Root fixtures: users of two accounts and every role, so every test can prove isolation."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from resolutionflow.accounts.models import Role
+from resolutionflow.accounts.tests.factories import TEST_PASSWORD, AccountFactory, TeamFactory, UserFactory
+
+pytest_plugins = [
+    "resolutionflow.testing.ai",
+    "resolutionflow.testing.services",
+    "resolutionflow.testing.browser",
+]
+
+
+def pytest_report_header(config):
+    from django.conf import settings
+    from django.db import connection
+
+    db = settings.DATABASES["default"]
+    cache = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
+    broker = "inline (eager)" if settings.CELERY_TASK_ALWAYS_EAGER else settings.CELERY_BROKER_URL.split("@")[-1]
+    return [
+        f"database: {connection.vendor} ({db['ENGINE']}) {db.get('HOST') or db['NAME']}:{db.get('PORT') or ''}",
+        f"cache: {cache}; celery broker: {broker}; AI mode: {settings.AI_MODE}",
+    ]
+
+
+def _tenant(slug: str):
+    account = AccountFactory(slug=slug, name=slug.replace("-", " ").title())
+    team = TeamFactory(account=account, name="Service Desk")
+
+    def user(role, **kw):
+        u = UserFactory(account=account, role=role, email=f"{role}{'-cov' if kw.get('l1_coverage') else ''}@{slug}.test", **kw)
+        u.teams.add(team)
+        return u
+
+    return SimpleNamespace(
+        account=account,
+        team=team,
+        owner=user(Role.OWNER),
+        admin=user(Role.ADMIN),
+        engineer=user(Role.ENGINEER),
+        coverage_engineer=user(Role.ENGINEER, l1_coverage=True),
+        l1=user(Role.L1_TECH),
+    )
+
+
+@pytest.fixture
+def tenant_a(db):
+    """Northwind-like account with every role."""
+    return _tenant("acme")
+
+
+@pytest.fixture
+def tenant_b(db):
+    """A second account: nothing of tenant_a may ever be visible to it, and vice versa."""
+    return _tenant("globex")
+
+
+@pytest.fixture
+def password():
+    return TEST_PASSWORD
+
+
+@pytest.fixture
+def login(client):
+    """login(user) -> the Django test client logged in as that user."""
+
+    def _login(user):
+        client.force_login(user)
+        return client
+
+    return _login

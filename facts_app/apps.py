@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class FactsAppConfig(AppConfig):
+    name = "facts_app"

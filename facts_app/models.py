@@ -1,0 +1,1 @@
+"""Models of facts_app (filled in by later issues)."""

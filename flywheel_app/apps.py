@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class FlywheelAppConfig(AppConfig):
+    name = "flywheel_app"

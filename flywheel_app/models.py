@@ -1,0 +1,1 @@
+"""Models of flywheel_app (filled in by later issues)."""

@@ -1,0 +1,1 @@
+"""Models of l1_app (filled in by later issues)."""

@@ -1,0 +1,78 @@
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
+
+from . import selectors, services
+from .models import Role
+from .tenancy import admin_required, engineer_required, l1_required
+
+
+@login_required
+def home(request):
+    """Send each role to its own home."""
+    user = request.user
+    if user.role in (Role.OWNER, Role.ADMIN):
+        return redirect("admin_home")
+    if user.role == Role.L1_TECH:
+        return redirect("l1_home")
+    return redirect("engineer_home")
+
+
+@engineer_required
+def engineer_home(request):
+    return render(request, "accounts/engineer_home.html")
+
+
+@l1_required
+def l1_home(request):
+    return render(request, "accounts/l1_home.html")
+
+
+@admin_required
+def admin_home(request):
+    return render(request, "accounts/admin_home.html")
+
+
+def _bell(request):
+    response = render(
+        request,
+        "partials/_notification_bell.html",
+        {"unread_count": selectors.notification_unread_count(user=request.user)},
+    )
+    response["Vary"] = "HX-Request"
+    return response
+
+
+@login_required
+@require_GET
+def notification_bell(request):
+    return _bell(request)
+
+
+@login_required
+@require_GET
+def notification_list(request):
+    notifications = selectors.notification_list(user=request.user)[:100]
+    return render(request, "accounts/notifications.html", {"notifications": notifications})
+
+
+@login_required
+@require_POST
+def notification_mark_read(request, notification_id: int):
+    notification = selectors.notification_get_for_user(user=request.user, notification_id=notification_id)
+    services.notification_mark_read(notification=notification)
+    if not request.htmx:
+        return redirect(notification.url or "notification_list")
+    response = render(request, "accounts/partials/_notification_item.html", {"n": notification})
+    response["Vary"] = "HX-Request"
+    return trigger_client_event(response, "notifications-changed")
+
+
+@login_required
+@require_POST
+def notification_mark_all_read(request):
+    services.notification_mark_all_read(user=request.user)
+    if not request.htmx:
+        return redirect("notification_list")
+    return trigger_client_event(notification_list(request), "notifications-changed")

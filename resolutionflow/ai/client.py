@@ -1,0 +1,327 @@
+"""The one door to the LLM. Nothing else in the project imports `anthropic`.
+
+Two calls: `ai_json` (an object that must match a JSON schema) and `ai_text` (free text).
+Both pick the model from the action's tier, send the system prompt as blocks marked for
+prompt caching when long enough to cache, bound output tokens, apply a per-request timeout,
+SDK retries (429 / 529 / 5xx) and an outer deadline, record one AIUsage row per attempt,
+and raise only `AIError`. Without an API key the offline demo provider answers instead.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import anthropic
+import jsonschema
+from django.conf import settings
+
+from . import demo
+from .errors import AIError
+from .models import AIUsage
+from .tiers import model_for, tier_for
+
+logger = logging.getLogger(__name__)
+
+# ~1024 tokens: below this the API does not cache a prefix, so a mark would only add noise.
+CACHE_MIN_CHARS = 4000
+
+_clients: dict[tuple, anthropic.Anthropic] = {}
+_clients_lock = threading.Lock()
+# Calls run on these threads so the caller can stop waiting at the outer deadline.
+_executor = concurrent.futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="ai-call")
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a call is for (shown as cost per session, per walk, ...)."""
+
+    type: str
+    id: int
+
+
+@dataclass
+class AIRequest:
+    action: str
+    system: str
+    messages: list[dict[str, Any]]
+    schema: dict[str, Any] | None = None
+    max_tokens: int = 1024
+    cache_conversation: bool = False
+    model: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.model = model_for(self.action)
+
+
+def ai_json(
+    *,
+    action: str,
+    system: str,
+    messages: list[dict[str, Any]] | str,
+    schema: dict[str, Any],
+    account,
+    user=None,
+    subject: Subject | None = None,
+    max_tokens: int = 1024,
+    cache_conversation: bool = False,
+) -> dict[str, Any]:
+    """Ask for one JSON object matching `schema`. One corrective retry on an invalid object."""
+    request = AIRequest(action, system, _as_messages(messages), schema, max_tokens, cache_conversation)
+    if settings.AI_MODE == "demo":
+        return _demo_call(request, account=account, user=user, subject=subject)
+    deadline = time.monotonic() + settings.AI_DEADLINE
+    text, usage = _anthropic_call(request, account=account, user=user, subject=subject, deadline=deadline)
+    try:
+        return parse_json_object(text, request.schema)
+    except ValueError as first_error:
+        logger.info("AI %s returned an invalid object, asking once more: %s", action, first_error)
+        _mark_invalid(usage, first_error)
+    corrective = AIRequest(
+        action,
+        system,
+        request.messages
+        + [
+            {"role": "assistant", "content": text or "(empty)"},
+            {
+                "role": "user",
+                "content": (
+                    "Your previous reply was not a valid JSON object for the required schema "
+                    f"({_short(str(first_error))}). Reply again with only the corrected JSON object."
+                ),
+            },
+        ],
+        schema,
+        max_tokens,
+    )
+    text, usage = _anthropic_call(corrective, account=account, user=user, subject=subject, deadline=deadline)
+    try:
+        return parse_json_object(text, schema)
+    except ValueError as second_error:
+        _mark_invalid(usage, second_error)
+        raise AIError("invalid_output", _short(str(second_error))) from None
+
+
+def ai_text(
+    *,
+    action: str,
+    system: str,
+    messages: list[dict[str, Any]] | str,
+    account,
+    user=None,
+    subject: Subject | None = None,
+    max_tokens: int = 1024,
+    cache_conversation: bool = False,
+) -> str:
+    """Ask for free text (e.g. a markdown document)."""
+    request = AIRequest(action, system, _as_messages(messages), None, max_tokens, cache_conversation)
+    if settings.AI_MODE == "demo":
+        return _demo_call(request, account=account, user=user, subject=subject)
+    deadline = time.monotonic() + settings.AI_DEADLINE
+    text, usage = _anthropic_call(request, account=account, user=user, subject=subject, deadline=deadline)
+    if not text.strip():
+        _mark_invalid(usage, "empty reply")
+        raise AIError("invalid_output", "empty reply")
+    return text
+
+
+# --- parsing -------------------------------------------------------------------
+
+_FENCE = re.compile(r"^\s*```[a-zA-Z0-9_-]*\s*\n?(.*?)\n?\s*```\s*$", re.DOTALL)
+
+
+def parse_json_object(text: str, schema: dict[str, Any] | None) -> dict[str, Any]:
+    """Tolerant parse: strips code fences and prose around one object; then checks the schema.
+    Raises ValueError saying what is wrong."""
+    candidate = text.strip()
+    fenced = _FENCE.match(candidate)
+    if fenced:
+        candidate = fenced.group(1).strip()
+    try:
+        value = json.loads(candidate)
+    except json.JSONDecodeError:
+        start, end = candidate.find("{"), candidate.rfind("}")
+        if start == -1 or end <= start:
+            raise ValueError("no JSON object in the reply") from None
+        try:
+            value = json.loads(candidate[start : end + 1])
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not valid JSON: {exc.msg}") from None
+    if not isinstance(value, dict):
+        raise ValueError("the reply is not a JSON object")
+    if schema is not None:
+        error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(value))
+        if error is not None:
+            where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+            raise ValueError(f"schema mismatch at {where}: {error.message}")
+    return value
+
+
+# --- the Anthropic provider ----------------------------------------------------
+
+
+def _client() -> anthropic.Anthropic:
+    key = (settings.ANTHROPIC_API_KEY, settings.ANTHROPIC_BASE_URL, settings.AI_REQUEST_TIMEOUT, settings.AI_MAX_RETRIES)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = anthropic.Anthropic(
+                api_key=settings.ANTHROPIC_API_KEY,
+                base_url=settings.ANTHROPIC_BASE_URL,
+                timeout=settings.AI_REQUEST_TIMEOUT,
+                max_retries=settings.AI_MAX_RETRIES,
+            )
+            _clients[key] = client
+        return client
+
+
+def build_params(request: AIRequest) -> dict[str, Any]:
+    """The Messages API parameters for a request (public so tests can read what is sent)."""
+    system_block: dict[str, Any] = {"type": "text", "text": request.system}
+    if len(request.system) >= CACHE_MIN_CHARS:
+        system_block["cache_control"] = {"type": "ephemeral"}
+    messages = request.messages
+    if request.cache_conversation and messages:
+        messages = _mark_last_message_for_cache(messages)
+    params: dict[str, Any] = {
+        "model": request.model,
+        "max_tokens": request.max_tokens,
+        "system": [system_block],
+        "messages": messages,
+    }
+    if request.schema is not None:
+        params["output_config"] = {"format": {"type": "json_schema", "schema": request.schema}}
+    return params
+
+
+def _anthropic_call(request: AIRequest, *, account, user, subject, deadline: float) -> tuple[str, AIUsage]:
+    params = build_params(request)
+    remaining = deadline - time.monotonic()
+    started = time.monotonic()
+    usage_fields: dict[str, Any] = {}
+    try:
+        if remaining <= 0:
+            raise AIError("timeout", "deadline passed before the call")
+        future = _executor.submit(_client().messages.create, **params)
+        try:
+            message = future.result(timeout=remaining)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise AIError("timeout", f"no answer within {settings.AI_DEADLINE:.0f}s") from None
+        usage_fields = _usage_fields(message.usage)
+        if message.stop_reason == "max_tokens":
+            raise AIError("truncated", f"stopped at max_tokens={request.max_tokens}")
+        if message.stop_reason == "refusal":
+            raise AIError("refused")
+        text = "".join(block.text for block in message.content if getattr(block, "type", "") == "text")
+    except AIError as exc:
+        _record(request, account, user, subject, started, outcome=exc.kind, error=exc.detail, **usage_fields)
+        raise
+    except anthropic.APIError as exc:
+        error = _translate(exc)
+        _record(request, account, user, subject, started, outcome=error.kind, error=error.detail)
+        raise error from exc
+    usage = _record(request, account, user, subject, started, outcome=AIUsage.Outcome.OK, **usage_fields)
+    return text, usage
+
+
+def _translate(exc: anthropic.APIError) -> AIError:
+    if isinstance(exc, anthropic.APITimeoutError):
+        return AIError("timeout", "request timed out")
+    if isinstance(exc, anthropic.APIConnectionError):
+        return AIError("connection", exc.__class__.__name__)
+    if isinstance(exc, anthropic.RateLimitError):
+        return AIError("rate_limited", "429")
+    status = getattr(exc, "status_code", None)
+    if status == 529:
+        return AIError("overloaded", "529")
+    return AIError("api_error", f"HTTP {status}" if status else exc.__class__.__name__)
+
+
+def _usage_fields(usage) -> dict[str, int]:
+    return {
+        "input_tokens": usage.input_tokens or 0,
+        "output_tokens": usage.output_tokens or 0,
+        "cache_read_tokens": usage.cache_read_input_tokens or 0,
+        "cache_write_tokens": usage.cache_creation_input_tokens or 0,
+    }
+
+
+def cost_usd(model: str, *, input_tokens=0, output_tokens=0, cache_read_tokens=0, cache_write_tokens=0) -> Decimal:
+    prices = settings.AI_PRICES.get(model)
+    if prices is None:
+        return Decimal("0")
+    total = (
+        input_tokens * prices["input"]
+        + output_tokens * prices["output"]
+        + cache_read_tokens * prices["cache_read"]
+        + cache_write_tokens * prices["cache_write"]
+    )
+    return (total / Decimal(1_000_000)).quantize(Decimal("0.000001"))
+
+
+def _record(request: AIRequest, account, user, subject, started: float, *, outcome: str, error: str = "",
+            provider: str = "anthropic", model: str | None = None, **tokens) -> AIUsage:
+    model = model or request.model
+    return AIUsage.objects.create(
+        account=account,
+        user=user if getattr(user, "pk", None) else None,
+        action=request.action,
+        tier=tier_for(request.action),
+        model=model,
+        provider=provider,
+        outcome=outcome,
+        error=error[:300],
+        latency_ms=int((time.monotonic() - started) * 1000),
+        cost_usd=cost_usd(model, **tokens),
+        subject_type=subject.type if subject else "",
+        subject_id=subject.id if subject else None,
+        **tokens,
+    )
+
+
+def _mark_invalid(usage: AIUsage, error: Exception | str) -> None:
+    usage.outcome = AIUsage.Outcome.INVALID_OUTPUT
+    usage.error = str(error)[:300]
+    usage.save(update_fields=["outcome", "error"])
+
+
+# --- the demo provider ------------------------------------------------------------
+
+
+def _demo_call(request: AIRequest, *, account, user, subject):
+    started = time.monotonic()
+    reply = demo.respond(request)
+    if request.schema is not None:
+        reply = parse_json_object(json.dumps(reply), request.schema)
+    _record(request, account, user, subject, started, outcome=AIUsage.Outcome.OK, provider="demo", model="demo")
+    return reply
+
+
+# --- helpers ------------------------------------------------------------------------
+
+
+def _as_messages(messages: list[dict[str, Any]] | str) -> list[dict[str, Any]]:
+    if isinstance(messages, str):
+        return [{"role": "user", "content": messages}]
+    return list(messages)
+
+
+def _mark_last_message_for_cache(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    last = dict(messages[-1])
+    content = last["content"]
+    blocks = [{"type": "text", "text": content}] if isinstance(content, str) else [dict(b) for b in content]
+    blocks[-1]["cache_control"] = {"type": "ephemeral"}
+    last["content"] = blocks
+    return [*messages[:-1], last]
+
+
+def _short(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,32 @@
+class AIError(Exception):
+    """The one error the AI door raises. Views turn it into a retry partial.
+
+    `kind` names what happened (overloaded, rate_limited, timeout, invalid_output, truncated,
+    refused, api_error, connection); `message` is safe to show an engineer.
+    """
+
+    MESSAGES = {
+        "overloaded": "The AI service is overloaded right now.",
+        "rate_limited": "The AI service is rate-limiting us right now.",
+        "timeout": "The AI took too long to answer.",
+        "invalid_output": "The AI gave an answer we could not read.",
+        "truncated": "The AI's answer was cut off before it finished.",
+        "refused": "The AI declined to answer this request.",
+        "connection": "The AI service could not be reached.",
+        "api_error": "The AI service returned an error.",
+    }
+    NOT_RETRYABLE = frozenset({"refused"})
+
+    def __init__(self, kind: str, detail: str = "") -> None:
+        self.kind = kind
+        self.detail = detail
+        super().__init__(f"{kind}: {detail}" if detail else kind)
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind not in self.NOT_RETRYABLE
+
+    @property
+    def message(self) -> str:
+        base = self.MESSAGES.get(self.kind, "The AI call failed.")
+        return f"{base} Nothing you entered was lost." + (" You can try again." if self.retryable else "")

@@ -1,0 +1,1 @@
+"""Pytest plugin: ai fixtures (see conftest.py)."""

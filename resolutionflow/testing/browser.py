@@ -1,0 +1,1 @@
+"""Pytest plugin: browser fixtures (see conftest.py)."""

@@ -1,0 +1,1 @@
+"""Pytest plugin: services fixtures (see conftest.py)."""

@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from .health import healthz
+
+admin.site.site_header = "ResolutionFlow admin"
+admin.site.site_title = "ResolutionFlow"
+admin.site.index_title = "Review queue, flows and account"
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("tickets/", include("resolutionflow.psa.urls")),
+    path("", include("resolutionflow.accounts.urls")),
+]

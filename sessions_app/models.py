@@ -1,0 +1,1 @@
+"""Models of sessions_app (filled in by later issues)."""

@@ -1,0 +1,32 @@
+// Small, page-wide behaviour. Everything works without it; it only smooths the edges.
+(function () {
+  "use strict";
+
+  // Toasts (Django messages) fade out after a few seconds.
+  function dismissToasts(root) {
+    (root || document).querySelectorAll(".toast:not([data-sticky])").forEach(function (toast) {
+      setTimeout(function () {
+        toast.classList.add("leaving");
+        setTimeout(function () { toast.remove(); }, 450);
+      }, 5000);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { dismissToasts(document); });
+
+  // A server-sent toast: HX-Trigger: {"toast": {"message": "...", "level": "success"}}
+  document.body && document.body.addEventListener("toast", function (event) {
+    var detail = event.detail || {};
+    var toast = document.createElement("div");
+    toast.className = "toast toast-" + (detail.level || "info");
+    toast.setAttribute("role", "status");
+    toast.textContent = detail.message || "";
+    document.getElementById("toasts").appendChild(toast);
+    dismissToasts(toast.parentNode);
+  });
+
+  // htmx swaps 2xx only; our error partials come back as 200 with HX-Error-Status.
+  // A network failure (server down) gets a toast instead of silence.
+  document.addEventListener("htmx:sendError", function () {
+    document.body.dispatchEvent(new CustomEvent("toast", { detail: { message: "Could not reach the server. Check your connection and try again.", level: "error" } }));
+  });
+})();
