@@ -27,6 +27,12 @@ def pytest_report_header(config):
     ]
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2 at production strength costs ~0.3 s per user; tests make dozens.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def _tenant(slug: str):
     account = AccountFactory(slug=slug, name=slug.replace("-", " ").title())
     team = TeamFactory(account=account, name="Service Desk")

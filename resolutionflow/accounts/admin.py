@@ -11,13 +11,18 @@ class TenantScopedAdmin(admin.ModelAdmin):
     the same way, and new rows are stamped with the admin's account.
     """
 
-    tenant_field = "account"
+    # The lookup that ties a row to its account ("pk" for Account itself).
+    tenant_lookup = "account_id"
+
+    @property
+    def tenant_field(self) -> str:
+        return "account" if self.tenant_lookup == "account_id" else ""
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)
         if request.user.is_superuser:
             return qs
-        return qs.filter(**{f"{self.tenant_field}_id": request.user.account_id})
+        return qs.filter(**{self.tenant_lookup: request.user.account_id})
 
     def get_exclude(self, request, obj=None):
         excluded = list(super().get_exclude(request, obj) or [])
@@ -50,7 +55,7 @@ class TenantScopedAdmin(admin.ModelAdmin):
 
 @admin.register(Account)
 class AccountAdmin(TenantScopedAdmin):
-    tenant_field = "id"
+    tenant_lookup = "pk"
     list_display = ["name", "slug", "created_at"]
     search_fields = ["name", "slug"]
 

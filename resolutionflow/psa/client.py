@@ -10,7 +10,7 @@ from resolutionflow.errors import ExternalServiceError
 
 class PSANotConnected(ExternalServiceError):
     status_code = 409
-    default_message = "No PSA is connected to this account, so the ticket context is unavailable."
+    default_message = "PSA not connected: this account has no PSA, so the ticket cannot be reached."
 
 
 @dataclass(frozen=True)

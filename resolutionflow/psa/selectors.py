@@ -10,7 +10,7 @@ def internal_ticket_list(*, user: User, status: str = "") -> QuerySet[InternalTi
     qs = InternalTicket.objects.for_account(user.account_id).select_related("created_by")
     if status:
         qs = qs.filter(status=status)
-    return qs.annotate(note_count=Count("notes"))
+    return qs.annotate(note_count=Count("notes")).order_by("-number")
 
 
 def internal_ticket_get(*, user: User, number: int) -> InternalTicket:
