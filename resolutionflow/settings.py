@@ -20,7 +20,10 @@ DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
-if not DEBUG and (SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50):
+if not DEBUG and (
+    SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5
+    or SECRET_KEY.startswith("django-insecure-")
+):
     raise ImproperlyConfigured(
         "SECRET_KEY must be set to a long random value when DJANGO_DEBUG is false "
         "(the development key is refused)."
@@ -130,11 +133,23 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "private_media")
 
 # --- Cache and Celery: one REDIS_URL for both, or nothing for a laptop ---------
 REDIS_URL = env.str("REDIS_URL", default="")
+
+
+def _redis_db(url: str, offset: int) -> str:
+    """The same server, database number + offset: the cache must not share the broker's database
+    (clearing the cache would otherwise drop queued tasks)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    db = int(parts.path.strip("/") or 0) + offset
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
+            "LOCATION": env.str("REDIS_CACHE_URL", default=_redis_db(REDIS_URL, 1)),
             "TIMEOUT": 60 * 60 * 24,
         }
     }
@@ -162,6 +177,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 # A static schedule: beat runs exactly one instance (docker-compose `beat`).
 CELERY_BEAT_SCHEDULE = {
+    "sessions-abandon-idle": {
+        "task": "sessions_app.tasks.sessions_abandon_idle",
+        "schedule": 60 * 15,
+    },
     "notifications-prune": {
         "task": "resolutionflow.accounts.tasks.notifications_prune",
         "schedule": 60 * 60 * 24,
@@ -169,6 +188,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# Engineer sessions with no activity for this long are marked abandoned by a periodic task.
+SESSION_ABANDON_AFTER_HOURS = env.int("SESSION_ABANDON_AFTER_HOURS", default=48)
 
 # --- E-mail (notifications are also e-mailed when a backend is configured) -----
 # EMAIL_URL such as smtp://user:pass@host:587 or smtp+tls://...; unset: no e-mail, in-app only.

@@ -49,6 +49,7 @@ def audit_record(
     )
 
 
+@transaction.atomic
 def notification_send(
     *,
     account: Account,
