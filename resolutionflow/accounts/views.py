@@ -50,11 +50,15 @@ def notification_bell(request):
     return _bell(request)
 
 
+def _notification_page(request):
+    notifications = selectors.notification_list(user=request.user)[:100]
+    return render(request, "accounts/notifications.html", {"notifications": notifications})
+
+
 @login_required
 @require_GET
 def notification_list(request):
-    notifications = selectors.notification_list(user=request.user)[:100]
-    return render(request, "accounts/notifications.html", {"notifications": notifications})
+    return _notification_page(request)
 
 
 @login_required
@@ -75,4 +79,6 @@ def notification_mark_all_read(request):
     services.notification_mark_all_read(user=request.user)
     if not request.htmx:
         return redirect("notification_list")
-    return trigger_client_event(notification_list(request), "notifications-changed")
+    response = _notification_page(request)
+    response["Vary"] = "HX-Request"
+    return trigger_client_event(response, "notifications-changed")

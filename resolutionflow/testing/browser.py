@@ -1,1 +1,93 @@
-"""Pytest plugin: browser fixtures (see conftest.py)."""
+"""Pytest plugin: headless Chromium against pytest-django's `live_server` (see conftest.py).
+
+Browser tests are marked `pytest.mark.browser` and need
+`@pytest.mark.django_db(transaction=True)`: the live server answers from another thread, so
+the data a test creates must be committed for it to see.
+
+    def test_x(page, live_server, tenant_a, password):
+        login_as(page, live_server, tenant_a.engineer, password)
+        screenshot(page, "engineer-home", 360)
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # the CI runs as root, where Chromium's sandbox refuses to start
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+VIEWPORT_HEIGHT = 800
+SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+
+# Playwright's sync API keeps an asyncio loop "running" on the main thread (in a greenlet) for
+# as long as it is started, and Django refuses synchronous ORM calls while a loop runs there.
+# The factories and assertions of a test are plain synchronous code, so lift the guard for the
+# test process. It never reaches the app outside tests.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+
+@pytest.fixture(scope="session")
+def playwright_instance():
+    from playwright.sync_api import sync_playwright
+
+    manager = sync_playwright().start()
+    yield manager
+    manager.stop()
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance):
+    # `launch` gives every run a fresh, throwaway user-data dir.
+    browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _browser_fast_password_hashing(request):
+    """Browser tests build whole tenants (five users each) and then log in for real; with the
+    production hasher that is ~0.4 s per user. A fast hasher keeps the suite quick and still
+    sends every login through the real form and authentication backend."""
+    if request.node.get_closest_marker("browser") is None:
+        return
+    request.getfixturevalue("settings").PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def page(browser):
+    """A page in a fresh context (no cookies shared between tests), 1280x800."""
+    context = browser.new_context(viewport={"width": 1280, "height": VIEWPORT_HEIGHT})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def login_as(page, live_server, user, password: str) -> None:
+    """Log in through the real login form and wait for the home page it redirects to."""
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("E-mail").fill(user.email)
+    page.get_by_label("Password").fill(password)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
+    if "/login/" in page.url:
+        raise AssertionError(f"login as {user.email} failed; still on {page.url}")
+
+
+def screenshot(page, name: str, width: int) -> Path:
+    """Resize to `width` x 800, let the network settle, write test-output/screenshots/<name>-<width>.png."""
+    page.set_viewport_size({"width": width, "height": VIEWPORT_HEIGHT})
+    page.wait_for_load_state("networkidle")
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOT_DIR / f"{name}-{width}.png"
+    page.screenshot(path=str(path), full_page=True, animations="disabled")
+    return path

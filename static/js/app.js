@@ -11,7 +11,26 @@
       }, 5000);
     });
   }
-  document.addEventListener("DOMContentLoaded", function () { dismissToasts(document); });
+  document.addEventListener("DOMContentLoaded", function () {
+    dismissToasts(document);
+    // A form that came back with errors: put the cursor in the first field to fix.
+    var invalid = document.querySelector(".field-invalid input, .field-invalid textarea, .field-invalid select");
+    if (invalid && (!document.activeElement || document.activeElement === document.body)) { invalid.focus(); }
+  });
+
+  // The user menu is a <details>: close it on Escape or on a click anywhere else.
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details.usermenu[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) { menu.removeAttribute("open"); }
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    document.querySelectorAll("details.usermenu[open]").forEach(function (menu) {
+      menu.removeAttribute("open");
+      menu.querySelector("summary").focus();
+    });
+  });
 
   // A server-sent toast: HX-Trigger: {"toast": {"message": "...", "level": "success"}}
   document.body && document.body.addEventListener("toast", function (event) {

@@ -74,3 +74,14 @@ def test_list_shows_own_notifications_only(tenant_a, tenant_b, client, django_as
     with django_assert_max_num_queries(6):
         page = client.get("/notifications/").content.decode()
     assert page.count("Mine") == 5 and "Theirs" not in page
+
+
+def test_mark_all_read_with_htmx_returns_the_list_and_tells_the_bell(tenant_a, client):
+    NotificationFactory.create_batch(2, recipient=tenant_a.engineer, account=tenant_a.account)
+    client.force_login(tenant_a.engineer)
+    response = client.post("/notifications/read-all/", headers=HTMX)
+    assert response.status_code == 200
+    assert "notifications-changed" in json.loads(response["HX-Trigger"])
+    assert 'id="accounts-notifications"' in response.content.decode()
+    assert "Mark read" not in response.content.decode()
+    assert not Notification.objects.unread().filter(recipient=tenant_a.engineer).exists()
