@@ -11,5 +11,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("tickets/", include("resolutionflow.psa.urls")),
+    path("sessions/", include("sessions_app.urls")),
     path("", include("resolutionflow.accounts.urls")),
 ]

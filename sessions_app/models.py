@@ -1,1 +1,304 @@
-"""Models of sessions_app (filled in by later issues)."""
+"""Engineer troubleshooting sessions (SPEC §2, §5): sessions, their steps, the task lane, script templates."""
+
+import uuid
+from decimal import Decimal
+from pathlib import PurePath
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from resolutionflow.accounts.models import TenantModel
+from resolutionflow.taxonomy import Domain, Urgency
+
+MAX_STEPS = 30
+MAX_OPTIONS = 5
+
+
+def private_storage() -> FileSystemStorage:
+    # No base_url: these files are only ever served by views that check access.
+    return FileSystemStorage(location=settings.MEDIA_ROOT, base_url=None)
+
+
+def screenshot_path(instance: "AISession", filename: str) -> str:
+    suffix = PurePath(filename).suffix.lower()[:6]
+    return f"screenshots/{instance.account_id}/{uuid.uuid4().hex}{suffix}"
+
+
+class AISession(TenantModel):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        REQUESTING_ESCALATION = "requesting_escalation", "Awaiting pickup"
+        RESOLVED = "resolved", "Resolved"
+        ABANDONED = "abandoned", "Abandoned"
+
+    class IntakeType(models.TextChoices):
+        TEXT = "text", "Free text"
+        LOG = "log", "Pasted log"
+        PSA_TICKET = "psa_ticket", "PSA ticket"
+        INTERNAL_TICKET = "internal_ticket", "Internal ticket"
+
+    class Tier(models.TextChoices):
+        GUIDED = "guided", "Guided"
+        EXPLORING = "exploring", "Exploring"
+        DISCOVERY = "discovery", "Discovery"
+
+    class AnalysisStatus(models.TextChoices):
+        NOT_READY = "not_ready", "Not resolved yet"
+        PENDING = "pending", "Pending analysis"
+        ANALYSED = "analysed", "Analysed"
+        FAILED = "failed", "Failed"
+
+    class TicketContextStatus(models.TextChoices):
+        NONE = "none", "No ticket"
+        FETCHED = "fetched", "Fetched"
+        UNAVAILABLE = "unavailable", "Unavailable"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ai_sessions")
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    intake_type = models.CharField(max_length=16, choices=IntakeType.choices, default=IntakeType.TEXT)
+    intake_content = models.TextField(blank=True)
+    screenshot = models.FileField(upload_to=screenshot_path, storage=private_storage, blank=True)
+    screenshot_content_type = models.CharField(max_length=32, blank=True)
+    problem_summary = models.CharField(max_length=120, blank=True)
+    problem_domain = models.CharField(max_length=32, choices=Domain.choices, default=Domain.OTHER)
+    urgency = models.CharField(max_length=16, choices=Urgency.choices, default=Urgency.MEDIUM)
+    key_symptoms = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    confidence_score = models.FloatField(default=0.0)
+    confidence_tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.DISCOVERY)
+    matched_flow = models.ForeignKey("flywheel_app.Flow", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    match_score = models.FloatField(null=True, blank=True)
+    psa_ticket_ref = models.CharField(max_length=40, blank=True)
+    internal_ticket = models.ForeignKey("psa.InternalTicket", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    ticket_context = models.JSONField(default=dict, blank=True)
+    ticket_context_status = models.CharField(max_length=16, choices=TicketContextStatus.choices, default=TicketContextStatus.NONE)
+    ticket_context_note = models.CharField(max_length=200, blank=True)
+    # The first message the AI saw, frozen so the conversation prefix stays byte-identical (prompt caching).
+    context_message = models.TextField(blank=True)
+    # Context learned mid-session (e.g. a ticket linked later), sent with the next answer.
+    pending_context = models.TextField(blank=True)
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    cache_read_tokens = models.PositiveIntegerField(default=0)
+    cache_write_tokens = models.PositiveIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=10, decimal_places=6, default=Decimal("0"))
+    step_count = models.PositiveSmallIntegerField(default=0)
+    state_version = models.PositiveIntegerField(default=0)
+    analysis_status = models.CharField(max_length=16, choices=AnalysisStatus.choices, default=AnalysisStatus.NOT_READY, db_index=True)
+    analysis_error = models.TextField(blank=True)
+    resolution_summary = models.TextField(blank=True)
+    resolution_action = models.TextField(blank=True)
+    documentation = models.TextField(blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    rating = models.PositiveSmallIntegerField(null=True, blank=True)
+    rating_feedback = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    last_activity_at = models.DateTimeField(default=timezone.now, db_index=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    abandoned_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_activity_at", "-id"]
+        indexes = [models.Index(fields=["account", "owner", "status"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(confidence_score__gte=0) & Q(confidence_score__lte=1), name="session_confidence_0_1"),
+            models.CheckConstraint(condition=Q(step_count__lte=MAX_STEPS), name="session_at_most_30_steps"),
+            models.CheckConstraint(condition=Q(rating__isnull=True) | (Q(rating__gte=1) & Q(rating__lte=5)), name="session_rating_1_5"),
+            models.CheckConstraint(condition=Q(match_score__isnull=True) | (Q(match_score__gte=0) & Q(match_score__lte=1)), name="session_match_score_0_1"),
+            models.CheckConstraint(
+                condition=Q(status__in=["active", "paused", "requesting_escalation", "resolved", "abandoned"]),
+                name="session_status_valid",
+            ),
+            models.CheckConstraint(condition=Q(rating__isnull=True) | Q(status="resolved"), name="session_rated_only_when_resolved"),
+        ]
+
+    def __str__(self) -> str:
+        return self.problem_summary or f"Session {self.pk}"
+
+    @property
+    def ticket_label(self) -> str:
+        if self.psa_ticket_ref:
+            return f"PSA #{self.psa_ticket_ref}"
+        if self.internal_ticket_id:
+            return self.internal_ticket.reference
+        return ""
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (self.Status.ACTIVE, self.Status.PAUSED)
+
+    @property
+    def duration(self):
+        return (self.resolved_at or timezone.now()) - self.created_at
+
+    @staticmethod
+    def tier_for(confidence: float) -> str:
+        if confidence >= 0.8:
+            return AISession.Tier.GUIDED
+        if confidence >= 0.4:
+            return AISession.Tier.EXPLORING
+        return AISession.Tier.DISCOVERY
+
+
+class SessionStep(TenantModel):
+    """One AI turn and the engineer's response to it."""
+
+    class StepType(models.TextChoices):
+        QUESTION = "question", "Question"
+        ACTION = "action", "Action"
+        RESOLUTION_SUGGESTION = "resolution_suggestion", "Suggested resolution"
+        BRIEFING = "briefing", "Briefing"
+
+    class ResponseKind(models.TextChoices):
+        OPTION = "option", "Picked an option"
+        FREE_TEXT = "free_text", "Free text"
+        SKIPPED = "skipped", "Skipped"
+        ACTION_RESULT = "action_result", "Action result"
+
+    session = models.ForeignKey(AISession, on_delete=models.CASCADE, related_name="steps")
+    order = models.PositiveSmallIntegerField()
+    step_type = models.CharField(max_length=24, choices=StepType.choices)
+    content = models.JSONField(default=dict)
+    raw_turn = models.TextField(blank=True, help_text="The AI's turn exactly as it was sent back to it on later turns.")
+    confidence = models.FloatField(default=0.0)
+    reasoning = models.TextField(blank=True)
+    response_kind = models.CharField(max_length=16, choices=ResponseKind.choices, blank=True)
+    response_value = models.CharField(max_length=200, blank=True)
+    response_text = models.TextField(blank=True)
+    action_worked = models.BooleanField(null=True, blank=True)
+    # The message that carried this response to the AI, frozen so later prompts replay it byte for byte.
+    answer_message = models.TextField(blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    responded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    input_tokens = models.PositiveIntegerField(default=0)
+    output_tokens = models.PositiveIntegerField(default=0)
+    cache_read_tokens = models.PositiveIntegerField(default=0)
+    cache_write_tokens = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["session", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "order"], name="step_order_unique_per_session"),
+            models.CheckConstraint(condition=Q(order__gte=1) & Q(order__lte=MAX_STEPS), name="step_order_1_30"),
+            models.CheckConstraint(
+                condition=Q(response_kind="") | Q(responded_at__isnull=False), name="step_response_has_time"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Step {self.order} ({self.step_type})"
+
+    @property
+    def answered(self) -> bool:
+        return bool(self.response_kind)
+
+    @property
+    def title(self) -> str:
+        c = self.content
+        return c.get("text") or c.get("instruction") or c.get("fix") or c.get("summary") or ""
+
+    @property
+    def response_label(self) -> str:
+        if self.response_kind == self.ResponseKind.OPTION:
+            for option in self.content.get("options", []):
+                if option.get("value") == self.response_value:
+                    return option.get("label", self.response_value)
+            return self.response_value
+        if self.response_kind == self.ResponseKind.SKIPPED:
+            return "Skipped — can't check now"
+        if self.response_kind == self.ResponseKind.ACTION_RESULT:
+            verdict = "Worked" if self.action_worked else "Didn't work"
+            return f"{verdict}{': ' + self.response_text if self.response_text else ''}"
+        return self.response_text
+
+
+class LaneItem(TenantModel):
+    """An open question or diagnostic check the AI wants answered. Its public id is stable:
+    proposing the same text again (after whitespace normalisation) keeps the same item."""
+
+    class Kind(models.TextChoices):
+        QUESTION = "question", "Question"
+        CHECK = "check", "Diagnostic check"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ANSWERED = "answered", "Answered"
+
+    session = models.ForeignKey(AISession, on_delete=models.CASCADE, related_name="lane_items")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    public_id = models.CharField(max_length=12)
+    text = models.TextField()
+    normalized_text = models.TextField()
+    why = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    answer = models.TextField(blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reported_in_step = models.PositiveSmallIntegerField(null=True, blank=True, help_text="The answer reached the AI with this step's response.")
+    first_step = models.PositiveSmallIntegerField()
+    last_step = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["session", "kind", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "public_id"], name="lane_public_id_unique"),
+            models.UniqueConstraint(fields=["session", "kind", "normalized_text"], name="lane_text_unique_per_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.text}"
+
+    @staticmethod
+    def normalize(text: str) -> str:
+        return " ".join(text.split())
+
+
+class ScriptTemplate(TenantModel):
+    """A PowerShell template with {{ key }} placeholders and a parameter schema (SPEC §5)."""
+
+    class Visibility(models.TextChoices):
+        PERSONAL = "personal", "Personal"
+        TEAM = "team", "Team"
+
+    PARAM_TYPES = ("text", "number", "choice", "boolean", "password")
+
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                             help_text="Empty: shared with the whole account (when visibility is team).")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.PERSONAL)
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=120)
+    category = models.CharField(max_length=60, blank=True)
+    description = models.TextField(blank=True)
+    body = models.TextField(help_text="PowerShell with {{ key }} placeholders.")
+    parameters = models.JSONField(default=list, blank=True)
+    is_active = models.BooleanField(default=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    usage_count = models.PositiveIntegerField(default=0)
+    provenance = models.CharField(max_length=200, blank=True, help_text="e.g. “from CW #123 · resolved by Dana”")
+    source_session = models.ForeignKey(AISession, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-usage_count", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "slug"], condition=Q(deleted_at__isnull=True), name="template_slug_unique_live"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from .scripts import validate_parameter_schema
+
+        super().clean()
+        validate_parameter_schema(self.parameters, self.body)
+
+

@@ -21,7 +21,10 @@ def home(request):
 
 @engineer_required
 def engineer_home(request):
-    return render(request, "accounts/engineer_home.html")
+    from sessions_app.selectors import session_list_for_user
+
+    open_sessions = session_list_for_user(user=request.user).filter(status__in=["active", "paused"])[:8]
+    return render(request, "accounts/engineer_home.html", {"open_sessions": open_sessions})
 
 
 @l1_required

@@ -1,0 +1,66 @@
+"""Reads of engineer sessions, always inside the user's account and access rules."""
+
+from django.db.models import Q, QuerySet
+
+from resolutionflow.accounts.models import User
+from resolutionflow.errors import NotFound
+
+from .models import AISession, LaneItem, ScriptTemplate, SessionStep
+
+
+def session_get_for_user(*, user: User, session_id: int) -> AISession:
+    """The session if `user` may open it (SPEC §2 'Who may open a session'); else NotFound —
+    the same answer for another account's session, a colleague's, or a missing one.
+    L1 techs never see engineer sessions."""
+    if not user.can_use_sessions:
+        raise NotFound()
+    try:
+        return (
+            AISession.objects.select_related("owner", "matched_flow", "internal_ticket", "team")
+            .get(pk=session_id, account_id=user.account_id, owner=user)
+        )
+    except (AISession.DoesNotExist, ValueError, TypeError):
+        raise NotFound() from None
+
+
+def session_steps(*, session: AISession) -> list[SessionStep]:
+    return list(session.steps.select_related("responded_by").order_by("order"))
+
+
+def session_lane(*, session: AISession) -> dict[str, list[LaneItem]]:
+    """Items the AI still wants (proposed in its latest turn) and the answered ones, by kind."""
+    items = list(session.lane_items.order_by("id"))
+    lane: dict[str, list[LaneItem]] = {"questions": [], "checks": [], "answered": []}
+    for item in items:
+        if item.status == LaneItem.Status.ANSWERED:
+            lane["answered"].append(item)
+        elif item.last_step == session.step_count:
+            lane["questions" if item.kind == LaneItem.Kind.QUESTION else "checks"].append(item)
+    return lane
+
+
+def session_list_for_user(*, user: User, query: str = "", status: str = "", domain: str = "") -> QuerySet[AISession]:
+    qs = AISession.objects.filter(account_id=user.account_id, owner=user).select_related("internal_ticket")
+    if status:
+        qs = qs.filter(status=status)
+    if domain:
+        qs = qs.filter(problem_domain=domain)
+    if query.strip():
+        for word in query.split()[:8]:
+            qs = qs.filter(
+                Q(problem_summary__icontains=word) | Q(intake_content__icontains=word)
+                | Q(psa_ticket_ref__icontains=word) | Q(resolution_summary__icontains=word)
+            )
+    return qs.order_by("-last_activity_at", "-id")
+
+
+def script_templates_for_session(*, account_id: int, team_id: int | None, user: User, limit: int = 20) -> list[ScriptTemplate]:
+    """Active templates the AI may propose: the team's and account-wide ones, plus the user's own
+    personal ones; most used first, at most `limit`."""
+    shared = Q(visibility=ScriptTemplate.Visibility.TEAM) & (Q(team__isnull=True) | Q(team_id=team_id))
+    personal = Q(visibility=ScriptTemplate.Visibility.PERSONAL, owner=user)
+    return list(
+        ScriptTemplate.objects.filter(account_id=account_id, is_active=True, deleted_at__isnull=True)
+        .filter(shared | personal)
+        .order_by("-usage_count", "name")[:limit]
+    )
