@@ -37,6 +37,12 @@ _clients: dict[tuple, anthropic.Anthropic] = {}
 _clients_lock = threading.Lock()
 # Calls run on these threads so the caller can stop waiting at the outer deadline.
 _executor = concurrent.futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="ai-call")
+# The deadline of the call running on this executor thread, read by `_within_deadline`.
+_call_budget = threading.local()
+
+
+class _DeadlinePassed(Exception):
+    """Raised inside the SDK's retry loop (it does not retry it) once the caller has stopped waiting."""
 
 
 @dataclass(frozen=True)
@@ -81,25 +87,29 @@ def ai_json(
     text, usage = _anthropic_call(request, account=account, user=user, subject=subject, deadline=deadline)
     try:
         return parse_json_object(text, request.schema)
-    except ValueError as first_error:
-        logger.info("AI %s returned an invalid object, asking once more: %s", action, first_error)
-        _mark_invalid(usage, first_error)
+    except ValueError as error:
+        # `error` is unbound when the except block ends, so keep what it says.
+        problem = str(error)
+        logger.info("AI %s returned an invalid object, asking once more: %s", action, problem)
+        _mark_invalid(usage, problem)
     corrective = AIRequest(
         action,
         system,
         request.messages
         + [
-            {"role": "assistant", "content": text or "(empty)"},
+            # The API refuses a whitespace-only text block, so an empty reply is named instead.
+            {"role": "assistant", "content": text if text.strip() else "(empty reply)"},
             {
                 "role": "user",
                 "content": (
                     "Your previous reply was not a valid JSON object for the required schema "
-                    f"({_short(str(first_error))}). Reply again with only the corrected JSON object."
+                    f"({_short(problem)}). Reply again with only the corrected JSON object."
                 ),
             },
         ],
         schema,
         max_tokens,
+        cache_conversation,
     )
     text, usage = _anthropic_call(corrective, account=account, user=user, subject=subject, deadline=deadline)
     try:
@@ -168,7 +178,9 @@ def parse_json_object(text: str, schema: dict[str, Any] | None) -> dict[str, Any
 
 
 def _client() -> anthropic.Anthropic:
-    key = (settings.ANTHROPIC_API_KEY, settings.ANTHROPIC_BASE_URL, settings.AI_REQUEST_TIMEOUT, settings.AI_MAX_RETRIES)
+    key = (
+        settings.ANTHROPIC_API_KEY, settings.ANTHROPIC_BASE_URL, settings.AI_REQUEST_TIMEOUT, settings.AI_MAX_RETRIES
+    )
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
@@ -177,9 +189,32 @@ def _client() -> anthropic.Anthropic:
                 base_url=settings.ANTHROPIC_BASE_URL,
                 timeout=settings.AI_REQUEST_TIMEOUT,
                 max_retries=settings.AI_MAX_RETRIES,
+                middleware=[_within_deadline],
             )
             _clients[key] = client
         return client
+
+
+def _within_deadline(request, call_next):
+    """SDK middleware, run before every HTTP attempt (retries included). Once the caller has
+    stopped waiting no attempt is sent, and no attempt may outlive the deadline: otherwise an
+    abandoned call would keep retrying in the background, spending tokens no usage row records."""
+    deadline = getattr(_call_budget, "deadline", None)
+    if deadline is None:
+        return call_next(request)
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise _DeadlinePassed
+    return call_next(request.copy(timeout=min(_call_budget.request_timeout, remaining)))
+
+
+def _send(client: anthropic.Anthropic, params: dict[str, Any], *, deadline: float, request_timeout: float):
+    """Runs on an executor thread: the SDK call, bounded by the caller's deadline."""
+    _call_budget.deadline, _call_budget.request_timeout = deadline, request_timeout
+    try:
+        return client.messages.create(**params)
+    finally:
+        _call_budget.deadline = None
 
 
 def build_params(request: AIRequest) -> dict[str, Any]:
@@ -209,12 +244,14 @@ def _anthropic_call(request: AIRequest, *, account, user, subject, deadline: flo
     try:
         if remaining <= 0:
             raise AIError("timeout", "deadline passed before the call")
-        future = _executor.submit(_client().messages.create, **params)
+        future = _executor.submit(
+            _send, _client(), params, deadline=deadline, request_timeout=settings.AI_REQUEST_TIMEOUT
+        )
         try:
             message = future.result(timeout=remaining)
-        except concurrent.futures.TimeoutError:
+        except (concurrent.futures.TimeoutError, _DeadlinePassed):
             future.cancel()
-            raise AIError("timeout", f"no answer within {settings.AI_DEADLINE:.0f}s") from None
+            raise AIError("timeout", f"no answer within {settings.AI_DEADLINE:g}s") from None
         usage_fields = _usage_fields(message.usage)
         if message.stop_reason == "max_tokens":
             raise AIError("truncated", f"stopped at max_tokens={request.max_tokens}")
@@ -224,7 +261,7 @@ def _anthropic_call(request: AIRequest, *, account, user, subject, deadline: flo
     except AIError as exc:
         _record(request, account, user, subject, started, outcome=exc.kind, error=exc.detail, **usage_fields)
         raise
-    except anthropic.APIError as exc:
+    except anthropic.AnthropicError as exc:
         error = _translate(exc)
         _record(request, account, user, subject, started, outcome=error.kind, error=error.detail)
         raise error from exc
@@ -232,7 +269,7 @@ def _anthropic_call(request: AIRequest, *, account, user, subject, deadline: flo
     return text, usage
 
 
-def _translate(exc: anthropic.APIError) -> AIError:
+def _translate(exc: anthropic.AnthropicError) -> AIError:
     if isinstance(exc, anthropic.APITimeoutError):
         return AIError("timeout", "request timed out")
     if isinstance(exc, anthropic.APIConnectionError):
@@ -300,7 +337,13 @@ def _demo_call(request: AIRequest, *, account, user, subject):
     started = time.monotonic()
     reply = demo.respond(request)
     if request.schema is not None:
-        reply = parse_json_object(json.dumps(reply), request.schema)
+        try:
+            reply = parse_json_object(json.dumps(reply), request.schema)
+        except ValueError as error:
+            # A demo responder out of step with its schema: surface it like any unreadable answer.
+            _record(request, account, user, subject, started, outcome=AIUsage.Outcome.INVALID_OUTPUT,
+                    error=str(error), provider="demo", model="demo")
+            raise AIError("invalid_output", _short(str(error))) from None
     _record(request, account, user, subject, started, outcome=AIUsage.Outcome.OK, provider="demo", model="demo")
     return reply
 

@@ -39,7 +39,7 @@ def test_engineer_logs_in_through_the_form_and_lands_on_their_home(page, live_se
     first_name = tenant_a.engineer.get_short_name()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Good to see you, {first_name}")
     for title, empty in [
-        ("Your sessions", "No sessions yet."),
+        ("Your open sessions", "No open sessions."),
         ("Escalation queue", "Nothing waiting for pickup."),
         ("L1 escalations", "No L1 escalations."),
     ]:

@@ -53,7 +53,7 @@ def test_home_redirects_each_role_to_its_own_home(tenant_a, client, role, home):
 def test_role_homes_say_what_will_be_there(tenant_a, client):
     client.force_login(tenant_a.engineer)
     page = client.get("/engineer/").content.decode()
-    assert "Escalation queue" in page and "Your sessions" in page
+    assert "Escalation queue" in page and "Your open sessions" in page
     client.force_login(tenant_a.l1)
     page = client.get("/l1/").content.decode()
     assert "Resume in progress" in page
