@@ -38,7 +38,9 @@ def _tenant(slug: str):
     team = TeamFactory(account=account, name="Service Desk")
 
     def user(role, **kw):
-        u = UserFactory(account=account, role=role, email=f"{role}{'-cov' if kw.get('l1_coverage') else ''}@{slug}.test", **kw)
+        u = UserFactory(
+            account=account, role=role, email=f"{role}{'-cov' if kw.get('l1_coverage') else ''}@{slug}.test", **kw
+        )
         u.teams.add(team)
         return u
 

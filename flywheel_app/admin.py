@@ -12,7 +12,8 @@ from .trees import tree_outline
 
 class FlowAdminForm(forms.ModelForm):
     keywords = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text="One phrase per line, in the words an engineer or a ticket would use.",
     )
 
@@ -36,11 +37,22 @@ class FlowAdmin(TenantScopedAdmin):
     list_display = ["title", "domain", "published", "usage_count", "success_rate_display", "last_matched_at"]
     list_filter = ["published", "domain"]
     search_fields = ["title", "when_to_use"]
-    readonly_fields = ["tree_view", "usage_count", "success_count", "last_matched_at", "created_by", "created_at", "updated_at"]
+    readonly_fields = [
+        "tree_view",
+        "usage_count",
+        "success_count",
+        "last_matched_at",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ]
     fieldsets = [
         (None, {"fields": ["title", "domain", "keywords", "when_to_use", "published"]}),
         ("Tree", {"fields": ["tree_view", "tree"], "description": "Edit the JSON; it is validated on save."}),
-        ("Usage", {"fields": ["usage_count", "success_count", "last_matched_at", "created_by", "created_at", "updated_at"]}),
+        (
+            "Usage",
+            {"fields": ["usage_count", "success_count", "last_matched_at", "created_by", "created_at", "updated_at"]},
+        ),
     ]
     actions = ["publish", "unpublish"]
 
@@ -75,8 +87,12 @@ class FlowAdmin(TenantScopedAdmin):
 EXAMPLE_TREE = {
     "start": "q1",
     "nodes": [
-        {"id": "q1", "type": "question", "text": "<question>", "options": [
-            {"label": "<answer A>", "next": "i1"}, {"label": "<answer B>", "next": "r2"}]},
+        {
+            "id": "q1",
+            "type": "question",
+            "text": "<question>",
+            "options": [{"label": "<answer A>", "next": "i1"}, {"label": "<answer B>", "next": "r2"}],
+        },
         {"id": "i1", "type": "instruction", "text": "<what to do>", "next": "r1"},
         {"id": "r1", "type": "resolution", "text": "<the fix>"},
         {"id": "r2", "type": "resolution", "text": "<the other fix>"},

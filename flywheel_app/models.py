@@ -15,21 +15,27 @@ from .trees import TreeError, validate_tree
 class Flow(TenantModel):
     title = models.CharField(max_length=200)
     domain = models.CharField(max_length=32, choices=Domain.choices, default=Domain.OTHER)
-    keywords = models.JSONField(default=list, blank=True, help_text="Phrases an intake would use, e.g. “outlook password prompt”.")
+    keywords = models.JSONField(
+        default=list, blank=True, help_text="Phrases an intake would use, e.g. “outlook password prompt”."
+    )
     when_to_use = models.TextField(blank=True)
     tree = models.JSONField(help_text="The troubleshooting tree (see flywheel_app/trees.py).")
     published = models.BooleanField(default=False, db_index=True)
     usage_count = models.PositiveIntegerField(default=0)
     success_count = models.PositiveIntegerField(default=0)
     last_matched_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["title"]
         constraints = [
-            models.CheckConstraint(condition=Q(success_count__lte=models.F("usage_count")), name="flow_success_within_usage"),
+            models.CheckConstraint(
+                condition=Q(success_count__lte=models.F("usage_count")), name="flow_success_within_usage"
+            ),
         ]
         indexes = [models.Index(fields=["account", "published"])]
 

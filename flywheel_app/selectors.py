@@ -77,19 +77,74 @@ def _pg_candidates(flows: QuerySet[Flow], text: str) -> QuerySet[Flow]:
         + SearchVector("keywords", weight="A", config="english")
         + SearchVector("when_to_use", weight="B", config="english")
     )
-    return (
-        flows.annotate(rank=SearchRank(document, query))
-        .filter(rank__gt=0)
-        .order_by("-rank", "title")[:50]
-    )
+    return flows.annotate(rank=SearchRank(document, query)).filter(rank__gt=0).order_by("-rank", "title")[:50]
 
 
 _WORD = re.compile(r"[a-z0-9]+")
 # Only used on SQLite; PostgreSQL's english dictionary does the real work there.
 _STOP = frozenset(
-    "a an and are as at be been but by can cannot for from has have how i in is it its my no not of on or "
-    "our so that the their them then there they this to was we were when where which while who will with "
-    "you your after again all any every keeps keep still just".split()
+    (
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "but",
+        "by",
+        "can",
+        "cannot",
+        "for",
+        "from",
+        "has",
+        "have",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "its",
+        "my",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "our",
+        "so",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "they",
+        "this",
+        "to",
+        "was",
+        "we",
+        "were",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "will",
+        "with",
+        "you",
+        "your",
+        "after",
+        "again",
+        "all",
+        "any",
+        "every",
+        "keeps",
+        "keep",
+        "still",
+        "just",
+    )
 )
 
 

@@ -77,9 +77,8 @@ def _node_errors(node_id: str, node: dict, nodes: dict[str, dict]) -> Iterator[s
                 yield f"Option '{label or number}' of question '{node_id}' leads to missing node '{target}'."
         if len(set(labels)) != len(labels):
             yield f"Question '{node_id}' has two options with the same label."
-    elif kind == "instruction":
-        if node.get("next") not in nodes:
-            yield f"Instruction '{node_id}' leads to missing node '{node.get('next')}'."
+    elif kind == "instruction" and node.get("next") not in nodes:
+        yield f"Instruction '{node_id}' leads to missing node '{node.get('next')}'."
 
 
 def _children(node: dict) -> list[str]:

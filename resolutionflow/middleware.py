@@ -15,7 +15,15 @@ from .errors import DomainError, NotFound
 logger = logging.getLogger(__name__)
 
 # Form fields that are never echoed back into a retry form.
-_NEVER_ECHO = {"csrfmiddlewaretoken", "password", "password1", "password2", "old_password", "new_password1", "new_password2"}
+_NEVER_ECHO = {
+    "csrfmiddlewaretoken",
+    "password",
+    "password1",
+    "password2",
+    "old_password",
+    "new_password1",
+    "new_password2",
+}
 
 
 class DomainErrorMiddleware:
@@ -43,9 +51,7 @@ class DomainErrorMiddleware:
             "retryable": retryable,
             "retry_url": request.get_full_path(),
             "retry_method": request.method.lower(),
-            "retry_fields": [
-                (k, v) for k, values in request.POST.lists() if k not in _NEVER_ECHO for v in values
-            ],
+            "retry_fields": [(k, v) for k, values in request.POST.lists() if k not in _NEVER_ECHO for v in values],
             "status": status,
         }
         if request.htmx:

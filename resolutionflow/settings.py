@@ -21,12 +21,13 @@ DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
 if not DEBUG and (
-    SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5
+    SECRET_KEY == DEV_SECRET_KEY
+    or len(SECRET_KEY) < 50
+    or len(set(SECRET_KEY)) < 5
     or SECRET_KEY.startswith("django-insecure-")
 ):
     raise ImproperlyConfigured(
-        "SECRET_KEY must be set to a long random value when DJANGO_DEBUG is false "
-        "(the development key is refused)."
+        "SECRET_KEY must be set to a long random value when DJANGO_DEBUG is false (the development key is refused)."
     )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])

@@ -15,8 +15,11 @@ class ScriptTemplateForm(forms.ModelForm):
             "parameters": forms.Textarea(attrs={"rows": 8, "cols": 100, "style": "font-family: monospace"}),
         }
         help_texts = {
-            "parameters": 'A list like [{"key": "<key>", "label": "<label>", "type": "text|number|choice|boolean|password", '
-                          '"required": true, "default": null}] — choice parameters add "choices": [...].',
+            "parameters": (
+                'A list like [{"key": "<key>", "label": "<label>", '
+                '"type": "text|number|choice|boolean|password", "required": true, "default": null}]; '
+                'choice parameters add "choices": [...].'
+            ),
         }
 
 
@@ -53,7 +56,16 @@ class StepInline(admin.TabularInline):
 class AISessionAdmin(TenantScopedAdmin):
     """Read-only: sessions change only through the session page and its services."""
 
-    list_display = ["id", "problem_summary", "owner", "status", "problem_domain", "confidence_tier", "step_count", "last_activity_at"]
+    list_display = [
+        "id",
+        "problem_summary",
+        "owner",
+        "status",
+        "problem_domain",
+        "confidence_tier",
+        "step_count",
+        "last_activity_at",
+    ]
     list_filter = ["status", "problem_domain", "confidence_tier", "analysis_status"]
     search_fields = ["problem_summary", "intake_content", "psa_ticket_ref"]
     list_select_related = ["owner"]

@@ -9,24 +9,50 @@ from resolutionflow.ai import demo
 
 
 def _q(text, why, options=(), free=True, skip=True):
-    return {"type": "question", "question": {
-        "text": text, "why": why, "options": [{"label": label, "value": value} for label, value in options],
-        "allow_free_text": free, "allow_skip": skip}, "action": None, "resolution": None}
+    return {
+        "type": "question",
+        "question": {
+            "text": text,
+            "why": why,
+            "options": [{"label": label, "value": value} for label, value in options],
+            "allow_free_text": free,
+            "allow_skip": skip,
+        },
+        "action": None,
+        "resolution": None,
+    }
 
 
 def _a(instruction, why, expected, kind="instruction"):
-    return {"type": "action", "question": None, "resolution": None, "action": {
-        "instruction": instruction, "why": why, "kind": kind, "expected_outcome": expected,
-        "script_template": None, "script_parameters": None}}
+    return {
+        "type": "action",
+        "question": None,
+        "resolution": None,
+        "action": {
+            "instruction": instruction,
+            "why": why,
+            "kind": kind,
+            "expected_outcome": expected,
+            "script_template": None,
+            "script_parameters": None,
+        },
+    }
 
 
 def _r(fix, summary, follow_ups):
-    return {"type": "resolution_suggestion", "question": None, "action": None,
-            "resolution": {"fix": fix, "summary": summary, "follow_ups": list(follow_ups)}}
+    return {
+        "type": "resolution_suggestion",
+        "question": None,
+        "action": None,
+        "resolution": {"fix": fix, "summary": summary, "follow_ups": list(follow_ups)},
+    }
 
 
 def _lane(questions=(), checks=()):
-    return {"questions": [{"text": t, "why": w} for t, w in questions], "checks": [{"text": t, "why": w} for t, w in checks]}
+    return {
+        "questions": [{"text": t, "why": w} for t, w in questions],
+        "checks": [{"text": t, "why": w} for t, w in checks],
+    }
 
 
 YES_NO = (("Yes", "yes"), ("No", "no"), ("Not sure", "unsure"))
@@ -34,127 +60,284 @@ YES_NO = (("Yes", "yes"), ("No", "no"), ("Not sure", "unsure"))
 SCENARIOS: list[dict[str, Any]] = [
     {
         "match": r"outlook.*(password|credential|prompt)|(password|credential).*outlook",
-        "classify": ("Outlook keeps prompting for the password", "email", "medium",
-                     ["Outlook password prompts", "recent password change"]),
+        "classify": (
+            "Outlook keeps prompting for the password",
+            "email",
+            "medium",
+            ["Outlook password prompts", "recent password change"],
+        ),
         "steps": [
-            (_q("Did the prompts start after a password change or an MFA change?",
-                "A stale cached credential after a change is the most common cause.", YES_NO), 0.3,
-             "Likely a stale cached credential or a modern-authentication problem.",
-             _lane([("Does Outlook on the web work with the same password?", "Separates the account from the client.")],
-                   [("Check Credential Manager for old Office entries", "Stale entries cause repeated prompts.")])),
-            (_q("Does Outlook on the web (OWA) sign in without prompting?",
-                "If OWA works, the account is fine and the problem is the desktop client.",
-                (("Works fine", "owa_ok"), ("Also prompts or fails", "owa_fails"))), 0.5,
-             "The account looks healthy; the desktop client holds a bad credential.",
-             _lane([("Does Outlook on the web work with the same password?", "Separates the account from the client.")],
-                   [("Check Credential Manager for old Office entries", "Stale entries cause repeated prompts."),
-                    ("Confirm the Office build is current", "Old builds mishandle modern auth.")])),
-            (_a("Open Credential Manager → Windows Credentials and remove every entry that starts with "
-                "MicrosoftOffice16_Data or mentions outlook.office365.com; then restart Outlook and sign in once.",
-                "Removing the stale tokens forces one clean modern-auth sign-in.",
-                "Outlook asks once, accepts the password and stops prompting."), 0.75,
-             "Stale Office tokens in Credential Manager after the password change.",
-             _lane([], [("Confirm the Office build is current", "Old builds mishandle modern auth.")])),
-            (_r("Cleared stale Office credentials from Credential Manager and signed in once with modern authentication.",
-                "The password change left old cached tokens that Outlook kept retrying.",
-                ["Tell the user to expect one prompt after future password changes.",
-                 "Check other devices (phone, tablet) for the old password."]), 0.9,
-             "Stale cached credentials after a password change.", _lane()),
+            (
+                _q(
+                    "Did the prompts start after a password change or an MFA change?",
+                    "A stale cached credential after a change is the most common cause.",
+                    YES_NO,
+                ),
+                0.3,
+                "Likely a stale cached credential or a modern-authentication problem.",
+                _lane(
+                    [
+                        (
+                            "Does Outlook on the web work with the same password?",
+                            "Separates the account from the client.",
+                        )
+                    ],
+                    [("Check Credential Manager for old Office entries", "Stale entries cause repeated prompts.")],
+                ),
+            ),
+            (
+                _q(
+                    "Does Outlook on the web (OWA) sign in without prompting?",
+                    "If OWA works, the account is fine and the problem is the desktop client.",
+                    (("Works fine", "owa_ok"), ("Also prompts or fails", "owa_fails")),
+                ),
+                0.5,
+                "The account looks healthy; the desktop client holds a bad credential.",
+                _lane(
+                    [
+                        (
+                            "Does Outlook on the web work with the same password?",
+                            "Separates the account from the client.",
+                        )
+                    ],
+                    [
+                        ("Check Credential Manager for old Office entries", "Stale entries cause repeated prompts."),
+                        ("Confirm the Office build is current", "Old builds mishandle modern auth."),
+                    ],
+                ),
+            ),
+            (
+                _a(
+                    "Open Credential Manager → Windows Credentials and remove every entry that starts with "
+                    "MicrosoftOffice16_Data or mentions outlook.office365.com; then restart Outlook and sign in once.",
+                    "Removing the stale tokens forces one clean modern-auth sign-in.",
+                    "Outlook asks once, accepts the password and stops prompting.",
+                ),
+                0.75,
+                "Stale Office tokens in Credential Manager after the password change.",
+                _lane([], [("Confirm the Office build is current", "Old builds mishandle modern auth.")]),
+            ),
+            (
+                _r(
+                    "Cleared stale Office credentials from Credential Manager and signed in once with "
+                    "modern authentication.",
+                    "The password change left old cached tokens that Outlook kept retrying.",
+                    [
+                        "Tell the user to expect one prompt after future password changes.",
+                        "Check other devices (phone, tablet) for the old password.",
+                    ],
+                ),
+                0.9,
+                "Stale cached credentials after a password change.",
+                _lane(),
+            ),
         ],
     },
     {
         "match": r"\bvpn\b|forticlient|anyconnect|tunnel",
-        "classify": ("VPN connection drops every few minutes", "networking", "high",
-                     ["VPN disconnects repeatedly", "remote user"]),
+        "classify": (
+            "VPN connection drops every few minutes",
+            "networking",
+            "high",
+            ["VPN disconnects repeatedly", "remote user"],
+        ),
         "steps": [
-            (_q("Does the drop happen on every network, or only on the user's home Wi-Fi?",
-                "A drop on one network points at that network; everywhere points at the client or the gateway.",
-                (("Only at home", "home_only"), ("Everywhere", "everywhere"), ("Not tested yet", "untested"))), 0.3,
-             "Could be the home router, the VPN client, or the gateway's idle/rekey timers.",
-             _lane([("How many minutes between drops, exactly?", "A fixed interval suggests a timer.")],
-                   [("Collect the VPN client log around a drop", "Shows the disconnect reason.")])),
-            (_q("Are the drops at a regular interval (for example every 5 or 10 minutes)?",
-                "A fixed interval points at a timeout or rekey setting rather than a flaky line.",
-                (("Regular interval", "regular"), ("Random", "random"))), 0.45,
-             "A regular interval suggests a DPD/idle timeout or rekey mismatch.",
-             _lane([("How many minutes between drops, exactly?", "A fixed interval suggests a timer.")],
-                   [("Collect the VPN client log around a drop", "Shows the disconnect reason.")])),
-            (_a("Export the VPN client log covering two drops and look for the disconnect reason "
-                "(DPD timeout, rekey failure, or network change).",
-                "The client log names the reason the tunnel went down.", "A repeated reason at each drop.",
-                kind="info_request"), 0.6,
-             "Likely dead-peer-detection timing out on the home router's NAT.",
-             _lane([], [("Check the home router's power-saving / NAT timeout settings", "Aggressive NAT timeouts kill idle UDP.")])),
-            (_r("Switched the VPN client to TCP/443 (SSL) for this user and disabled the router's aggressive UDP timeout.",
-                "The home router dropped idle UDP sessions, so dead-peer detection failed every few minutes.",
-                ["Document the router model in the client's notes.", "Monitor the user's tunnel uptime for a week."]), 0.85,
-             "NAT/UDP timeout on the home router.", _lane()),
+            (
+                _q(
+                    "Does the drop happen on every network, or only on the user's home Wi-Fi?",
+                    "A drop on one network points at that network; everywhere points at the client or the gateway.",
+                    (("Only at home", "home_only"), ("Everywhere", "everywhere"), ("Not tested yet", "untested")),
+                ),
+                0.3,
+                "Could be the home router, the VPN client, or the gateway's idle/rekey timers.",
+                _lane(
+                    [("How many minutes between drops, exactly?", "A fixed interval suggests a timer.")],
+                    [("Collect the VPN client log around a drop", "Shows the disconnect reason.")],
+                ),
+            ),
+            (
+                _q(
+                    "Are the drops at a regular interval (for example every 5 or 10 minutes)?",
+                    "A fixed interval points at a timeout or rekey setting rather than a flaky line.",
+                    (("Regular interval", "regular"), ("Random", "random")),
+                ),
+                0.45,
+                "A regular interval suggests a DPD/idle timeout or rekey mismatch.",
+                _lane(
+                    [("How many minutes between drops, exactly?", "A fixed interval suggests a timer.")],
+                    [("Collect the VPN client log around a drop", "Shows the disconnect reason.")],
+                ),
+            ),
+            (
+                _a(
+                    "Export the VPN client log covering two drops and look for the disconnect reason "
+                    "(DPD timeout, rekey failure, or network change).",
+                    "The client log names the reason the tunnel went down.",
+                    "A repeated reason at each drop.",
+                    kind="info_request",
+                ),
+                0.6,
+                "Likely dead-peer-detection timing out on the home router's NAT.",
+                _lane(
+                    [],
+                    [
+                        (
+                            "Check the home router's power-saving / NAT timeout settings",
+                            "Aggressive NAT timeouts kill idle UDP.",
+                        )
+                    ],
+                ),
+            ),
+            (
+                _r(
+                    "Switched the VPN client to TCP/443 (SSL) for this user and disabled the router's "
+                    "aggressive UDP timeout.",
+                    "The home router dropped idle UDP sessions, so dead-peer detection failed every few minutes.",
+                    [
+                        "Document the router model in the client's notes.",
+                        "Monitor the user's tunnel uptime for a week.",
+                    ],
+                ),
+                0.85,
+                "NAT/UDP timeout on the home router.",
+                _lane(),
+            ),
         ],
     },
     {
         "match": r"print|spool",
         "classify": ("Printer shows offline", "printing", "medium", ["printer offline", "jobs stuck in queue"]),
         "steps": [
-            (_q("Is the printer offline for everyone, or only for this user?",
-                "Everyone points at the printer or the print server; one user points at their PC.",
-                (("Everyone", "everyone"), ("Only this user", "one_user"), ("Don't know", "unknown"))), 0.3,
-             "Either the printer lost its network address or the user's port is stale.",
-             _lane([("Can you ping the printer's IP address?", "Confirms it is on the network.")],
-                   [("Print a configuration page from the printer's panel", "Shows its current IP.")])),
-            (_a("Print a configuration page from the printer's front panel and compare its IP address with the "
-                "port configured on the PC (Printer properties → Ports).",
-                "A DHCP change leaves the PC pointing at the old address.", "The two addresses differ.",
-                kind="verification"), 0.55,
-             "The printer's IP changed and the port points at the old one.",
-             _lane([("Can you ping the printer's IP address?", "Confirms it is on the network.")], [])),
-            (_r("Updated the printer port to the printer's current IP and reserved that IP in DHCP.",
-                "The printer took a new DHCP lease, so the PC's port pointed at a dead address.",
-                ["Reserve IPs for all printers at this site.", "Clear the stuck jobs from the queue."]), 0.85,
-             "Port pointing at an old DHCP address.", _lane()),
+            (
+                _q(
+                    "Is the printer offline for everyone, or only for this user?",
+                    "Everyone points at the printer or the print server; one user points at their PC.",
+                    (("Everyone", "everyone"), ("Only this user", "one_user"), ("Don't know", "unknown")),
+                ),
+                0.3,
+                "Either the printer lost its network address or the user's port is stale.",
+                _lane(
+                    [("Can you ping the printer's IP address?", "Confirms it is on the network.")],
+                    [("Print a configuration page from the printer's panel", "Shows its current IP.")],
+                ),
+            ),
+            (
+                _a(
+                    "Print a configuration page from the printer's front panel and compare its IP address with the "
+                    "port configured on the PC (Printer properties → Ports).",
+                    "A DHCP change leaves the PC pointing at the old address.",
+                    "The two addresses differ.",
+                    kind="verification",
+                ),
+                0.55,
+                "The printer's IP changed and the port points at the old one.",
+                _lane([("Can you ping the printer's IP address?", "Confirms it is on the network.")], []),
+            ),
+            (
+                _r(
+                    "Updated the printer port to the printer's current IP and reserved that IP in DHCP.",
+                    "The printer took a new DHCP lease, so the PC's port pointed at a dead address.",
+                    ["Reserve IPs for all printers at this site.", "Clear the stuck jobs from the queue."],
+                ),
+                0.85,
+                "Port pointing at an old DHCP address.",
+                _lane(),
+            ),
         ],
     },
     {
         "match": r"lock(ed)? ?out|lockout",
-        "classify": ("User account keeps locking out", "active_directory", "high",
-                     ["account locked out", "repeated lockouts"]),
+        "classify": (
+            "User account keeps locking out",
+            "active_directory",
+            "high",
+            ["account locked out", "repeated lockouts"],
+        ),
         "steps": [
-            (_q("Has the user changed their password in the last few days?",
-                "Lockouts after a change usually come from a device still using the old password.", YES_NO), 0.35,
-             "A device or mapped drive is retrying an old password.",
-             _lane([("Does the user have a phone or tablet with company mail?", "Phones are the usual culprit.")],
-                   [("Find the lockout source in the PDC's security log (event 4740)", "Names the calling computer.")])),
-            (_a("On the PDC emulator, filter the Security log for event 4740 for this user and note the "
-                "Caller Computer Name.",
-                "Event 4740 records which machine sent the bad passwords.", "A computer or device name repeats.",
-                kind="info_request"), 0.6,
-             "The caller computer in 4740 will name the source.",
-             _lane([("Does the user have a phone or tablet with company mail?", "Phones are the usual culprit.")], [])),
-            (_r("Removed the old password from the user's phone mail profile and unlocked the account.",
-                "The phone kept retrying the old password and locked the account.",
-                ["Ask the user to update the password on every device after a change."]), 0.85,
-             "A device retrying the old password.", _lane()),
+            (
+                _q(
+                    "Has the user changed their password in the last few days?",
+                    "Lockouts after a change usually come from a device still using the old password.",
+                    YES_NO,
+                ),
+                0.35,
+                "A device or mapped drive is retrying an old password.",
+                _lane(
+                    [("Does the user have a phone or tablet with company mail?", "Phones are the usual culprit.")],
+                    [("Find the lockout source in the PDC's security log (event 4740)", "Names the calling computer.")],
+                ),
+            ),
+            (
+                _a(
+                    "On the PDC emulator, filter the Security log for event 4740 for this user and note the "
+                    "Caller Computer Name.",
+                    "Event 4740 records which machine sent the bad passwords.",
+                    "A computer or device name repeats.",
+                    kind="info_request",
+                ),
+                0.6,
+                "The caller computer in 4740 will name the source.",
+                _lane(
+                    [("Does the user have a phone or tablet with company mail?", "Phones are the usual culprit.")], []
+                ),
+            ),
+            (
+                _r(
+                    "Removed the old password from the user's phone mail profile and unlocked the account.",
+                    "The phone kept retrying the old password and locked the account.",
+                    ["Ask the user to update the password on every device after a change."],
+                ),
+                0.85,
+                "A device retrying the old password.",
+                _lane(),
+            ),
         ],
     },
     {
         "match": r"slow|sluggish|freez|hang|100%",
         "classify": ("Computer is slow", "endpoint", "medium", ["slow performance", "long boot"]),
         "steps": [
-            (_q("Is it slow all the time, or only at boot and sign-in?",
-                "Boot-only slowness points at start-up items or disk; constant slowness at resources.",
-                (("All the time", "always"), ("Only at boot/sign-in", "boot"), ("Only in one application", "one_app"))), 0.25,
-             "Disk, memory pressure or a start-up item.",
-             _lane([("How much free disk space is there on C:?", "A full disk slows everything.")],
-                   [("Look at Task Manager → Performance during the slowness", "Shows which resource is saturated.")])),
-            (_a("Open Task Manager → Performance while it is slow and note CPU, memory and disk usage.",
-                "Shows whether CPU, memory or disk is the bottleneck.", "One resource near 100%.",
-                kind="info_request"), 0.45,
-             "Waiting to see which resource is saturated.",
-             _lane([("How much free disk space is there on C:?", "A full disk slows everything.")],
-                   [("Look at Task Manager → Performance during the slowness", "Shows which resource is saturated.")])),
-            (_r("Disabled unneeded start-up items and freed disk space; scheduled a disk health check.",
-                "A nearly full disk and heavy start-up items saturated the disk at boot.",
-                ["Consider an SSD upgrade if the drive is a hard disk.", "Add disk-space monitoring."]), 0.8,
-             "Disk saturation at boot.", _lane()),
+            (
+                _q(
+                    "Is it slow all the time, or only at boot and sign-in?",
+                    "Boot-only slowness points at start-up items or disk; constant slowness at resources.",
+                    (
+                        ("All the time", "always"),
+                        ("Only at boot/sign-in", "boot"),
+                        ("Only in one application", "one_app"),
+                    ),
+                ),
+                0.25,
+                "Disk, memory pressure or a start-up item.",
+                _lane(
+                    [("How much free disk space is there on C:?", "A full disk slows everything.")],
+                    [("Look at Task Manager → Performance during the slowness", "Shows which resource is saturated.")],
+                ),
+            ),
+            (
+                _a(
+                    "Open Task Manager → Performance while it is slow and note CPU, memory and disk usage.",
+                    "Shows whether CPU, memory or disk is the bottleneck.",
+                    "One resource near 100%.",
+                    kind="info_request",
+                ),
+                0.45,
+                "Waiting to see which resource is saturated.",
+                _lane(
+                    [("How much free disk space is there on C:?", "A full disk slows everything.")],
+                    [("Look at Task Manager → Performance during the slowness", "Shows which resource is saturated.")],
+                ),
+            ),
+            (
+                _r(
+                    "Disabled unneeded start-up items and freed disk space; scheduled a disk health check.",
+                    "A nearly full disk and heavy start-up items saturated the disk at boot.",
+                    ["Consider an SSD upgrade if the drive is a hard disk.", "Add disk-space monitoring."],
+                ),
+                0.8,
+                "Disk saturation at boot.",
+                _lane(),
+            ),
         ],
     },
 ]
@@ -162,23 +345,52 @@ SCENARIOS: list[dict[str, Any]] = [
 GENERIC = {
     "classify": (None, "other", "medium", []),
     "steps": [
-        (_q("When did this start, and did anything change around then (updates, new software, moves)?",
-            "A recent change is the quickest lead.", (), free=True, skip=True), 0.2,
-         "Not enough information yet.",
-         _lane([("How many users are affected?", "One user or many changes where to look.")],
-               [("Check the event logs around the time it started", "Errors there often name the cause.")])),
-        (_q("How many users are affected?", "One user points at the device or account; many at a shared service.",
-            (("Just one", "one"), ("Several", "several"), ("Everyone", "everyone"))), 0.35,
-         "Narrowing down the scope.",
-         _lane([], [("Check the event logs around the time it started", "Errors there often name the cause.")])),
-        (_a("Check the System and Application event logs around the time the problem started and note any errors.",
-            "Errors at that time usually name the failing component.", "One or more errors that repeat.",
-            kind="info_request"), 0.5,
-         "Looking for the failing component.", _lane()),
-        (_r("Applied the fix indicated by the logged error and confirmed the user can work normally.",
-            "The event logs pointed at the failing component.",
-            ["Note the error and fix in the ticket for next time."]), 0.7,
-         "Resolved from the logged error.", _lane()),
+        (
+            _q(
+                "When did this start, and did anything change around then (updates, new software, moves)?",
+                "A recent change is the quickest lead.",
+                (),
+                free=True,
+                skip=True,
+            ),
+            0.2,
+            "Not enough information yet.",
+            _lane(
+                [("How many users are affected?", "One user or many changes where to look.")],
+                [("Check the event logs around the time it started", "Errors there often name the cause.")],
+            ),
+        ),
+        (
+            _q(
+                "How many users are affected?",
+                "One user points at the device or account; many at a shared service.",
+                (("Just one", "one"), ("Several", "several"), ("Everyone", "everyone")),
+            ),
+            0.35,
+            "Narrowing down the scope.",
+            _lane([], [("Check the event logs around the time it started", "Errors there often name the cause.")]),
+        ),
+        (
+            _a(
+                "Check the System and Application event logs around the time the problem started and note any errors.",
+                "Errors at that time usually name the failing component.",
+                "One or more errors that repeat.",
+                kind="info_request",
+            ),
+            0.5,
+            "Looking for the failing component.",
+            _lane(),
+        ),
+        (
+            _r(
+                "Applied the fix indicated by the logged error and confirmed the user can work normally.",
+                "The event logs pointed at the failing component.",
+                ["Note the error and fix in the ticket for next time."],
+            ),
+            0.7,
+            "Resolved from the logged error.",
+            _lane(),
+        ),
     ],
 }
 

@@ -27,7 +27,9 @@ def session_documentation(session: AISession, steps: list[SessionStep]) -> str:
         "",
     ]
     intake = session.intake_content.strip() or "(no text)"
-    lines += ["```", intake[:4000], "```", ""] if session.intake_type == AISession.IntakeType.LOG else [intake[:4000], ""]
+    lines += (
+        ["```", intake[:4000], "```", ""] if session.intake_type == AISession.IntakeType.LOG else [intake[:4000], ""]
+    )
     if session.key_symptoms:
         lines += ["Key symptoms: " + "; ".join(session.key_symptoms), ""]
     lines += ["## Steps", ""]

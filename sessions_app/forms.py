@@ -22,22 +22,37 @@ def sniff_image_type(head: bytes) -> str | None:
 
 class SessionStartForm(forms.Form):
     intake_type = forms.ChoiceField(
-        choices=[("text", "Describe it"), ("log", "Paste a log"), ("internal_ticket", "Internal ticket"), ("psa_ticket", "PSA ticket")],
-        initial="text", widget=forms.RadioSelect,
+        choices=[
+            ("text", "Describe it"),
+            ("log", "Paste a log"),
+            ("internal_ticket", "Internal ticket"),
+            ("psa_ticket", "PSA ticket"),
+        ],
+        initial="text",
+        widget=forms.RadioSelect,
     )
     intake_text = forms.CharField(
-        required=False, max_length=200_000, strip=True, label="What's wrong?",
-        widget=forms.Textarea(attrs={"rows": 7, "placeholder": "Paste the ticket text or describe the problem in your own words"}),
+        required=False,
+        max_length=200_000,
+        strip=True,
+        label="What's wrong?",
+        widget=forms.Textarea(
+            attrs={"rows": 7, "placeholder": "Paste the ticket text or describe the problem in your own words"}
+        ),
     )
     screenshot = forms.FileField(required=False, help_text="PNG, JPEG or WebP, at most 5 MB.")
-    internal_ticket = forms.ModelChoiceField(queryset=InternalTicket.objects.none(), required=False, empty_label="Pick a ticket…")
+    internal_ticket = forms.ModelChoiceField(
+        queryset=InternalTicket.objects.none(), required=False, empty_label="Pick a ticket…"
+    )
     psa_ticket_ref = forms.CharField(required=False, max_length=40, label="PSA ticket number", strip=True)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["internal_ticket"].queryset = InternalTicket.objects.for_account(user.account_id).filter(
-            status=InternalTicket.Status.OPEN
-        ).order_by("-number")
+        self.fields["internal_ticket"].queryset = (
+            InternalTicket.objects.for_account(user.account_id)
+            .filter(status=InternalTicket.Status.OPEN)
+            .order_by("-number")
+        )
 
     def clean_screenshot(self):
         upload = self.cleaned_data.get("screenshot")
@@ -77,10 +92,18 @@ class AnswerForm(forms.Form):
 
     kind = forms.ChoiceField(choices=SessionStep.ResponseKind.choices, required=False)
     value = forms.CharField(required=False, max_length=200)
-    text = forms.CharField(required=False, strip=True, max_length=10_000,
-                           error_messages={"max_length": "The answer is too long (at most 10,000 characters)."})
-    worked = forms.TypedChoiceField(choices=[("", ""), ("yes", "Worked"), ("no", "Didn't work")], required=False,
-                                    coerce=lambda v: {"yes": True, "no": False}.get(v), empty_value=None)
+    text = forms.CharField(
+        required=False,
+        strip=True,
+        max_length=10_000,
+        error_messages={"max_length": "The answer is too long (at most 10,000 characters)."},
+    )
+    worked = forms.TypedChoiceField(
+        choices=[("", ""), ("yes", "Worked"), ("no", "Didn't work")],
+        required=False,
+        coerce=lambda v: {"yes": True, "no": False}.get(v),
+        empty_value=None,
+    )
 
     def clean(self):
         data = super().clean()
@@ -95,29 +118,48 @@ class AnswerForm(forms.Form):
 
 
 class LaneAnswerForm(forms.Form):
-    answer = forms.CharField(strip=True, max_length=10_000, error_messages={"required": "Type an answer before saving."})
+    answer = forms.CharField(
+        strip=True, max_length=10_000, error_messages={"required": "Type an answer before saving."}
+    )
 
 
 class ResolveForm(forms.Form):
-    summary = forms.CharField(strip=True, max_length=5000, label="How was it resolved?",
-                              widget=forms.Textarea(attrs={"rows": 3}), error_messages={"required": "Say how the problem was resolved."})
-    action = forms.CharField(strip=True, max_length=5000, required=False, label="What did you change? (optional)",
-                             widget=forms.Textarea(attrs={"rows": 2}))
+    summary = forms.CharField(
+        strip=True,
+        max_length=5000,
+        label="How was it resolved?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Say how the problem was resolved."},
+    )
+    action = forms.CharField(
+        strip=True,
+        max_length=5000,
+        required=False,
+        label="What did you change? (optional)",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
 
 class RateForm(forms.Form):
-    rating = forms.TypedChoiceField(choices=[(i, str(i)) for i in range(1, 6)], coerce=int,
-                                    error_messages={"required": "Pick a rating from 1 to 5.", "invalid_choice": "Pick a rating from 1 to 5."})
+    rating = forms.TypedChoiceField(
+        choices=[(i, str(i)) for i in range(1, 6)],
+        coerce=int,
+        error_messages={"required": "Pick a rating from 1 to 5.", "invalid_choice": "Pick a rating from 1 to 5."},
+    )
     feedback = forms.CharField(required=False, strip=True, max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class LinkTicketForm(forms.Form):
     psa_ticket_ref = forms.CharField(required=False, max_length=40, strip=True, label="PSA ticket number")
-    internal_ticket = forms.ModelChoiceField(queryset=InternalTicket.objects.none(), required=False, empty_label="or an internal ticket…")
+    internal_ticket = forms.ModelChoiceField(
+        queryset=InternalTicket.objects.none(), required=False, empty_label="or an internal ticket…"
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["internal_ticket"].queryset = InternalTicket.objects.for_account(user.account_id).order_by("-number")
+        self.fields["internal_ticket"].queryset = InternalTicket.objects.for_account(user.account_id).order_by(
+            "-number"
+        )
 
 
 class SessionFilterForm(forms.Form):

@@ -70,12 +70,18 @@ class AISession(TenantModel):
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.ACTIVE, db_index=True)
     confidence_score = models.FloatField(default=0.0)
     confidence_tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.DISCOVERY)
-    matched_flow = models.ForeignKey("flywheel_app.Flow", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    matched_flow = models.ForeignKey(
+        "flywheel_app.Flow", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     match_score = models.FloatField(null=True, blank=True)
     psa_ticket_ref = models.CharField(max_length=40, blank=True)
-    internal_ticket = models.ForeignKey("psa.InternalTicket", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    internal_ticket = models.ForeignKey(
+        "psa.InternalTicket", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     ticket_context = models.JSONField(default=dict, blank=True)
-    ticket_context_status = models.CharField(max_length=16, choices=TicketContextStatus.choices, default=TicketContextStatus.NONE)
+    ticket_context_status = models.CharField(
+        max_length=16, choices=TicketContextStatus.choices, default=TicketContextStatus.NONE
+    )
     ticket_context_note = models.CharField(max_length=200, blank=True)
     # The first message the AI saw, frozen so the conversation prefix stays byte-identical (prompt caching).
     context_message = models.TextField(blank=True)
@@ -88,7 +94,9 @@ class AISession(TenantModel):
     cost_usd = models.DecimalField(max_digits=10, decimal_places=6, default=Decimal("0"))
     step_count = models.PositiveSmallIntegerField(default=0)
     state_version = models.PositiveIntegerField(default=0)
-    analysis_status = models.CharField(max_length=16, choices=AnalysisStatus.choices, default=AnalysisStatus.NOT_READY, db_index=True)
+    analysis_status = models.CharField(
+        max_length=16, choices=AnalysisStatus.choices, default=AnalysisStatus.NOT_READY, db_index=True
+    )
     analysis_error = models.TextField(blank=True)
     resolution_summary = models.TextField(blank=True)
     resolution_action = models.TextField(blank=True)
@@ -105,15 +113,24 @@ class AISession(TenantModel):
         ordering = ["-last_activity_at", "-id"]
         indexes = [models.Index(fields=["account", "owner", "status"])]
         constraints = [
-            models.CheckConstraint(condition=Q(confidence_score__gte=0) & Q(confidence_score__lte=1), name="session_confidence_0_1"),
+            models.CheckConstraint(
+                condition=Q(confidence_score__gte=0) & Q(confidence_score__lte=1), name="session_confidence_0_1"
+            ),
             models.CheckConstraint(condition=Q(step_count__lte=MAX_STEPS), name="session_at_most_30_steps"),
-            models.CheckConstraint(condition=Q(rating__isnull=True) | (Q(rating__gte=1) & Q(rating__lte=5)), name="session_rating_1_5"),
-            models.CheckConstraint(condition=Q(match_score__isnull=True) | (Q(match_score__gte=0) & Q(match_score__lte=1)), name="session_match_score_0_1"),
+            models.CheckConstraint(
+                condition=Q(rating__isnull=True) | (Q(rating__gte=1) & Q(rating__lte=5)), name="session_rating_1_5"
+            ),
+            models.CheckConstraint(
+                condition=Q(match_score__isnull=True) | (Q(match_score__gte=0) & Q(match_score__lte=1)),
+                name="session_match_score_0_1",
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=["active", "paused", "requesting_escalation", "resolved", "abandoned"]),
                 name="session_status_valid",
             ),
-            models.CheckConstraint(condition=Q(rating__isnull=True) | Q(status="resolved"), name="session_rated_only_when_resolved"),
+            models.CheckConstraint(
+                condition=Q(rating__isnull=True) | Q(status="resolved"), name="session_rated_only_when_resolved"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -173,7 +190,9 @@ class SessionStep(TenantModel):
     # The message that carried this response to the AI, frozen so later prompts replay it byte for byte.
     answer_message = models.TextField(blank=True)
     responded_at = models.DateTimeField(null=True, blank=True)
-    responded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    responded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     input_tokens = models.PositiveIntegerField(default=0)
     output_tokens = models.PositiveIntegerField(default=0)
     cache_read_tokens = models.PositiveIntegerField(default=0)
@@ -238,8 +257,12 @@ class LaneItem(TenantModel):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     answer = models.TextField(blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
-    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    reported_in_step = models.PositiveSmallIntegerField(null=True, blank=True, help_text="The answer reached the AI with this step's response.")
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reported_in_step = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The answer reached the AI with this step's response."
+    )
     first_step = models.PositiveSmallIntegerField()
     last_step = models.PositiveSmallIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
@@ -268,9 +291,17 @@ class ScriptTemplate(TenantModel):
 
     PARAM_TYPES = ("text", "number", "choice", "boolean", "password")
 
-    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                             help_text="Empty: shared with the whole account (when visibility is team).")
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    team = models.ForeignKey(
+        "accounts.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Empty: shared with the whole account (when visibility is team).",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.PERSONAL)
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=120)
@@ -289,7 +320,9 @@ class ScriptTemplate(TenantModel):
     class Meta:
         ordering = ["-usage_count", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["account", "slug"], condition=Q(deleted_at__isnull=True), name="template_slug_unique_live"),
+            models.UniqueConstraint(
+                fields=["account", "slug"], condition=Q(deleted_at__isnull=True), name="template_slug_unique_live"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -300,5 +333,3 @@ class ScriptTemplate(TenantModel):
 
         super().clean()
         validate_parameter_schema(self.parameters, self.body)
-
-

@@ -15,9 +15,8 @@ def session_get_for_user(*, user: User, session_id: int) -> AISession:
     if not user.can_use_sessions:
         raise NotFound()
     try:
-        return (
-            AISession.objects.select_related("owner", "matched_flow", "internal_ticket", "team")
-            .get(pk=session_id, account_id=user.account_id, owner=user)
+        return AISession.objects.select_related("owner", "matched_flow", "internal_ticket", "team").get(
+            pk=session_id, account_id=user.account_id, owner=user
         )
     except (AISession.DoesNotExist, ValueError, TypeError):
         raise NotFound() from None
@@ -48,13 +47,17 @@ def session_list_for_user(*, user: User, query: str = "", status: str = "", doma
     if query.strip():
         for word in query.split()[:8]:
             qs = qs.filter(
-                Q(problem_summary__icontains=word) | Q(intake_content__icontains=word)
-                | Q(psa_ticket_ref__icontains=word) | Q(resolution_summary__icontains=word)
+                Q(problem_summary__icontains=word)
+                | Q(intake_content__icontains=word)
+                | Q(psa_ticket_ref__icontains=word)
+                | Q(resolution_summary__icontains=word)
             )
     return qs.order_by("-last_activity_at", "-id")
 
 
-def script_templates_for_session(*, account_id: int, team_id: int | None, user: User, limit: int = 20) -> list[ScriptTemplate]:
+def script_templates_for_session(
+    *, account_id: int, team_id: int | None, user: User, limit: int = 20
+) -> list[ScriptTemplate]:
     """Active templates the AI may propose: the team's and account-wide ones, plus the user's own
     personal ones; most used first, at most `limit`."""
     shared = Q(visibility=ScriptTemplate.Visibility.TEAM) & (Q(team__isnull=True) | Q(team_id=team_id))

@@ -71,17 +71,29 @@ def session_start(
             session.screenshot.save(screenshot.name, screenshot, save=False)
         session.full_clean(exclude=["screenshot"])
         session.save()
-        audit_record(account=session.account, actor=user, action="session.start", obj=session,
-                     details={"intake_type": intake_type})
+        audit_record(
+            account=session.account,
+            actor=user,
+            action="session.start",
+            obj=session,
+            details={"intake_type": intake_type},
+        )
 
     ticket_context, ticket_note = _ticket_context(session, user)
     classification = _classify(session, user, text, ticket_context)
-    matches = flow_match(account=session.account_id, text=" ".join([text, classification["summary"]]), domain=classification["domain"])
+    matches = flow_match(
+        account=session.account_id, text=" ".join([text, classification["summary"]]), domain=classification["domain"]
+    )
     best = matches[0] if matches and matches[0].score > GUIDE_THRESHOLD else None
     templates = script_templates_for_session(account_id=session.account_id, team_id=session.team_id, user=user)
     template_brief = [
-        {"slug": t.slug, "name": t.name, "category": t.category, "description": t.description,
-         "parameters": [{"key": p.get("key"), "type": p.get("type"), "label": p.get("label")} for p in t.parameters]}
+        {
+            "slug": t.slug,
+            "name": t.name,
+            "category": t.category,
+            "description": t.description,
+            "parameters": [{"key": p.get("key"), "type": p.get("type"), "label": p.get("label")} for p in t.parameters],
+        }
         for t in templates
     ]
     with transaction.atomic():
@@ -91,8 +103,10 @@ def session_start(
         session.key_symptoms = classification["key_symptoms"][:10]
         session.ticket_context = ticket_context or {}
         session.ticket_context_status = (
-            AISession.TicketContextStatus.FETCHED if ticket_context
-            else AISession.TicketContextStatus.UNAVAILABLE if ticket_note
+            AISession.TicketContextStatus.FETCHED
+            if ticket_context
+            else AISession.TicketContextStatus.UNAVAILABLE
+            if ticket_note
             else AISession.TicketContextStatus.NONE
         )
         session.ticket_context_note = ticket_note
@@ -110,10 +124,21 @@ def session_start(
             flow_guide=prompts.flow_guide_text(best.flow) if best else "",
             templates=template_brief,
         )
-        session.save(update_fields=[
-            "problem_summary", "problem_domain", "urgency", "key_symptoms", "ticket_context", "ticket_context_status",
-            "ticket_context_note", "matched_flow", "match_score", "confidence_tier", "context_message",
-        ])
+        session.save(
+            update_fields=[
+                "problem_summary",
+                "problem_domain",
+                "urgency",
+                "key_symptoms",
+                "ticket_context",
+                "ticket_context_status",
+                "ticket_context_note",
+                "matched_flow",
+                "match_score",
+                "confidence_tier",
+                "context_message",
+            ]
+        )
         if best is not None:
             type(best.flow).objects.filter(pk=best.flow.pk).update(last_matched_at=timezone.now())
     return session
@@ -128,8 +153,13 @@ def _classify(session: AISession, user: User, text: str, ticket_context: dict | 
     material = text or (ticket_context or {}).get("summary", "") or session.problem_summary
     try:
         result = ai_json(
-            action="session_classify", system=prompts.CLASSIFY_SYSTEM, messages=prompts.classify_message(material),
-            schema=prompts.CLASSIFY_SCHEMA, account=session.account, user=user, subject=Subject("session", session.pk),
+            action="session_classify",
+            system=prompts.CLASSIFY_SYSTEM,
+            messages=prompts.classify_message(material),
+            schema=prompts.CLASSIFY_SCHEMA,
+            account=session.account,
+            user=user,
+            subject=Subject("session", session.pk),
             max_tokens=400,
         )
         _add_usage_to_session(session.pk, since_id=None, step=None)
@@ -153,8 +183,14 @@ def _ticket_context(session: AISession, user: User) -> tuple[dict | None, str]:
         except Exception as exc:  # the PSA being down must not stop the session
             logger.warning("PSA context fetch failed for session %s: %s", session.pk, exc.__class__.__name__)
             return None, "the PSA could not be reached"
-        return {"ticket": ctx.ticket_ref, "summary": ctx.summary, "company": ctx.company, "priority": ctx.priority,
-                "status": ctx.status, "recent_notes": ctx.recent_notes[:5]}, ""
+        return {
+            "ticket": ctx.ticket_ref,
+            "summary": ctx.summary,
+            "company": ctx.company,
+            "priority": ctx.priority,
+            "status": ctx.status,
+            "recent_notes": ctx.recent_notes[:5],
+        }, ""
     return None, ""
 
 
@@ -162,8 +198,10 @@ def _ticket_context(session: AISession, user: User) -> tuple[dict | None, str]:
 
 
 def session_needs_turn(session: AISession, last_step: SessionStep | None) -> bool:
-    return session.status == AISession.Status.ACTIVE and session.step_count < MAX_STEPS and (
-        last_step is None or last_step.answered
+    return (
+        session.status == AISession.Status.ACTIVE
+        and session.step_count < MAX_STEPS
+        and (last_step is None or last_step.answered)
     )
 
 
@@ -172,16 +210,24 @@ def session_take_turn(*, session: AISession, actor: User) -> SessionStep:
     steps = list(session.steps.order_by("order"))
     last = steps[-1] if steps else None
     if session.status != AISession.Status.ACTIVE:
-        raise Conflict("The session is not active." + (" Resume it first." if session.status == AISession.Status.PAUSED else ""))
+        raise Conflict(
+            "The session is not active." + (" Resume it first." if session.status == AISession.Status.PAUSED else "")
+        )
     if session.step_count >= MAX_STEPS:
         raise Conflict(f"This session has reached {MAX_STEPS} steps. Resolve it, or escalate it to a colleague.")
     if last is not None and not last.answered:
         return last  # the current step is still waiting for an answer (a double submit, a reload)
     since = AIUsage.objects.filter(account_id=session.account_id).aggregate(m=Max("id"))["m"] or 0
     turn = ai_json(
-        action="session_turn", system=prompts.TURN_SYSTEM, messages=build_messages(session, steps),
-        schema=prompts.TURN_SCHEMA, account=session.account, user=actor, subject=Subject("session", session.pk),
-        max_tokens=1500, cache_conversation=True,
+        action="session_turn",
+        system=prompts.TURN_SYSTEM,
+        messages=build_messages(session, steps),
+        schema=prompts.TURN_SCHEMA,
+        account=session.account,
+        user=actor,
+        subject=Subject("session", session.pk),
+        max_tokens=1500,
+        cache_conversation=True,
     )
     step_obj = _step_content(turn)
     with transaction.atomic():
@@ -194,8 +240,13 @@ def session_take_turn(*, session: AISession, actor: User) -> SessionStep:
         if order == 1 and locked.match_score and locked.match_score > GUIDED_THRESHOLD:
             confidence = max(confidence, locked.match_score)  # a strong flow match starts guided
         step = SessionStep.objects.create(
-            account_id=locked.account_id, session=locked, order=order, step_type=step_obj["type"],
-            content=step_obj["content"], raw_turn=_canonical(turn), confidence=confidence,
+            account_id=locked.account_id,
+            session=locked,
+            order=order,
+            step_type=step_obj["type"],
+            content=step_obj["content"],
+            raw_turn=_canonical(turn),
+            confidence=confidence,
             reasoning=turn.get("reasoning", ""),
         )
         _apply_lane(locked, turn["lane"], order)
@@ -252,8 +303,15 @@ def _apply_lane(session: AISession, lane: dict, order: int) -> None:
             if item is None:
                 counts[kind] += 1
                 item = LaneItem.objects.create(
-                    account_id=session.account_id, session=session, kind=kind, public_id=f"{prefix}{counts[kind]}",
-                    text=normalized, normalized_text=normalized, why=proposed.get("why", ""), first_step=order, last_step=order,
+                    account_id=session.account_id,
+                    session=session,
+                    kind=kind,
+                    public_id=f"{prefix}{counts[kind]}",
+                    text=normalized,
+                    normalized_text=normalized,
+                    why=proposed.get("why", ""),
+                    first_step=order,
+                    last_step=order,
                 )
                 existing[(kind, normalized)] = item
             else:
@@ -264,20 +322,26 @@ def _apply_lane(session: AISession, lane: dict, order: int) -> None:
 
 def _add_usage_to_session(session_id: int, *, since_id: int | None, step: SessionStep | None) -> None:
     rows = AIUsage.objects.filter(subject_type="session", subject_id=session_id)
-    if since_id is not None:
-        rows = rows.filter(id__gt=since_id)
-    else:
-        # classification: everything recorded so far minus what the session already counts
-        rows = rows.filter(action="session_classify")
-    totals = rows.aggregate(i=Sum("input_tokens"), o=Sum("output_tokens"), r=Sum("cache_read_tokens"),
-                            w=Sum("cache_write_tokens"), c=Sum("cost_usd"))
+    # A turn counts the rows written since it started; classification (once, at start) its own rows.
+    rows = rows.filter(id__gt=since_id) if since_id is not None else rows.filter(action="session_classify")
+    totals = rows.aggregate(
+        i=Sum("input_tokens"),
+        o=Sum("output_tokens"),
+        r=Sum("cache_read_tokens"),
+        w=Sum("cache_write_tokens"),
+        c=Sum("cost_usd"),
+    )
     i, o, r, w = (totals[k] or 0 for k in "iorw")
     cost = totals["c"] or Decimal("0")
     if step is not None:
-        SessionStep.objects.filter(pk=step.pk).update(input_tokens=i, output_tokens=o, cache_read_tokens=r, cache_write_tokens=w)
+        SessionStep.objects.filter(pk=step.pk).update(
+            input_tokens=i, output_tokens=o, cache_read_tokens=r, cache_write_tokens=w
+        )
     AISession.objects.filter(pk=session_id).update(
-        input_tokens=F("input_tokens") + i, output_tokens=F("output_tokens") + o,
-        cache_read_tokens=F("cache_read_tokens") + r, cache_write_tokens=F("cache_write_tokens") + w,
+        input_tokens=F("input_tokens") + i,
+        output_tokens=F("output_tokens") + o,
+        cache_read_tokens=F("cache_read_tokens") + r,
+        cache_write_tokens=F("cache_write_tokens") + w,
         cost_usd=F("cost_usd") + cost,
     )
 
@@ -290,7 +354,10 @@ def build_messages(session: AISession, steps: list[SessionStep]) -> list[dict]:
         with session.screenshot.open("rb") as fh:
             data = base64.b64encode(fh.read()).decode("ascii")
         first = [
-            {"type": "image", "source": {"type": "base64", "media_type": session.screenshot_content_type, "data": data}},
+            {
+                "type": "image",
+                "source": {"type": "base64", "media_type": session.screenshot_content_type, "data": data},
+            },
             {"type": "text", "text": session.context_message},
         ]
     messages: list[dict] = [{"role": "user", "content": first}]
@@ -305,7 +372,13 @@ def build_messages(session: AISession, steps: list[SessionStep]) -> list[dict]:
 
 
 def session_answer_step(
-    *, session: AISession, step: SessionStep, actor: User, kind: str, value: str = "", text: str = "",
+    *,
+    session: AISession,
+    step: SessionStep,
+    actor: User,
+    kind: str,
+    value: str = "",
+    text: str = "",
     worked: bool | None = None,
 ) -> SessionStep:
     """Record the engineer's response to the current step. Saved before any AI call."""
@@ -322,7 +395,9 @@ def session_answer_step(
             raise Conflict("Only the current step can be answered.")
         label = _validate_response(step, kind, value, text, worked)
         lane_items = list(
-            locked.lane_items.filter(status=LaneItem.Status.ANSWERED, reported_in_step__isnull=True).order_by("answered_at", "id")
+            locked.lane_items.filter(status=LaneItem.Status.ANSWERED, reported_in_step__isnull=True).order_by(
+                "answered_at", "id"
+            )
         )
         step.response_kind = kind
         step.response_value = value if kind == SessionStep.ResponseKind.OPTION else ""
@@ -334,11 +409,24 @@ def session_answer_step(
             answer=label,
             lane_answers=[f"{i.public_id} {i.text} → {i.answer}" for i in lane_items],
             extra_context=locked.pending_context,
-            limit_note=(f"This is step {step.order} of at most {MAX_STEPS}: prefer a resolution suggestion or an escalation soon."
-                        if step.order >= MAX_STEPS - 3 else ""),
+            limit_note=(
+                f"This is step {step.order} of at most {MAX_STEPS}: "
+                "prefer a resolution suggestion or an escalation soon."
+                if step.order >= MAX_STEPS - 3
+                else ""
+            ),
         )
-        step.save(update_fields=["response_kind", "response_value", "response_text", "action_worked", "responded_at",
-                                 "responded_by", "answer_message"])
+        step.save(
+            update_fields=[
+                "response_kind",
+                "response_value",
+                "response_text",
+                "action_worked",
+                "responded_at",
+                "responded_by",
+                "answer_message",
+            ]
+        )
         if lane_items:
             LaneItem.objects.filter(pk__in=[i.pk for i in lane_items]).update(reported_in_step=step.order)
         locked.pending_context = ""
@@ -411,8 +499,16 @@ def _require_owner_active(session: AISession, actor: User) -> None:
 # --- lifecycle -------------------------------------------------------------------------
 
 
-def _transition(session: AISession, actor: User | None, *, allowed: tuple, to: str, action: str, extra: dict | None = None,
-                message: str) -> AISession:
+def _transition(
+    session: AISession,
+    actor: User | None,
+    *,
+    allowed: tuple,
+    to: str,
+    action: str,
+    extra: dict | None = None,
+    message: str,
+) -> AISession:
     with transaction.atomic():
         locked = AISession.objects.select_for_update().get(pk=session.pk)
         if actor is not None and locked.owner_id != actor.pk:
@@ -426,24 +522,47 @@ def _transition(session: AISession, actor: User | None, *, allowed: tuple, to: s
             setattr(locked, name, value)
             fields.append(name)
         locked.save(update_fields=fields)
-        audit_record(account=locked.account, actor=actor, action=action, obj=locked, acting_as="" if actor else "system")
+        audit_record(
+            account=locked.account, actor=actor, action=action, obj=locked, acting_as="" if actor else "system"
+        )
     session.refresh_from_db()
     return session
 
 
 def session_pause(*, session: AISession, actor: User) -> AISession:
-    return _transition(session, actor, allowed=(AISession.Status.ACTIVE,), to=AISession.Status.PAUSED,
-                       action="session.pause", extra={"paused_at": timezone.now()}, message="Only an active session can be paused.")
+    return _transition(
+        session,
+        actor,
+        allowed=(AISession.Status.ACTIVE,),
+        to=AISession.Status.PAUSED,
+        action="session.pause",
+        extra={"paused_at": timezone.now()},
+        message="Only an active session can be paused.",
+    )
 
 
 def session_resume(*, session: AISession, actor: User) -> AISession:
-    return _transition(session, actor, allowed=(AISession.Status.PAUSED,), to=AISession.Status.ACTIVE,
-                       action="session.resume", extra={"paused_at": None}, message="Only a paused session can be resumed.")
+    return _transition(
+        session,
+        actor,
+        allowed=(AISession.Status.PAUSED,),
+        to=AISession.Status.ACTIVE,
+        action="session.resume",
+        extra={"paused_at": None},
+        message="Only a paused session can be resumed.",
+    )
 
 
 def session_reopen(*, session: AISession, actor: User) -> AISession:
-    return _transition(session, actor, allowed=(AISession.Status.ABANDONED,), to=AISession.Status.ACTIVE,
-                       action="session.reopen", extra={"abandoned_at": None}, message="Only an abandoned session can be reopened.")
+    return _transition(
+        session,
+        actor,
+        allowed=(AISession.Status.ABANDONED,),
+        to=AISession.Status.ACTIVE,
+        action="session.reopen",
+        extra={"abandoned_at": None},
+        message="Only an abandoned session can be reopened.",
+    )
 
 
 def sessions_abandon_idle(*, now=None) -> int:
@@ -451,19 +570,33 @@ def sessions_abandon_idle(*, now=None) -> int:
     now = now or timezone.now()
     cutoff = now - timedelta(hours=settings.SESSION_ABANDON_AFTER_HOURS)
     count = 0
-    idle = AISession.objects.filter(status__in=[AISession.Status.ACTIVE, AISession.Status.PAUSED], last_activity_at__lt=cutoff)
+    idle = AISession.objects.filter(
+        status__in=[AISession.Status.ACTIVE, AISession.Status.PAUSED], last_activity_at__lt=cutoff
+    )
     for session in idle.only("pk"):
         with transaction.atomic():
-            locked = AISession.objects.select_for_update(skip_locked=True).filter(
-                pk=session.pk, status__in=[AISession.Status.ACTIVE, AISession.Status.PAUSED], last_activity_at__lt=cutoff
-            ).first()
+            locked = (
+                AISession.objects.select_for_update(skip_locked=True)
+                .filter(
+                    pk=session.pk,
+                    status__in=[AISession.Status.ACTIVE, AISession.Status.PAUSED],
+                    last_activity_at__lt=cutoff,
+                )
+                .first()
+            )
             if locked is None:
                 continue
             locked.status = AISession.Status.ABANDONED
             locked.abandoned_at = now
             locked.save(update_fields=["status", "abandoned_at"])
-            audit_record(account=locked.account, actor=None, action="session.abandon", obj=locked, acting_as="system",
-                         details={"idle_since": locked.last_activity_at.isoformat()})
+            audit_record(
+                account=locked.account,
+                actor=None,
+                action="session.abandon",
+                obj=locked,
+                acting_as="system",
+                details={"idle_since": locked.last_activity_at.isoformat()},
+            )
             count += 1
     return count
 
@@ -480,12 +613,16 @@ def session_rate(*, session: AISession, actor: User, rating: int, feedback: str 
         locked.rating = int(rating)
         locked.rating_feedback = feedback.strip()[:5000]
         locked.save(update_fields=["rating", "rating_feedback"])
-        audit_record(account=locked.account, actor=actor, action="session.rate", obj=locked, details={"rating": locked.rating})
+        audit_record(
+            account=locked.account, actor=actor, action="session.rate", obj=locked, details={"rating": locked.rating}
+        )
     session.refresh_from_db()
     return session
 
 
-def session_link_ticket(*, session: AISession, actor: User, psa_ticket_ref: str = "", internal_ticket: InternalTicket | None = None) -> AISession:
+def session_link_ticket(
+    *, session: AISession, actor: User, psa_ticket_ref: str = "", internal_ticket: InternalTicket | None = None
+) -> AISession:
     """Link a ticket mid-session; its context reaches the AI with the next answer."""
     psa_ticket_ref = (psa_ticket_ref or "").strip()
     if not psa_ticket_ref and internal_ticket is None:
@@ -509,11 +646,25 @@ def session_link_ticket(*, session: AISession, actor: User, psa_ticket_ref: str 
             import json
 
             locked.pending_context = "A ticket was linked to this session. Its context:\n" + prompts.fence(
-                json.dumps(context, ensure_ascii=False, sort_keys=True), source="ticket")
-        locked.save(update_fields=["psa_ticket_ref", "internal_ticket", "ticket_context", "ticket_context_status",
-                                   "ticket_context_note", "pending_context"])
-        audit_record(account=locked.account, actor=actor, action="session.link_ticket", obj=locked,
-                     details={"ticket": locked.psa_ticket_ref or (internal_ticket.reference if internal_ticket else "")})
+                json.dumps(context, ensure_ascii=False, sort_keys=True), source="ticket"
+            )
+        locked.save(
+            update_fields=[
+                "psa_ticket_ref",
+                "internal_ticket",
+                "ticket_context",
+                "ticket_context_status",
+                "ticket_context_note",
+                "pending_context",
+            ]
+        )
+        audit_record(
+            account=locked.account,
+            actor=actor,
+            action="session.link_ticket",
+            obj=locked,
+            details={"ticket": locked.psa_ticket_ref or (internal_ticket.reference if internal_ticket else "")},
+        )
     session.refresh_from_db()
     return session
 
@@ -539,8 +690,17 @@ def session_resolve(*, session: AISession, actor: User, summary: str, action: st
         locked.last_activity_at = now
         locked.analysis_status = AISession.AnalysisStatus.PENDING
         locked.documentation = session_documentation(locked, list(locked.steps.order_by("order")))
-        locked.save(update_fields=["status", "resolution_summary", "resolution_action", "resolved_at", "last_activity_at",
-                                   "analysis_status", "documentation"])
+        locked.save(
+            update_fields=[
+                "status",
+                "resolution_summary",
+                "resolution_action",
+                "resolved_at",
+                "last_activity_at",
+                "analysis_status",
+                "documentation",
+            ]
+        )
         audit_record(account=locked.account, actor=actor, action="session.resolve", obj=locked)
     session.refresh_from_db()
     return session

@@ -17,7 +17,15 @@ from resolutionflow.ai.errors import AIError
 from resolutionflow.errors import Conflict, InvalidInput, NotFound
 
 from . import selectors, services
-from .forms import AnswerForm, LaneAnswerForm, LinkTicketForm, RateForm, ResolveForm, SessionFilterForm, SessionStartForm
+from .forms import (
+    AnswerForm,
+    LaneAnswerForm,
+    LinkTicketForm,
+    RateForm,
+    ResolveForm,
+    SessionFilterForm,
+    SessionStartForm,
+)
 from .models import MAX_STEPS, AISession, LaneItem, SessionStep
 
 
@@ -57,18 +65,27 @@ def session_list(request):
     form = SessionFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     qs = selectors.session_list_for_user(
-        user=request.user, query=filters.get("q", ""), status=filters.get("status", ""), domain=filters.get("domain", "")
+        user=request.user,
+        query=filters.get("q", ""),
+        status=filters.get("status", ""),
+        domain=filters.get("domain", ""),
     )
     page = Paginator(qs, 20).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "sessions_app/session_list.html", {"page": page, "form": form, "querystring": query.urlencode()})
+    return render(
+        request, "sessions_app/session_list.html", {"page": page, "form": form, "querystring": query.urlencode()}
+    )
 
 
 @engineer_required
 def session_new(request):
-    form = SessionStartForm(request.POST or None, request.FILES or None, user=request.user,
-                            initial={"internal_ticket": request.GET.get("ticket")})
+    form = SessionStartForm(
+        request.POST or None,
+        request.FILES or None,
+        user=request.user,
+        initial={"internal_ticket": request.GET.get("ticket")},
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         session = services.session_start(
@@ -152,7 +169,9 @@ def lane_answer(request, session_id: int, item_id: int):
     lane_error = None
     if form.is_valid():
         try:
-            services.lane_item_answer(session=session, item=item, actor=request.user, answer=form.cleaned_data["answer"])
+            services.lane_item_answer(
+                session=session, item=item, actor=request.user, answer=form.cleaned_data["answer"]
+            )
         except (InvalidInput, Conflict) as exc:
             lane_error = exc.message
     else:
@@ -194,7 +213,12 @@ def session_resolve(request, session_id: int):
     session = _session(request, session_id)
     form = ResolveForm(request.POST)
     if not form.is_valid():
-        return render(request, "sessions_app/session_detail.html", _page_context(session, resolve_form=form, resolve_open=True), status=400)
+        return render(
+            request,
+            "sessions_app/session_detail.html",
+            _page_context(session, resolve_form=form, resolve_open=True),
+            status=400,
+        )
     services.session_resolve(session=session, actor=request.user, **form.cleaned_data)
     messages.success(request, "Resolved. The documentation is below and can be downloaded.")
     return redirect("sessions_app:detail", session_id=session.pk)
@@ -235,8 +259,12 @@ def session_screenshot(request, session_id: int):
     session = _session(request, session_id)
     if not session.screenshot:
         raise NotFound()
-    response = FileResponse(session.screenshot.open("rb"), content_type=session.screenshot_content_type
-                            or mimetypes.guess_type(session.screenshot.name)[0] or "application/octet-stream")
+    response = FileResponse(
+        session.screenshot.open("rb"),
+        content_type=session.screenshot_content_type
+        or mimetypes.guess_type(session.screenshot.name)[0]
+        or "application/octet-stream",
+    )
     response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
     return response

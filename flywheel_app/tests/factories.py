@@ -9,8 +9,12 @@ def simple_tree(question: str = "Is the device powered on?", fix: str = "Restart
     return {
         "start": "q1",
         "nodes": [
-            {"id": "q1", "type": "question", "text": question,
-             "options": [{"label": "Yes", "next": "i1"}, {"label": "No", "next": "r2"}]},
+            {
+                "id": "q1",
+                "type": "question",
+                "text": question,
+                "options": [{"label": "Yes", "next": "i1"}, {"label": "No", "next": "r2"}],
+            },
             {"id": "i1", "type": "instruction", "text": "Check the cable.", "next": "r1"},
             {"id": "r1", "type": "resolution", "text": fix},
             {"id": "r2", "type": "resolution", "text": "Power it on."},

@@ -8,31 +8,60 @@ from flywheel_app.tests.factories import FlowFactory
 pytestmark = pytest.mark.django_db
 
 CORPUS = [
-    ("Outlook repeatedly prompts for password", "email",
-     ["outlook password prompt", "outlook asking for credentials", "modern authentication prompt", "outlook keeps asking password"],
-     "Outlook desktop keeps asking for the user's password, often after a password change or MFA rollout."),
-    ("VPN disconnects every few minutes", "networking",
-     ["vpn drops", "vpn disconnects", "forticlient disconnect", "vpn tunnel timeout"],
-     "Remote users lose the VPN tunnel repeatedly."),
-    ("Printer shows offline", "printing",
-     ["printer offline", "printer not printing", "print queue stuck", "spooler"],
-     "A network or USB printer shows as offline or jobs sit in the queue."),
-    ("User account locked out", "active_directory",
-     ["account locked out", "lockout", "bad password attempts", "cannot log in locked"],
-     "An AD account keeps locking, often from a stale credential on a phone or mapped drive."),
-    ("Slow computer performance", "endpoint",
-     ["slow pc", "computer slow", "high cpu", "disk 100%", "takes long to boot"],
-     "A workstation is slow to boot or respond."),
-    ("Backup job failed", "backup",
-     ["backup failed", "backup job error", "veeam job failed", "snapshot failed"],
-     "A scheduled backup job reports failure."),
+    (
+        "Outlook repeatedly prompts for password",
+        "email",
+        [
+            "outlook password prompt",
+            "outlook asking for credentials",
+            "modern authentication prompt",
+            "outlook keeps asking password",
+        ],
+        "Outlook desktop keeps asking for the user's password, often after a password change or MFA rollout.",
+    ),
+    (
+        "VPN disconnects every few minutes",
+        "networking",
+        ["vpn drops", "vpn disconnects", "forticlient disconnect", "vpn tunnel timeout"],
+        "Remote users lose the VPN tunnel repeatedly.",
+    ),
+    (
+        "Printer shows offline",
+        "printing",
+        ["printer offline", "printer not printing", "print queue stuck", "spooler"],
+        "A network or USB printer shows as offline or jobs sit in the queue.",
+    ),
+    (
+        "User account locked out",
+        "active_directory",
+        ["account locked out", "lockout", "bad password attempts", "cannot log in locked"],
+        "An AD account keeps locking, often from a stale credential on a phone or mapped drive.",
+    ),
+    (
+        "Slow computer performance",
+        "endpoint",
+        ["slow pc", "computer slow", "high cpu", "disk 100%", "takes long to boot"],
+        "A workstation is slow to boot or respond.",
+    ),
+    (
+        "Backup job failed",
+        "backup",
+        ["backup failed", "backup job error", "veeam job failed", "snapshot failed"],
+        "A scheduled backup job reports failure.",
+    ),
 ]
 
 INTAKES = [
-    ("Since her password change on Monday, Outlook keeps asking Jane for her password every hour", "email",
-     "Outlook repeatedly prompts for password"),
-    ("Customer says the VPN drops every 5 minutes when working from home, FortiClient shows disconnected", "networking",
-     "VPN disconnects every few minutes"),
+    (
+        "Since her password change on Monday, Outlook keeps asking Jane for her password every hour",
+        "email",
+        "Outlook repeatedly prompts for password",
+    ),
+    (
+        "Customer says the VPN drops every 5 minutes when working from home, FortiClient shows disconnected",
+        "networking",
+        "VPN disconnects every few minutes",
+    ),
     ("Front desk printer is offline again, jobs are stuck in the print queue", "printing", "Printer shows offline"),
     ("Bob's account is locked out again, third time today", "active_directory", "User account locked out"),
     ("Laptop is very slow, takes 10 minutes to boot and the disk is at 100%", "endpoint", "Slow computer performance"),
@@ -64,15 +93,25 @@ def test_the_right_flow_ranks_first_without_a_domain(tenant_a, corpus):
 
 
 def test_a_strong_match_crosses_the_guided_threshold_and_a_weak_one_does_not(tenant_a, corpus):
-    strong = flow_match(account=tenant_a.account, text="Outlook keeps asking for password, outlook password prompt after change", domain="email")
+    strong = flow_match(
+        account=tenant_a.account,
+        text="Outlook keeps asking for password, outlook password prompt after change",
+        domain="email",
+    )
     assert strong[0].score > GUIDED_THRESHOLD
     weak = flow_match(account=tenant_a.account, text="The printer in room 4 prints blank pages", domain="hardware")
     assert weak and weak[0].score <= GUIDED_THRESHOLD
 
 
 def test_unrelated_intake_matches_nothing(tenant_a, corpus):
-    assert flow_match(account=tenant_a.account, text="Quarterly invoice question about licence count", domain="other") == [] or \
-        flow_match(account=tenant_a.account, text="Quarterly invoice question about licence count", domain="other")[0].score < 0.5
+    assert (
+        flow_match(account=tenant_a.account, text="Quarterly invoice question about licence count", domain="other")
+        == []
+        or flow_match(account=tenant_a.account, text="Quarterly invoice question about licence count", domain="other")[
+            0
+        ].score
+        < 0.5
+    )
 
 
 def test_only_published_flows_of_the_account_match(tenant_a, tenant_b, corpus):

@@ -29,6 +29,7 @@ def test_duplicate_ids_are_refused():
 def test_a_cycle_is_refused():
     def loop(t):
         t["nodes"][1]["next"] = "q1"
+
     errors = _broken(loop)
     assert any("cycle" in e and "i1 → q1" in e for e in errors)
 
@@ -36,6 +37,7 @@ def test_a_cycle_is_refused():
 def test_a_branch_that_does_not_end_is_refused():
     def dangling(t):
         t["nodes"][0]["options"][1]["next"] = "nowhere"
+
     errors = _broken(dangling)
     assert "Option 'No' of question 'q1' leads to missing node 'nowhere'." in errors
 
@@ -44,6 +46,7 @@ def test_missing_labels_and_text_are_refused():
     def blank(t):
         t["nodes"][0]["options"][0]["label"] = " "
         t["nodes"][2]["text"] = ""
+
     errors = _broken(blank)
     assert "Option 1 of question 'q1' has no label." in errors
     assert "Node 'r1' has no text." in errors
@@ -82,21 +85,39 @@ def test_admin_refuses_an_invalid_tree_with_the_reason(tenant_a, client):
     tree = simple_tree()
     tree["nodes"][0]["options"][1]["next"] = "nowhere"
     client.force_login(tenant_a.admin)
-    response = client.post("/admin/flywheel_app/flow/add/", {
-        "title": "Printer offline", "domain": "printing", "keywords": "printer offline\nprinter not printing",
-        "when_to_use": "", "tree": json.dumps(tree), "published": "on",
-    })
+    response = client.post(
+        "/admin/flywheel_app/flow/add/",
+        {
+            "title": "Printer offline",
+            "domain": "printing",
+            "keywords": "printer offline\nprinter not printing",
+            "when_to_use": "",
+            "tree": json.dumps(tree),
+            "published": "on",
+        },
+    )
     assert response.status_code == 200
     assert "leads to missing node" in response.content.decode()
     assert not Flow.objects.exists()
     tree["nodes"][0]["options"][1]["next"] = "r2"
-    response = client.post("/admin/flywheel_app/flow/add/", {
-        "title": "Printer offline", "domain": "printing", "keywords": "printer offline\nprinter not printing",
-        "when_to_use": "", "tree": json.dumps(tree), "published": "on",
-    })
+    response = client.post(
+        "/admin/flywheel_app/flow/add/",
+        {
+            "title": "Printer offline",
+            "domain": "printing",
+            "keywords": "printer offline\nprinter not printing",
+            "when_to_use": "",
+            "tree": json.dumps(tree),
+            "published": "on",
+        },
+    )
     assert response.status_code == 302
     flow = Flow.objects.get()
-    assert (flow.account, flow.keywords, flow.created_by) == (tenant_a.account, ["printer offline", "printer not printing"], tenant_a.admin)
+    assert (flow.account, flow.keywords, flow.created_by) == (
+        tenant_a.account,
+        ["printer offline", "printer not printing"],
+        tenant_a.admin,
+    )
     page = client.get(f"/admin/flywheel_app/flow/{flow.pk}/change/").content.decode()
     assert "Is the device powered on?" in page and "tree-outline" in page
 

@@ -88,9 +88,7 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
         fields["is_superuser"] = True
         fields.setdefault("role", Role.OWNER)
         if "account" not in fields and "account_id" not in fields:
-            fields["account"], _ = Account.objects.get_or_create(
-                slug="platform", defaults={"name": "Platform"}
-            )
+            fields["account"], _ = Account.objects.get_or_create(slug="platform", defaults={"name": "Platform"})
         return self._create_user(email, password, **fields)
 
 
@@ -131,7 +129,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.full_name or self.email
 
     def get_short_name(self) -> str:
-        return (self.full_name.split(" ")[0] if self.full_name else self.email.split("@")[0])
+        return self.full_name.split(" ")[0] if self.full_name else self.email.split("@")[0]
 
     @property
     def is_usable(self) -> bool:
@@ -148,9 +146,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def can_use_l1(self) -> bool:
-        return self.is_usable and (
-            self.role == Role.L1_TECH or (self.role == Role.ENGINEER and self.l1_coverage)
-        )
+        return self.is_usable and (self.role == Role.L1_TECH or (self.role == Role.ENGINEER and self.l1_coverage))
 
     @property
     def can_admin(self) -> bool:
@@ -173,9 +169,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         return super().has_module_perms(app_label)
 
 
-TENANT_ADMIN_APP_LABELS = frozenset(
-    {"accounts", "psa", "ai", "sessions_app", "facts_app", "l1_app", "flywheel_app"}
-)
+TENANT_ADMIN_APP_LABELS = frozenset({"accounts", "psa", "ai", "sessions_app", "facts_app", "l1_app", "flywheel_app"})
 
 
 class AccountSettings(TenantModel):

@@ -16,6 +16,4 @@ def notification_list(*, user: User) -> QuerySet[Notification]:
 
 def notification_get_for_user(*, user: User, notification_id: int) -> Notification:
     """A user's own notification; anyone else's (same account or not) is NotFound."""
-    return get_for_account(
-        Notification.objects.filter(recipient=user), account=user.account_id, pk=notification_id
-    )
+    return get_for_account(Notification.objects.filter(recipient=user), account=user.account_id, pk=notification_id)

@@ -22,7 +22,10 @@ def account_settings_update(*, account: Account, changes: dict[str, Any], actor:
     row.preferences = {**row.preferences, **changes}
     row.save(update_fields=["preferences", "updated_at"])
     audit_record(
-        account=account, actor=actor, action="account_settings.update", obj=row,
+        account=account,
+        actor=actor,
+        action="account_settings.update",
+        obj=row,
         details={"keys": sorted(changes)},
     )
     return row
@@ -71,10 +74,7 @@ def notification_send(
     ids = [u.pk for u in recipients]
     users = User.objects.for_account(account).usable().filter(pk__in=ids)
     created = Notification.objects.bulk_create(
-        [
-            Notification(account=account, recipient=u, kind=kind, title=title[:200], body=body, url=url)
-            for u in users
-        ]
+        [Notification(account=account, recipient=u, kind=kind, title=title[:200], body=body, url=url) for u in users]
     )
     if settings.NOTIFICATION_EMAILS:
         for n in created:

@@ -18,9 +18,7 @@ from .models import Account, User
 M = TypeVar("M", bound=models.Model)
 
 
-def get_for_account(
-    queryset: type[M] | models.QuerySet[M], *, account: Account | int, **lookup
-) -> M:
+def get_for_account(queryset: type[M] | models.QuerySet[M], *, account: Account | int, **lookup) -> M:
     """Return the one object matching `lookup` inside `account`, or raise NotFound."""
     qs = queryset._default_manager.all() if isinstance(queryset, type) else queryset
     account_id = account if isinstance(account, int) else account.pk

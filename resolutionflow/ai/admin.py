@@ -7,8 +7,18 @@ from .models import AIUsage
 
 @admin.register(AIUsage)
 class AIUsageAdmin(TenantScopedAdmin):
-    list_display = ["created_at", "action", "model", "outcome", "input_tokens", "output_tokens",
-                    "cache_read_tokens", "cache_write_tokens", "cost_usd", "latency_ms"]
+    list_display = [
+        "created_at",
+        "action",
+        "model",
+        "outcome",
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "cost_usd",
+        "latency_ms",
+    ]
     list_filter = ["action", "outcome", "model", "provider"]
     date_hierarchy = "created_at"
 

@@ -179,7 +179,10 @@ def parse_json_object(text: str, schema: dict[str, Any] | None) -> dict[str, Any
 
 def _client() -> anthropic.Anthropic:
     key = (
-        settings.ANTHROPIC_API_KEY, settings.ANTHROPIC_BASE_URL, settings.AI_REQUEST_TIMEOUT, settings.AI_MAX_RETRIES
+        settings.ANTHROPIC_API_KEY,
+        settings.ANTHROPIC_BASE_URL,
+        settings.AI_REQUEST_TIMEOUT,
+        settings.AI_MAX_RETRIES,
     )
     with _clients_lock:
         client = _clients.get(key)
@@ -232,8 +235,23 @@ def build_params(request: AIRequest) -> dict[str, Any]:
         "messages": messages,
     }
     if request.schema is not None:
-        params["output_config"] = {"format": {"type": "json_schema", "schema": request.schema}}
+        params["output_config"] = {"format": {"type": "json_schema", "schema": wire_schema(request.schema)}}
     return params
+
+
+# Structured outputs accept a subset of JSON Schema: numeric and string bounds are refused by the
+# API, so they are sent without them; the reply is still validated locally against the full schema.
+_UNSUPPORTED_KEYWORDS = frozenset(
+    {"minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "maxItems"}
+)
+
+
+def wire_schema(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        return {k: wire_schema(v) for k, v in schema.items() if k not in _UNSUPPORTED_KEYWORDS}
+    if isinstance(schema, list):
+        return [wire_schema(v) for v in schema]
+    return schema
 
 
 def _anthropic_call(request: AIRequest, *, account, user, subject, deadline: float) -> tuple[str, AIUsage]:
@@ -304,8 +322,19 @@ def cost_usd(model: str, *, input_tokens=0, output_tokens=0, cache_read_tokens=0
     return (total / Decimal(1_000_000)).quantize(Decimal("0.000001"))
 
 
-def _record(request: AIRequest, account, user, subject, started: float, *, outcome: str, error: str = "",
-            provider: str = "anthropic", model: str | None = None, **tokens) -> AIUsage:
+def _record(
+    request: AIRequest,
+    account,
+    user,
+    subject,
+    started: float,
+    *,
+    outcome: str,
+    error: str = "",
+    provider: str = "anthropic",
+    model: str | None = None,
+    **tokens,
+) -> AIUsage:
     model = model or request.model
     return AIUsage.objects.create(
         account=account,
@@ -341,8 +370,17 @@ def _demo_call(request: AIRequest, *, account, user, subject):
             reply = parse_json_object(json.dumps(reply), request.schema)
         except ValueError as error:
             # A demo responder out of step with its schema: surface it like any unreadable answer.
-            _record(request, account, user, subject, started, outcome=AIUsage.Outcome.INVALID_OUTPUT,
-                    error=str(error), provider="demo", model="demo")
+            _record(
+                request,
+                account,
+                user,
+                subject,
+                started,
+                outcome=AIUsage.Outcome.INVALID_OUTPUT,
+                error=str(error),
+                provider="demo",
+                model="demo",
+            )
             raise AIError("invalid_output", _short(str(error))) from None
     _record(request, account, user, subject, started, outcome=AIUsage.Outcome.OK, provider="demo", model="demo")
     return reply

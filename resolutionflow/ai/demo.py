@@ -26,7 +26,7 @@ def responder(action: str) -> Callable[[Responder], Responder]:
     return register
 
 
-def respond(request: "AIRequest") -> Any:
+def respond(request: AIRequest) -> Any:
     fn = _responders.get(request.action)
     if fn is not None:
         return fn(request)

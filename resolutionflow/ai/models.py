@@ -23,7 +23,9 @@ class AIUsage(TenantModel):
         CONNECTION = "connection", "Connection error"
         API_ERROR = "api_error", "API error"
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     action = models.CharField(max_length=48, db_index=True)
     tier = models.CharField(max_length=16)
     model = models.CharField(max_length=80)

@@ -13,8 +13,9 @@ def internal_ticket_create(*, account: Account, title: str, description: str = "
     # Locking the account row serialises numbering, so two tickets never share a number.
     Account.objects.select_for_update().filter(pk=account.pk).first()
     last = InternalTicket.objects.filter(account=account).aggregate(n=Max("number"))["n"] or 0
-    ticket = InternalTicket(account=account, number=last + 1, title=title.strip(),
-                            description=description.strip(), created_by=actor)
+    ticket = InternalTicket(
+        account=account, number=last + 1, title=title.strip(), description=description.strip(), created_by=actor
+    )
     ticket.full_clean()
     ticket.save()
     audit_record(account=account, actor=actor, action="internal_ticket.create", obj=ticket)
@@ -22,7 +23,9 @@ def internal_ticket_create(*, account: Account, title: str, description: str = "
 
 
 @transaction.atomic
-def internal_ticket_post_note(*, ticket: InternalTicket, body: str, kind: str, actor: User | None) -> InternalTicketNote:
+def internal_ticket_post_note(
+    *, ticket: InternalTicket, body: str, kind: str, actor: User | None
+) -> InternalTicketNote:
     note = InternalTicketNote(account_id=ticket.account_id, ticket=ticket, body=body, kind=kind, author=actor)
     note.full_clean()
     note.save()
@@ -30,7 +33,9 @@ def internal_ticket_post_note(*, ticket: InternalTicket, body: str, kind: str, a
 
 
 @transaction.atomic
-def internal_ticket_set_status(*, ticket: InternalTicket, status: str, actor: User, resolution_notes: str = "") -> InternalTicket:
+def internal_ticket_set_status(
+    *, ticket: InternalTicket, status: str, actor: User, resolution_notes: str = ""
+) -> InternalTicket:
     if status not in InternalTicket.Status.values:
         raise Conflict(f"Unknown ticket status {status!r}.")
     ticket.status = status

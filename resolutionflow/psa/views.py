@@ -26,8 +26,12 @@ def ticket_list(request):
     status = request.GET.get("status", "")
     if status not in InternalTicket.Status.values:
         status = ""
-    page = Paginator(selectors.internal_ticket_list(user=request.user, status=status), 25).get_page(request.GET.get("page"))
-    return render(request, "psa/ticket_list.html", {"page": page, "status": status, "statuses": InternalTicket.Status.choices})
+    page = Paginator(selectors.internal_ticket_list(user=request.user, status=status), 25).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request, "psa/ticket_list.html", {"page": page, "status": status, "statuses": InternalTicket.Status.choices}
+    )
 
 
 @login_required

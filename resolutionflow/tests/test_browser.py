@@ -138,10 +138,18 @@ def test_ticket_list_stays_readable_and_the_form_shows_its_errors(page, live_ser
 
 def test_mark_read_updates_the_item_and_the_bell_without_a_reload(page, live_server, tenant_a, tenant_b, password):
     engineer = tenant_a.engineer
-    older = NotificationFactory(recipient=engineer, account=tenant_a.account, title="INT-2 was escalated to you",
-                                body="Printer on 2nd floor offline: the L1 walk ran out of steps.")
-    newer = NotificationFactory(recipient=engineer, account=tenant_a.account, title="Dana picked up your session",
-                                body="VPN drops every 20 minutes: Dana has the handoff briefing.")
+    older = NotificationFactory(
+        recipient=engineer,
+        account=tenant_a.account,
+        title="INT-2 was escalated to you",
+        body="Printer on 2nd floor offline: the L1 walk ran out of steps.",
+    )
+    newer = NotificationFactory(
+        recipient=engineer,
+        account=tenant_a.account,
+        title="Dana picked up your session",
+        body="VPN drops every 20 minutes: Dana has the handoff briefing.",
+    )
     NotificationFactory(recipient=tenant_b.engineer, account=tenant_b.account, title="Globex-only notification")
 
     login_as(page, live_server, engineer, password)
@@ -165,4 +173,3 @@ def test_mark_read_updates_the_item_and_the_bell_without_a_reload(page, live_ser
     expect(page.locator(f"#notification-{older.pk}")).to_have_class(re.compile(r"\bunread\b"))
     assert page.evaluate("window.__noReload") is True, "marking one notification read reloaded the page"
     screenshot(page, "notifications-after-read", PHONE)
-

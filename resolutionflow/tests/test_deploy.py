@@ -27,7 +27,11 @@ def _python(code: str, **env: str) -> subprocess.CompletedProcess:
     }
     return subprocess.run(
         [sys.executable, "-c", WITHOUT_DOT_ENV + code],
-        cwd=settings.BASE_DIR, env=environment, capture_output=True, text=True, timeout=60,
+        cwd=settings.BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

@@ -21,8 +21,11 @@ def redis_down(settings):
     url = f"redis://:{SECRET_IN_URL}@127.0.0.1:{port}/0"
     # Django's setting_changed handler closes and rebuilds the cache handlers for CACHES.
     settings.CACHES = {
-        "default": {**settings.CACHES["default"], "BACKEND": "django.core.cache.backends.redis.RedisCache",
-                    "LOCATION": url},
+        "default": {
+            **settings.CACHES["default"],
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+        },
     }
     settings.CELERY_BROKER_URL = url
     settings.CELERY_TASK_ALWAYS_EAGER = False

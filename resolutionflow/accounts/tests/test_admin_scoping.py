@@ -19,8 +19,13 @@ def tickets(tenant_a, tenant_b):
 
 @pytest.mark.parametrize(
     "path",
-    ["/admin/accounts/user/", "/admin/accounts/team/", "/admin/accounts/account/", "/admin/psa/internalticket/",
-     "/admin/accounts/auditlog/"],
+    [
+        "/admin/accounts/user/",
+        "/admin/accounts/team/",
+        "/admin/accounts/account/",
+        "/admin/psa/internalticket/",
+        "/admin/accounts/auditlog/",
+    ],
 )
 def test_changelists_show_only_own_account(tenant_a, tenant_b, tickets, client, path):
     audit_record(account=tenant_b.account, actor=tenant_b.engineer, action="secret.action", obj=tickets[1])
@@ -38,7 +43,10 @@ def test_changelists_show_only_own_account(tenant_a, tenant_b, tickets, client, 
 
 def test_foreign_object_change_page_is_not_found(tenant_a, tenant_b, tickets, client):
     client.force_login(tenant_a.admin)
-    for url in (f"/admin/psa/internalticket/{tickets[1].pk}/change/", f"/admin/accounts/user/{tenant_b.engineer.pk}/change/"):
+    for url in (
+        f"/admin/psa/internalticket/{tickets[1].pk}/change/",
+        f"/admin/accounts/user/{tenant_b.engineer.pk}/change/",
+    ):
         response = client.get(url, follow=True)
         # Django admin redirects a missing object to the index with a message; never shows it.
         assert tenant_b.engineer.email not in response.content.decode()

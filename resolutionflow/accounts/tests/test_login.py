@@ -60,7 +60,8 @@ def test_password_change_page(tenant_a, client, password):
     client.force_login(tenant_a.engineer)
     assert client.get("/password/").status_code == 200
     response = client.post(
-        "/password/", {"old_password": password, "new_password1": "a-much-longer-pass-77", "new_password2": "a-much-longer-pass-77"}
+        "/password/",
+        {"old_password": password, "new_password1": "a-much-longer-pass-77", "new_password2": "a-much-longer-pass-77"},
     )
     assert response.status_code == 302
     tenant_a.engineer.refresh_from_db()

@@ -40,8 +40,13 @@ def test_anonymous_user_is_sent_to_login(client, db, url):
 
 @pytest.mark.parametrize(
     ("role", "home"),
-    [("owner", "/manage/"), ("admin", "/manage/"), ("engineer", "/engineer/"),
-     ("coverage_engineer", "/engineer/"), ("l1", "/l1/")],
+    [
+        ("owner", "/manage/"),
+        ("admin", "/manage/"),
+        ("engineer", "/engineer/"),
+        ("coverage_engineer", "/engineer/"),
+        ("l1", "/l1/"),
+    ],
 )
 def test_home_redirects_each_role_to_its_own_home(tenant_a, client, role, home):
     client.force_login(getattr(tenant_a, role))

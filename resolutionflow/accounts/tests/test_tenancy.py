@@ -44,8 +44,12 @@ def test_account_settings_created_lazily_and_merged(tenant_a):
     assert not AccountSettings.objects.filter(account=tenant_a.account).exists()
     row = services.account_settings_get(account=tenant_a.account)
     assert row.preferences == {}
-    services.account_settings_update(account=tenant_a.account, changes={"resolved_status_id": "5", "templatize_prompt": True}, actor=tenant_a.owner)
-    services.account_settings_update(account=tenant_a.account, changes={"templatize_prompt": False}, actor=tenant_a.owner)
+    services.account_settings_update(
+        account=tenant_a.account, changes={"resolved_status_id": "5", "templatize_prompt": True}, actor=tenant_a.owner
+    )
+    services.account_settings_update(
+        account=tenant_a.account, changes={"templatize_prompt": False}, actor=tenant_a.owner
+    )
     row.refresh_from_db()
     assert row.preferences == {"resolved_status_id": "5", "templatize_prompt": False}
     assert AccountSettings.objects.filter(account=tenant_a.account).count() == 1
@@ -55,12 +59,20 @@ def test_account_settings_created_lazily_and_merged(tenant_a):
 def test_audit_row_names_who_what_and_acting_as(tenant_a):
     ticket = internal_ticket_create(account=tenant_a.account, title="VPN drops", actor=tenant_a.coverage_engineer)
     row = services.audit_record(
-        account=tenant_a.account, actor=tenant_a.coverage_engineer, action="l1_walk.resolve", obj=ticket,
-        acting_as=tenant_a.coverage_engineer.l1_acting_as, details={"helpful": True},
+        account=tenant_a.account,
+        actor=tenant_a.coverage_engineer,
+        action="l1_walk.resolve",
+        obj=ticket,
+        acting_as=tenant_a.coverage_engineer.l1_acting_as,
+        details={"helpful": True},
     )
     row.refresh_from_db()
     assert (row.actor, row.acting_as, row.object_type, row.object_id, row.details) == (
-        tenant_a.coverage_engineer, "l1_coverage", "psa.internalticket", str(ticket.pk), {"helpful": True}
+        tenant_a.coverage_engineer,
+        "l1_coverage",
+        "psa.internalticket",
+        str(ticket.pk),
+        {"helpful": True},
     )
     assert row.created_at is not None
 
@@ -70,7 +82,8 @@ def test_notifications_never_cross_accounts_or_reach_unusable_users(tenant_a, te
     created = services.notification_send(
         account=tenant_a.account,
         recipients=[tenant_a.engineer, tenant_a.l1, tenant_b.engineer],
-        kind="escalation", title="Session escalated",
+        kind="escalation",
+        title="Session escalated",
     )
     assert [n.recipient for n in created] == [tenant_a.engineer]
     assert not Notification.objects.filter(recipient__in=[tenant_a.l1, tenant_b.engineer]).exists()

@@ -37,15 +37,24 @@ RETRY_NOW = {"retry_after_ms": 1}  # keeps SDK retries instant
 
 def ask_json(tenant, *, action=FAST, system=SHORT_SYSTEM, messages="Ticket: VPN drops every hour.", **kw):
     return ai_json(
-        action=action, system=system, messages=messages, schema=SCHEMA,
-        account=tenant.account, user=tenant.engineer, **kw,
+        action=action,
+        system=system,
+        messages=messages,
+        schema=SCHEMA,
+        account=tenant.account,
+        user=tenant.engineer,
+        **kw,
     )
 
 
 def ask_text(tenant, *, action=STRONG, **kw):
     return ai_text(
-        action=action, system=SHORT_SYSTEM, messages="Write the resolution note.",
-        account=tenant.account, user=tenant.engineer, **kw,
+        action=action,
+        system=SHORT_SYSTEM,
+        messages="Write the resolution note.",
+        account=tenant.account,
+        user=tenant.engineer,
+        **kw,
     )
 
 
@@ -116,8 +125,13 @@ def test_cache_conversation_marks_the_last_block_of_the_last_message(fake_anthro
     conversation = [
         {"role": "user", "content": "Ticket: Outlook prompts for a password."},
         {"role": "assistant", "content": '{"summary": "<asked>", "confidence": 0.2}'},
-        {"role": "user", "content": [{"type": "text", "text": "Fact: MFA was reset."},
-                                     {"type": "text", "text": "Fact: only on Wi-Fi."}]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "Fact: MFA was reset."},
+                {"type": "text", "text": "Fact: only on Wi-Fi."},
+            ],
+        },
     ]
 
     ask_json(tenant_a, action=STRONG, messages=conversation, cache_conversation=True)
@@ -144,14 +158,19 @@ def test_a_json_call_sends_the_schema_and_bounds_output_tokens(fake_anthropic, t
     ask_json(tenant_a, max_tokens=333)
 
     sent = fake_anthropic.requests[0]
-    assert sent["output_config"] == {"format": {"type": "json_schema", "schema": SCHEMA}}
+    assert sent["output_config"] == {"format": {"type": "json_schema", "schema": client.wire_schema(SCHEMA)}}
+    assert sent["output_config"]["format"]["schema"]["required"] == ["summary", "confidence"]
     assert sent["max_tokens"] == 333
     assert sent["messages"] == [{"role": "user", "content": "Ticket: VPN drops every hour."}]
 
 
 def test_a_code_fenced_reply_is_parsed_and_its_usage_recorded_with_cost(fake_anthropic, tenant_a):
-    usage = {"input_tokens": 120, "output_tokens": 40, "cache_read_input_tokens": 900,
-             "cache_creation_input_tokens": 2000}
+    usage = {
+        "input_tokens": 120,
+        "output_tokens": 40,
+        "cache_read_input_tokens": 900,
+        "cache_creation_input_tokens": 2000,
+    }
     fake_anthropic.enqueue(Reply.json(VALID, usage=usage, fenced=True))
 
     result = ask_json(tenant_a, action=FAST, subject=Subject("session", 42))
@@ -160,7 +179,12 @@ def test_a_code_fenced_reply_is_parsed_and_its_usage_recorded_with_cost(fake_ant
     row = AIUsage.objects.get()
     assert (row.input_tokens, row.output_tokens, row.cache_read_tokens, row.cache_write_tokens) == (120, 40, 900, 2000)
     assert (row.model, row.action, row.tier, row.outcome, row.provider) == (
-        django_settings.AI_MODEL_FAST, FAST, "fast", "ok", "anthropic")
+        django_settings.AI_MODEL_FAST,
+        FAST,
+        "fast",
+        "ok",
+        "anthropic",
+    )
     assert (row.account, row.user) == (tenant_a.account, tenant_a.engineer)
     assert (row.subject_type, row.subject_id) == ("session", 42)
     # claude-haiku-5-5 per million: input 1.00, output 5.00, cache read 0.10, cache write 1.25
@@ -170,9 +194,17 @@ def test_a_code_fenced_reply_is_parsed_and_its_usage_recorded_with_cost(fake_ant
 
 
 def test_strong_model_cost_uses_its_own_prices(fake_anthropic, tenant_a):
-    fake_anthropic.enqueue(Reply.json(VALID, usage={"input_tokens": 1000, "output_tokens": 200,
-                                                    "cache_read_input_tokens": 0,
-                                                    "cache_creation_input_tokens": 0}))
+    fake_anthropic.enqueue(
+        Reply.json(
+            VALID,
+            usage={
+                "input_tokens": 1000,
+                "output_tokens": 200,
+                "cache_read_input_tokens": 0,
+                "cache_creation_input_tokens": 0,
+            },
+        )
+    )
 
     ask_json(tenant_a, action=STRONG)
 
@@ -286,7 +318,7 @@ def test_malformed_once_then_valid_uses_one_corrective_retry(fake_anthropic, ten
 
     first, second = fake_anthropic.requests
     assert second["messages"][: len(first["messages"])] == first["messages"]
-    assistant, corrective = second["messages"][len(first["messages"]):]
+    assistant, corrective = second["messages"][len(first["messages"]) :]
     assert assistant == {"role": "assistant", "content": bad}
     assert corrective["role"] == "user"
     assert "not a valid JSON object" in corrective["content"]
@@ -472,3 +504,21 @@ def test_only_the_ai_door_imports_anthropic():
     assert all(p.startswith("resolutionflow/ai/") for p in importers), importers
     assert "resolutionflow/ai/fake_api.py" not in importers
     assert "resolutionflow/testing/ai.py" not in importers
+
+
+def test_the_wire_schema_drops_bounds_the_api_refuses_but_the_reply_is_still_checked(fake_anthropic, tenant_a):
+    schema = {
+        "type": "object",
+        "properties": {
+            "score": {"type": "number", "minimum": 0, "maximum": 1},
+            "name": {"type": "string", "minLength": 1},
+        },
+        "required": ["score", "name"],
+        "additionalProperties": False,
+    }
+    fake_anthropic.enqueue(Reply.json({"score": 7, "name": "x"}), Reply.json({"score": 0.5, "name": "x"}))
+    result = ai_json(action="session_classify", system="s", messages="m", schema=schema, account=tenant_a.account)
+    assert result == {"score": 0.5, "name": "x"}
+    sent = fake_anthropic.requests[0]["output_config"]["format"]["schema"]
+    assert sent["properties"] == {"score": {"type": "number"}, "name": {"type": "string"}}
+    assert len(fake_anthropic.requests) == 2  # 7 is out of bounds locally: one corrective retry

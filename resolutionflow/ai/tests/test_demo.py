@@ -54,8 +54,13 @@ def test_settings_choose_demo_mode_without_a_key():
     env = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"}
 
     probe = subprocess.run(
-        [sys.executable, "-c", SETTINGS_PROBE], cwd=django_settings.BASE_DIR, env=env,
-        capture_output=True, text=True, timeout=60, check=True,
+        [sys.executable, "-c", SETTINGS_PROBE],
+        cwd=django_settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
 
     assert probe.stdout.split() == ["demo", "demo", "anthropic"]
@@ -64,15 +69,26 @@ def test_settings_choose_demo_mode_without_a_key():
 def test_the_demo_provider_answers_offline_and_records_usage(fake_anthropic, tenant_a, settings):
     settings.AI_MODE = "demo"  # even with a base URL configured, demo mode never calls out
 
-    result = ai_json(action="healthcheck", system=HEALTHCHECK_SYSTEM, messages="ping", schema=HEALTHCHECK_SCHEMA,
-                     account=tenant_a.account, user=tenant_a.engineer, subject=Subject("session", 7))
+    result = ai_json(
+        action="healthcheck",
+        system=HEALTHCHECK_SYSTEM,
+        messages="ping",
+        schema=HEALTHCHECK_SCHEMA,
+        account=tenant_a.account,
+        user=tenant_a.engineer,
+        subject=Subject("session", 7),
+    )
 
     assert result == {"status": "ok"}
     assert fake_anthropic.requests == []
     row = AIUsage.objects.get()
     assert (row.provider, row.model, row.outcome, row.action, row.tier) == ("demo", "demo", "ok", "healthcheck", "fast")
-    assert (row.account, row.user, row.subject_type, row.subject_id) == (tenant_a.account, tenant_a.engineer,
-                                                                         "session", 7)
+    assert (row.account, row.user, row.subject_type, row.subject_id) == (
+        tenant_a.account,
+        tenant_a.engineer,
+        "session",
+        7,
+    )
     assert row.cost_usd == 0
     assert row.input_tokens == row.output_tokens == 0
 
@@ -81,8 +97,13 @@ def test_an_action_without_a_responder_gets_a_schema_valid_deterministic_answer(
     monkeypatch.delitem(demo._responders, GENERIC_ACTION, raising=False)
 
     def ask():
-        return ai_json(action=GENERIC_ACTION, system="Analyse the session.", messages="Ticket: disk full.",
-                       schema=SCHEMA, account=tenant_a.account)
+        return ai_json(
+            action=GENERIC_ACTION,
+            system="Analyse the session.",
+            messages="Ticket: disk full.",
+            schema=SCHEMA,
+            account=tenant_a.account,
+        )
 
     first, second = ask(), ask()
 
@@ -93,8 +114,13 @@ def test_an_action_without_a_responder_gets_a_schema_valid_deterministic_answer(
 
 def test_demo_text_is_deterministic_and_labelled(demo_mode, tenant_a):
     def ask():
-        return ai_text(action="resolution_note", system="Write the note.", messages="Ticket: printer offline.",
-                       account=tenant_a.account, user=tenant_a.engineer)
+        return ai_text(
+            action="resolution_note",
+            system="Write the note.",
+            messages="Ticket: printer offline.",
+            account=tenant_a.account,
+            user=tenant_a.engineer,
+        )
 
     first = ask()
 
@@ -107,8 +133,13 @@ def test_a_demo_responder_out_of_step_with_its_schema_is_an_ai_error(demo_mode, 
     monkeypatch.setitem(demo._responders, "healthcheck", lambda request: {"status": "maybe"})
 
     with pytest.raises(AIError) as caught:
-        ai_json(action="healthcheck", system=HEALTHCHECK_SYSTEM, messages="ping", schema=HEALTHCHECK_SCHEMA,
-                account=tenant_a.account)
+        ai_json(
+            action="healthcheck",
+            system=HEALTHCHECK_SYSTEM,
+            messages="ping",
+            schema=HEALTHCHECK_SCHEMA,
+            account=tenant_a.account,
+        )
 
     assert caught.value.kind == "invalid_output"
     assert AIUsage.objects.get().outcome == "invalid_output"

@@ -30,8 +30,12 @@ SCHEMA = {
 
 
 def body(**overrides):
-    return {"model": "claude-haiku-5-5", "max_tokens": 256,
-            "messages": [{"role": "user", "content": "Ticket: VPN drops."}], **overrides}
+    return {
+        "model": "claude-haiku-5-5",
+        "max_tokens": 256,
+        "messages": [{"role": "user", "content": "Ticket: VPN drops."}],
+        **overrides,
+    }
 
 
 def post(fake, payload, headers=HEADERS, path="/v1/messages", timeout=5):
@@ -65,9 +69,17 @@ def fake():
 
 
 def test_a_text_reply_has_the_messages_api_shape(fake):
-    fake.enqueue(Reply.text("Check the DHCP lease.", usage={"input_tokens": 120, "output_tokens": 40,
-                                                            "cache_read_input_tokens": 900,
-                                                            "cache_creation_input_tokens": 0}))
+    fake.enqueue(
+        Reply.text(
+            "Check the DHCP lease.",
+            usage={
+                "input_tokens": 120,
+                "output_tokens": 40,
+                "cache_read_input_tokens": 900,
+                "cache_creation_input_tokens": 0,
+            },
+        )
+    )
 
     status, headers, message = post(fake, body())
 
@@ -167,8 +179,11 @@ def test_the_request_log_keeps_what_was_sent_and_redacts_the_key(fake):
     system = [{"type": "text", "text": "You are a triage assistant.", "cache_control": {"type": "ephemeral"}}]
     output_config = {"format": {"type": "json_schema", "schema": SCHEMA}}
 
-    post(fake, body(system=system, output_config=output_config),
-         headers={**HEADERS, "Authorization": "Bearer sk-ant-other-secret"})
+    post(
+        fake,
+        body(system=system, output_config=output_config),
+        headers={**HEADERS, "Authorization": "Bearer sk-ant-other-secret"},
+    )
 
     (entry,) = fake.requests
     assert entry["model"] == "claude-haiku-5-5"
@@ -193,9 +208,22 @@ def test_the_request_log_keeps_what_was_sent_and_redacts_the_key(fake):
         (body(messages=[{"role": "system", "content": "hi"}]), HEADERS, 400, "role"),
         (body(messages=[{"role": "user", "content": "  "}]), HEADERS, 400, "non-whitespace"),
         (body(system=[{"type": "text", "text": "x", "cache_control": {"type": "forever"}}]), HEADERS, 400, "ephemeral"),
-        (body(messages=[{"role": "user", "content": [
-            {"type": "text", "text": f"block {i}", "cache_control": {"type": "ephemeral"}} for i in range(5)
-        ]}]), HEADERS, 400, "maximum of 4"),
+        (
+            body(
+                messages=[
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "text", "text": f"block {i}", "cache_control": {"type": "ephemeral"}}
+                            for i in range(5)
+                        ],
+                    }
+                ]
+            ),
+            HEADERS,
+            400,
+            "maximum of 4",
+        ),
         (body(output_config={"format": {"type": "json_schema"}}), HEADERS, 400, "output_config"),
         (body(stream=True), HEADERS, 400, "stream"),
     ],

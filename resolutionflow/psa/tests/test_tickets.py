@@ -9,10 +9,16 @@ pytestmark = pytest.mark.django_db
 
 def test_create_ticket_through_the_page(tenant_a, client):
     client.force_login(tenant_a.engineer)
-    response = client.post("/tickets/new/", {"title": "  Outlook keeps asking for a password ", "description": "Since Monday"})
+    response = client.post(
+        "/tickets/new/", {"title": "  Outlook keeps asking for a password ", "description": "Since Monday"}
+    )
     ticket = InternalTicket.objects.get(account=tenant_a.account)
     assert response.status_code == 302 and response["Location"] == f"/tickets/INT-{ticket.number}/"
-    assert (ticket.title, ticket.status, ticket.created_by) == ("Outlook keeps asking for a password", "open", tenant_a.engineer)
+    assert (ticket.title, ticket.status, ticket.created_by) == (
+        "Outlook keeps asking for a password",
+        "open",
+        tenant_a.engineer,
+    )
 
 
 def test_ticket_without_title_is_refused_with_a_message(tenant_a, client):

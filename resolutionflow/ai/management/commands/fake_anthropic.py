@@ -1,6 +1,6 @@
 """Serve the fake Anthropic Messages API on 127.0.0.1 until Ctrl+C (demos and benchmarks).
 
-    python manage.py fake_anthropic --port 8765 --latency 0.05
+python manage.py fake_anthropic --port 8765 --latency 0.05
 """
 
 import signal
