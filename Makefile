@@ -34,6 +34,10 @@ run: $(VENV)/.runtime node_modules/.installed
 test: $(VENV)/.dev node_modules/.installed
 	.ci/services.sh $(PY) -m pytest $(PYTEST_ARGS)
 
+# Hot-path latency as ratios in one run, on throwaway PostgreSQL + Redis.
+bench: $(VENV)/.dev node_modules/.installed
+	.ci/services.sh bash -c '$(PY) manage.py migrate --noinput -v0 && $(PY) manage.py bench'
+
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 
