@@ -38,3 +38,98 @@ def validate_parameter_schema(parameters, body: str) -> None:
         errors.append(f"The body uses {{{{ {missing} }}}} but no parameter has that key.")
     if errors:
         raise ValidationError({"parameters": errors})
+
+
+# --- rendering --------------------------------------------------------------------------
+
+# PowerShell closes a single-quoted string on any of these, not only the ASCII apostrophe.
+SINGLE_QUOTES = ("'", "\u2018", "\u2019", "\u201a", "\u201b")
+REDACTED = "********"
+
+
+def ps_quote(value: str) -> str:
+    """A PowerShell single-quoted literal holding exactly `value`. Inside single quotes nothing is
+    expanded ($, backtick, subexpressions); a quote character is escaped by doubling it."""
+    out = []
+    for ch in value:
+        out.append(ch * 2 if ch in SINGLE_QUOTES else ch)
+    return "'" + "".join(out) + "'"
+
+
+def clean_parameter_values(parameters: list[dict], raw: dict[str, object]) -> dict[str, object]:
+    """Validate submitted values against the schema. Returns typed values or raises
+    ValidationError with one clear message per parameter."""
+    errors: dict[str, str] = {}
+    values: dict[str, object] = {}
+    for param in parameters:
+        key, kind, label = param["key"], param["type"], param.get("label") or param["key"]
+        value = raw.get(key)
+        if value is None or (isinstance(value, str) and value.strip() == "" and kind != "password"):
+            value = param.get("default")
+        if value in (None, ""):
+            if param.get("required"):
+                errors[key] = f"{label} is required."
+            else:
+                values[key] = False if kind == "boolean" else ""
+            continue
+        text = str(value)
+        if "\x00" in text:
+            errors[key] = f"{label} contains a character that cannot be used."
+        elif kind == "number":
+            try:
+                number = float(text)
+            except ValueError:
+                errors[key] = f"{label} must be a number."
+                continue
+            if number != number or number in (float("inf"), float("-inf")):
+                errors[key] = f"{label} must be a number."
+                continue
+            values[key] = int(number) if number.is_integer() else number
+        elif kind == "boolean":
+            lowered = text.strip().lower()
+            if lowered not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+                errors[key] = f"{label} must be yes or no."
+                continue
+            values[key] = lowered in ("true", "1", "yes", "on")
+        elif kind == "choice":
+            choices = [str(c) for c in param.get("choices") or []]
+            if text not in choices:
+                errors[key] = f"{label} must be one of: {', '.join(choices)}."
+                continue
+            values[key] = text
+        else:  # text, password
+            if len(text) > 4000:
+                errors[key] = f"{label} is too long (at most 4,000 characters)."
+                continue
+            values[key] = text
+    if errors:
+        raise ValidationError(errors)
+    return values
+
+
+def _literal(kind: str, value: object) -> str:
+    if kind == "boolean":
+        return "$true" if value else "$false"
+    if kind == "number" and value != "":
+        return repr(value)
+    return ps_quote(str(value))
+
+
+def render_script(body: str, parameters: list[dict], values: dict[str, object], *, redact: bool = False) -> str:
+    """Replace each {{ key }} with its value as a safe PowerShell literal. With `redact`, password
+    values become a redaction marker (for everything shown again or given to the AI)."""
+    kinds = {p["key"]: p["type"] for p in parameters}
+
+    def replace(match) -> str:
+        key = match.group(1)
+        kind = kinds.get(key, "text")
+        if redact and kind == "password":
+            return ps_quote(REDACTED)
+        return _literal(kind, values.get(key, ""))
+
+    return PLACEHOLDER.sub(replace, body)
+
+
+def redact_values(parameters: list[dict], values: dict[str, object]) -> dict[str, object]:
+    kinds = {p["key"]: p["type"] for p in parameters}
+    return {k: (REDACTED if kinds.get(k) == "password" and v not in ("", None) else v) for k, v in values.items()}
