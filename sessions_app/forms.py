@@ -1,3 +1,5 @@
+import math
+
 from django import forms
 from django.core.exceptions import ValidationError
 
@@ -59,7 +61,9 @@ class SessionStartForm(forms.Form):
         if not upload:
             return None
         if upload.size > MAX_SCREENSHOT_BYTES:
-            raise ValidationError(f"The screenshot is {upload.size / 1024 / 1024:.1f} MB; the limit is 5 MB.")
+            # Rounded up, so a file just over the limit never reads as "5.0 MB; the limit is 5 MB".
+            size_mb = math.ceil(upload.size / 1024 / 1024 * 10) / 10
+            raise ValidationError(f"The screenshot is {size_mb:.1f} MB; screenshots may be at most 5 MB.")
         head = upload.read(16)
         upload.seek(0)
         kind = sniff_image_type(head)

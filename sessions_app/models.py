@@ -18,8 +18,9 @@ MAX_OPTIONS = 5
 
 
 def private_storage() -> FileSystemStorage:
-    # No base_url: these files are only ever served by views that check access.
-    return FileSystemStorage(location=settings.MEDIA_ROOT, base_url=None)
+    # These files are only ever served by views that check access; no URL pattern serves MEDIA_ROOT.
+    # No fixed location: the storage follows settings.MEDIA_ROOT, also when it is overridden later.
+    return FileSystemStorage()
 
 
 def screenshot_path(instance: "AISession", filename: str) -> str:

@@ -9,6 +9,7 @@ Rules every prompt here keeps:
 """
 
 import json
+import re
 from typing import Any
 
 from resolutionflow.taxonomy import Domain, Urgency
@@ -45,9 +46,13 @@ CLASSIFY_SCHEMA: dict[str, Any] = {
 }
 
 
+# Any spelling of an opening or closing fence tag (<data, </data, </ DATA, ...) inside the text.
+_FENCE_TAG = re.compile(r"<(\s*/?\s*data)", re.IGNORECASE)
+
+
 def fence(text: str, *, source: str, **attrs: str) -> str:
     """Wrap untrusted text as data. A closing tag inside the text cannot end the fence early."""
-    safe = (text or "").replace("</data", "<\\/data").replace("<data", "<\\data")
+    safe = _FENCE_TAG.sub(r"<\\\1", text or "")
     extra = "".join(f' {k}="{v}"' for k, v in attrs.items())
     return f'<data source="{source}"{extra}>\n{safe}\n</data>'
 
@@ -237,11 +242,16 @@ def context_message(
     elif ticket_note:
         parts.append(f"Ticket context: unavailable ({ticket_note}).")
     parts.append(
-        "Triage: "
-        + json.dumps(
-            {k: classification.get(k) for k in ("summary", "domain", "urgency", "key_symptoms")},
-            ensure_ascii=False,
-            sort_keys=True,
+        # The triage is derived from the intake (or is its first line, when classification
+        # failed), so it is data too.
+        "Triage:\n"
+        + fence(
+            json.dumps(
+                {k: classification.get(k) for k in ("summary", "domain", "urgency", "key_symptoms")},
+                ensure_ascii=False,
+                sort_keys=True,
+            ),
+            source="triage",
         )
     )
     if flow_guide:

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Max, Sum
+from django.db.models import Max, Sum
 from django.utils import timezone
 
 from flywheel_app.selectors import GUIDE_THRESHOLD, GUIDED_THRESHOLD, flow_match
@@ -64,7 +64,9 @@ def session_start(
             intake_content=text,
             internal_ticket=internal_ticket,
             psa_ticket_ref=psa_ticket_ref.strip(),
-            problem_summary=_fallback_summary(text or f"PSA ticket #{psa_ticket_ref}"),
+            problem_summary=_fallback_summary(
+                text or (f"PSA ticket #{psa_ticket_ref.strip()}" if psa_ticket_ref.strip() else "Screenshot")
+            ),
         )
         if screenshot is not None:
             session.screenshot_content_type = getattr(screenshot, "content_type", "")
@@ -151,24 +153,27 @@ def _fallback_summary(text: str) -> str:
 
 def _classify(session: AISession, user: User, text: str, ticket_context: dict | None) -> dict:
     material = text or (ticket_context or {}).get("summary", "") or session.problem_summary
+    message: str | list = prompts.classify_message(material)
+    if session.screenshot:
+        message = [_screenshot_block(session), {"type": "text", "text": message}]
     try:
         result = ai_json(
             action="session_classify",
             system=prompts.CLASSIFY_SYSTEM,
-            messages=prompts.classify_message(material),
+            messages=[{"role": "user", "content": message}],
             schema=prompts.CLASSIFY_SCHEMA,
             account=session.account,
             user=user,
             subject=Subject("session", session.pk),
             max_tokens=400,
         )
-        _add_usage_to_session(session.pk, since_id=None, step=None)
         return result
     except AIError as exc:
         # Classification never blocks a session: start with the start of the intake and domain "other".
         logger.info("classification failed for session %s: %s", session.pk, exc.kind)
-        _add_usage_to_session(session.pk, since_id=None, step=None)
         return {"summary": _fallback_summary(material), "domain": Domain.OTHER, "urgency": "medium", "key_symptoms": []}
+    finally:
+        _sync_session_usage(session.pk)
 
 
 def _ticket_context(session: AISession, user: User) -> tuple[dict | None, str]:
@@ -218,22 +223,29 @@ def session_take_turn(*, session: AISession, actor: User) -> SessionStep:
     if last is not None and not last.answered:
         return last  # the current step is still waiting for an answer (a double submit, a reload)
     since = AIUsage.objects.filter(account_id=session.account_id).aggregate(m=Max("id"))["m"] or 0
-    turn = ai_json(
-        action="session_turn",
-        system=prompts.TURN_SYSTEM,
-        messages=build_messages(session, steps),
-        schema=prompts.TURN_SCHEMA,
-        account=session.account,
-        user=actor,
-        subject=Subject("session", session.pk),
-        max_tokens=1500,
-        cache_conversation=True,
-    )
-    step_obj = _step_content(turn)
+    try:
+        turn = ai_json(
+            action="session_turn",
+            system=prompts.TURN_SYSTEM,
+            messages=build_messages(session, steps),
+            schema=prompts.TURN_SCHEMA,
+            account=session.account,
+            user=actor,
+            subject=Subject("session", session.pk),
+            max_tokens=1500,
+            cache_conversation=True,
+        )
+        step_obj = _step_content(turn)
+    except AIError:
+        # A failed turn was still paid for: its attempts count in the session's totals.
+        _sync_session_usage(session.pk)
+        raise
     with transaction.atomic():
         locked = AISession.objects.select_for_update().get(pk=session.pk)
         if locked.step_count != len(steps):
-            # Another request recorded this turn while we waited for the AI: keep theirs.
+            # Another request recorded this turn while we waited for the AI: keep theirs (our
+            # call's cost still counts toward the session).
+            _sync_session_usage(locked.pk)
             return locked.steps.order_by("-order").first()
         order = locked.step_count + 1
         confidence = min(max(float(turn["confidence"]), 0.0), 1.0)
@@ -255,7 +267,8 @@ def session_take_turn(*, session: AISession, actor: User) -> SessionStep:
         locked.confidence_tier = AISession.tier_for(confidence)
         locked.last_activity_at = timezone.now()
         locked.save(update_fields=["step_count", "confidence_score", "confidence_tier", "last_activity_at"])
-        _add_usage_to_session(locked.pk, since_id=since, step=step)
+        _record_step_usage(step, since_id=since)
+        _sync_session_usage(locked.pk)
     session.refresh_from_db()
     return step
 
@@ -320,10 +333,7 @@ def _apply_lane(session: AISession, lane: dict, order: int) -> None:
                 item.save(update_fields=["last_step", "why"])
 
 
-def _add_usage_to_session(session_id: int, *, since_id: int | None, step: SessionStep | None) -> None:
-    rows = AIUsage.objects.filter(subject_type="session", subject_id=session_id)
-    # A turn counts the rows written since it started; classification (once, at start) its own rows.
-    rows = rows.filter(id__gt=since_id) if since_id is not None else rows.filter(action="session_classify")
+def _usage_totals(rows) -> tuple[int, int, int, int, Decimal]:
     totals = rows.aggregate(
         i=Sum("input_tokens"),
         o=Sum("output_tokens"),
@@ -331,18 +341,25 @@ def _add_usage_to_session(session_id: int, *, since_id: int | None, step: Sessio
         w=Sum("cache_write_tokens"),
         c=Sum("cost_usd"),
     )
-    i, o, r, w = (totals[k] or 0 for k in "iorw")
-    cost = totals["c"] or Decimal("0")
-    if step is not None:
-        SessionStep.objects.filter(pk=step.pk).update(
-            input_tokens=i, output_tokens=o, cache_read_tokens=r, cache_write_tokens=w
-        )
+    return (*(totals[k] or 0 for k in "iorw"), totals["c"] or Decimal("0"))
+
+
+def _record_step_usage(step: SessionStep, *, since_id: int) -> None:
+    """The step's tokens: the session's calls recorded since its turn started (retries included)."""
+    rows = AIUsage.objects.filter(subject_type="session", subject_id=step.session_id, id__gt=since_id)
+    i, o, r, w, _ = _usage_totals(rows)
+    SessionStep.objects.filter(pk=step.pk).update(
+        input_tokens=i, output_tokens=o, cache_read_tokens=r, cache_write_tokens=w
+    )
+
+
+def _sync_session_usage(session_id: int) -> None:
+    """Session totals = the sum of every AI call made for it, failed ones included (they were paid).
+    Recomputed rather than incremented, so a failed or concurrent turn can never make them drift."""
+    rows = AIUsage.objects.filter(subject_type="session", subject_id=session_id)
+    i, o, r, w, cost = _usage_totals(rows)
     AISession.objects.filter(pk=session_id).update(
-        input_tokens=F("input_tokens") + i,
-        output_tokens=F("output_tokens") + o,
-        cache_read_tokens=F("cache_read_tokens") + r,
-        cache_write_tokens=F("cache_write_tokens") + w,
-        cost_usd=F("cost_usd") + cost,
+        input_tokens=i, output_tokens=o, cache_read_tokens=r, cache_write_tokens=w, cost_usd=cost
     )
 
 
@@ -351,21 +368,20 @@ def build_messages(session: AISession, steps: list[SessionStep]) -> list[dict]:
     frozen text, so the prefix is byte-identical between turns and prompt caching pays."""
     first: str | list = session.context_message
     if session.screenshot:
-        with session.screenshot.open("rb") as fh:
-            data = base64.b64encode(fh.read()).decode("ascii")
-        first = [
-            {
-                "type": "image",
-                "source": {"type": "base64", "media_type": session.screenshot_content_type, "data": data},
-            },
-            {"type": "text", "text": session.context_message},
-        ]
+        first = [_screenshot_block(session), {"type": "text", "text": session.context_message}]
     messages: list[dict] = [{"role": "user", "content": first}]
     for step in steps:
         messages.append({"role": "assistant", "content": step.raw_turn})
         if step.answered:
             messages.append({"role": "user", "content": step.answer_message})
     return messages
+
+
+def _screenshot_block(session: AISession) -> dict:
+    """The intake screenshot as an image content block (the AI reads it as an image)."""
+    with session.screenshot.open("rb") as fh:
+        data = base64.b64encode(fh.read()).decode("ascii")
+    return {"type": "image", "source": {"type": "base64", "media_type": session.screenshot_content_type, "data": data}}
 
 
 # --- answers ---------------------------------------------------------------------------
@@ -675,7 +691,11 @@ def session_resolve(*, session: AISession, actor: User, summary: str, action: st
     if not summary:
         raise InvalidInput("Say how the problem was resolved.")
     with transaction.atomic():
-        locked = AISession.objects.select_for_update().select_related("owner", "internal_ticket").get(pk=session.pk)
+        locked = (
+            AISession.objects.select_for_update(of=("self",))
+            .select_related("owner", "internal_ticket")
+            .get(pk=session.pk)
+        )
         if locked.owner_id != actor.pk:
             raise Conflict("Only the session's engineer can resolve it.")
         if locked.status == AISession.Status.RESOLVED:
