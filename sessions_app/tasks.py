@@ -1,9 +1,18 @@
 from celery import shared_task
+from django.core.cache import cache
+
+ABANDON_LOCK = "lock:sessions_abandon_idle"
 
 
 @shared_task(acks_late=True, soft_time_limit=120, time_limit=150)
-def sessions_abandon_idle() -> int:
-    """Periodic: mark sessions idle past SESSION_ABANDON_AFTER_HOURS as abandoned (kept for audit)."""
+def sessions_abandon_idle() -> int | None:
+    """Periodic: mark sessions idle past SESSION_ABANDON_AFTER_HOURS as abandoned (kept for audit).
+    One run at a time: `cache.add` is atomic on Redis, so an overlapping run returns at once."""
     from .services import sessions_abandon_idle as abandon
 
-    return abandon()
+    if not cache.add(ABANDON_LOCK, "1", timeout=150):
+        return None
+    try:
+        return abandon()
+    finally:
+        cache.delete(ABANDON_LOCK)

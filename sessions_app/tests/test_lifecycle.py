@@ -381,3 +381,25 @@ def test_linking_a_psa_ticket_without_a_psa_says_the_context_is_unavailable(begi
     assert "its context is unavailable: no PSA is connected to this account" in response.content.decode()
     session.refresh_from_db()
     assert (session.psa_ticket_ref, session.ticket_context_status) == ("777", "unavailable")
+
+
+def test_the_periodic_abandon_task_runs_one_at_a_time(tenant_a, settings):
+    from datetime import timedelta
+
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from sessions_app.tasks import ABANDON_LOCK, sessions_abandon_idle
+
+    idle = AISessionFactory(owner=tenant_a.engineer)
+    AISession.objects.filter(pk=idle.pk).update(
+        last_activity_at=timezone.now() - timedelta(hours=settings.SESSION_ABANDON_AFTER_HOURS + 1)
+    )
+    cache.add(ABANDON_LOCK, "1", timeout=60)  # another run holds the lock
+    assert sessions_abandon_idle() is None
+    assert AISession.objects.get(pk=idle.pk).status == "active"
+    cache.delete(ABANDON_LOCK)
+    assert sessions_abandon_idle() == 1
+    assert AISession.objects.get(pk=idle.pk).status == "abandoned"
+    assert cache.add(ABANDON_LOCK, "1", timeout=1)  # released after the run
+    cache.delete(ABANDON_LOCK)
