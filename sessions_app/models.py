@@ -334,3 +334,90 @@ class ScriptTemplate(TenantModel):
 
         super().clean()
         validate_parameter_schema(self.parameters, self.body)
+
+
+class SuggestedFix(TenantModel):
+    """The AI's proposed fix (SPEC §4). At most one active (not superseded) fix per session, in the
+    database. What the engineer decides to do with it and how it turned out are kept apart."""
+
+    class Decision(models.TextChoices):
+        NONE = "", "Undecided"
+        ONE_OFF = "one_off", "Run as one-off"
+        DRAFT_TEMPLATE = "draft_template", "Run now, templatize after"
+        BUILD_TEMPLATE = "build_template", "Build a template first"
+        DISMISSED = "dismissed", "Dismissed"
+
+    class Outcome(models.TextChoices):
+        PROPOSED = "proposed", "Proposed"
+        APPLIED_SUCCESS = "applied_success", "Worked"
+        APPLIED_FAILED = "applied_failed", "Didn't work"
+        APPLIED_PARTIAL = "applied_partial", "Partly worked"
+        APPLIED_PENDING = "applied_pending", "Waiting to verify"
+
+    NUDGE_AFTER_MESSAGES = 3
+
+    session = models.ForeignKey(AISession, on_delete=models.CASCADE, related_name="fixes")
+    step = models.ForeignKey(SessionStep, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    confidence = models.PositiveSmallIntegerField(default=0)
+    script_template = models.ForeignKey(
+        ScriptTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    script_parameters = models.JSONField(default=dict, blank=True)
+    script_body = models.TextField(blank=True, help_text="A script attached from the builder (no template).")
+    decision = models.CharField(max_length=16, choices=Decision.choices, blank=True, default="")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.PROPOSED)
+    failure_reason = models.TextField(blank=True)
+    partial_notes = models.TextField(blank=True)
+    pending_reason = models.TextField(blank=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    # An outcome the AI read from what the engineer wrote; shown for one click, never recorded unconfirmed.
+    ai_proposed_outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True, default="")
+    ai_proposed_note = models.TextField(blank=True)
+    messages_while_verifying = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session"], condition=Q(superseded_at__isnull=True), name="one_active_fix_per_session"
+            ),
+            models.CheckConstraint(condition=Q(confidence__lte=100), name="fix_confidence_0_100"),
+            models.CheckConstraint(
+                condition=~Q(outcome="applied_pending") | ~Q(pending_reason=""), name="fix_pending_needs_reason"
+            ),
+            models.CheckConstraint(
+                condition=~Q(outcome="applied_failed") | ~Q(failure_reason=""), name="fix_failed_needs_reason"
+            ),
+            models.CheckConstraint(
+                condition=Q(verified_at__isnull=True) | Q(outcome__in=["applied_success", "applied_failed"]),
+                name="fix_verified_only_when_decided",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_active(self) -> bool:
+        return self.superseded_at is None
+
+    @property
+    def banner_mode(self) -> str:
+        """Which banner the page shows over the conversation ('' for none)."""
+        if not self.is_active or self.applied_at is None:
+            return ""
+        if self.ai_proposed_outcome:
+            return "ai_confirming"
+        if self.outcome == self.Outcome.PROPOSED:
+            return "nudge" if self.messages_while_verifying >= self.NUDGE_AFTER_MESSAGES else "verifying"
+        if self.outcome == self.Outcome.APPLIED_PENDING:
+            return "pending"
+        if self.outcome == self.Outcome.APPLIED_PARTIAL:
+            return "partial"
+        return ""

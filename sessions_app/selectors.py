@@ -15,7 +15,7 @@ def session_get_for_user(*, user: User, session_id: int) -> AISession:
     if not user.can_use_sessions:
         raise NotFound()
     try:
-        return AISession.objects.select_related("owner", "matched_flow", "internal_ticket", "team").get(
+        return AISession.objects.select_related("account", "owner", "matched_flow", "internal_ticket", "team").get(
             pk=session_id, account_id=user.account_id, owner=user
         )
     except (AISession.DoesNotExist, ValueError, TypeError):

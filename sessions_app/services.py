@@ -239,6 +239,7 @@ def session_take_turn(*, session: AISession, actor: User) -> SessionStep:
     except AIError:
         # A failed turn was still paid for: its attempts count in the session's totals.
         _sync_session_usage(session.pk)
+        session.refresh_from_db()
         raise
     with transaction.atomic():
         locked = AISession.objects.select_for_update().get(pk=session.pk)
@@ -262,6 +263,7 @@ def session_take_turn(*, session: AISession, actor: User) -> SessionStep:
             reasoning=turn.get("reasoning", ""),
         )
         _apply_lane(locked, turn["lane"], order)
+        _apply_turn_extras(locked, step, turn)
         locked.step_count = order
         locked.confidence_score = confidence
         locked.confidence_tier = AISession.tier_for(confidence)
@@ -271,6 +273,29 @@ def session_take_turn(*, session: AISession, actor: User) -> SessionStep:
         _sync_session_usage(locked.pk)
     session.refresh_from_db()
     return step
+
+
+def _apply_turn_extras(session: AISession, step: SessionStep, turn: dict) -> None:
+    """What a turn may carry beside its step: a fix, an outcome reading, facts to promote."""
+    from . import fixes
+    from .signals import turn_recorded
+
+    fix = turn.get("fix")
+    if isinstance(fix, dict) and (fix.get("title") or "").strip():
+        fixes.fix_propose(
+            session=session,
+            step=step,
+            title=fix["title"],
+            description=fix.get("description") or "",
+            confidence=fix.get("confidence") or 0,
+            script_template_slug=fix.get("script_template"),
+            script_parameters={p["key"]: p["value"] for p in fix.get("script_parameters") or []},
+        )
+    outcome = turn.get("proposed_outcome")
+    if isinstance(outcome, dict):
+        fixes.fix_ai_propose_outcome(session=session, outcome=outcome.get("status", ""), note=outcome.get("note", ""))
+    # facts_app listens: sessions_app does not import the apps that build on it.
+    turn_recorded.send(sender=AISession, session=session, step=step, promotions=turn.get("promote_facts") or [])
 
 
 def _canonical(turn: dict) -> str:
@@ -448,6 +473,9 @@ def session_answer_step(
         locked.pending_context = ""
         locked.last_activity_at = timezone.now()
         locked.save(update_fields=["pending_context", "last_activity_at"])
+        from .fixes import fix_count_engineer_message
+
+        fix_count_engineer_message(session_id=locked.pk)
     session.refresh_from_db()
     return step
 
@@ -721,6 +749,9 @@ def session_resolve(*, session: AISession, actor: User, summary: str, action: st
                 "documentation",
             ]
         )
+        from .fixes import fix_on_resolve
+
+        fix_on_resolve(session=locked)
         audit_record(account=locked.account, actor=actor, action="session.resolve", obj=locked)
     session.refresh_from_db()
     return session

@@ -147,7 +147,7 @@ def _take_turn_and_respond(request, session: AISession) -> HttpResponse:
         turn_error = exc.message
     except Conflict as exc:
         turn_error = exc.message
-    session.refresh_from_db()
+    # The service leaves `session` current whether the turn succeeded or failed.
     return _after_change(request, session, turn_error=turn_error)
 
 

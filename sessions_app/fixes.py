@@ -1,0 +1,221 @@
+"""Writes of the suggested fix (SPEC §4). Every write bumps the session's state_version in the same
+transaction. Decisions (what the engineer does with the fix) and outcomes (how it turned out) are
+kept apart; `applied_at` is stamped only by what says the fix really ran."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from resolutionflow.accounts.models import User
+from resolutionflow.accounts.services import audit_record
+from resolutionflow.errors import Conflict, InvalidInput
+
+from .models import AISession, ScriptTemplate, SessionStep, SuggestedFix
+from .state import session_bump_state_version
+
+Out = SuggestedFix.Outcome
+D = SuggestedFix.Decision
+OPEN_OUTCOMES = (Out.PROPOSED, Out.APPLIED_PENDING, Out.APPLIED_PARTIAL)  # success and failure are final
+RUNS_NOW = (D.ONE_OFF, D.DRAFT_TEMPLATE)  # deciding these means the fix is being run now
+
+
+def _lock(fix: SuggestedFix) -> SuggestedFix:
+    return SuggestedFix.objects.select_for_update().select_related("session").get(pk=fix.pk)
+
+
+def _check_actor(session: AISession, actor: User | None) -> None:
+    if actor is not None and session.owner_id != actor.pk:
+        raise Conflict("Only the session's engineer can act on its fix.")
+
+
+def _text(value: str, limit: int = 2000) -> str:
+    return " ".join((value or "").split())[:limit]
+
+
+@transaction.atomic
+def fix_propose(
+    *,
+    session: AISession,
+    step: SessionStep | None,
+    title: str,
+    description: str = "",
+    confidence: float | int = 0,
+    script_template_slug: str | None = None,
+    script_parameters: dict | None = None,
+) -> SuggestedFix:
+    """Record the AI's fix; the active one (if any) is superseded. Two concurrent turns serialise on
+    the session row, and the partial unique index keeps one active fix whatever happens."""
+    title = _text(title, 200)
+    if not title:
+        raise InvalidInput("A fix needs a title.")
+    locked = AISession.objects.select_for_update().get(pk=session.pk)
+    now = timezone.now()
+    SuggestedFix.objects.filter(session=locked, superseded_at__isnull=True).update(superseded_at=now)
+    template = None
+    if script_template_slug:
+        template = ScriptTemplate.objects.filter(
+            account_id=locked.account_id, slug=script_template_slug, is_active=True, deleted_at__isnull=True
+        ).first()
+    fix = SuggestedFix.objects.create(
+        account_id=locked.account_id,
+        session=locked,
+        step=step,
+        title=title,
+        description=(description or "").strip()[:5000],
+        confidence=max(0, min(100, round(float(confidence or 0)))),
+        script_template=template,
+        script_parameters=dict(script_parameters or {}) if template else {},
+    )
+    session_bump_state_version(session_id=locked.pk)
+    return fix
+
+
+@transaction.atomic
+def fix_decide(*, fix: SuggestedFix, actor: User, decision: str) -> SuggestedFix:
+    if decision not in (D.ONE_OFF, D.DRAFT_TEMPLATE, D.BUILD_TEMPLATE, D.DISMISSED):
+        raise InvalidInput("Unknown decision.")
+    locked = _lock(fix)
+    _check_actor(locked.session, actor)
+    now = timezone.now()
+    if decision == D.DISMISSED:
+        if locked.superseded_at is not None:
+            raise Conflict("This fix was already replaced or dismissed; there is nothing to dismiss.")
+        if locked.outcome not in OPEN_OUTCOMES:
+            raise Conflict(f"This fix is already recorded as “{locked.get_outcome_display()}”.")
+        locked.superseded_at = now
+    elif decision in RUNS_NOW and locked.applied_at is None:
+        locked.applied_at = now  # running it one-off, or "run now, templatize after"
+    # Decisions on a superseded fix are kept as history; only dismissing it again is a conflict.
+    locked.decision = decision
+    locked.decided_at = now
+    locked.save(update_fields=["decision", "decided_at", "superseded_at", "applied_at"])
+    session_bump_state_version(session_id=locked.session_id)
+    audit_record(account=locked.session.account, actor=actor, action=f"fix.{decision}", obj=locked)
+    return locked
+
+
+@transaction.atomic
+def fix_mark_applied(*, fix: SuggestedFix, actor: User) -> SuggestedFix:
+    """'I ran this': the fix really ran. Generating or copying a script does not call this."""
+    locked = _lock(fix)
+    _check_actor(locked.session, actor)
+    if locked.superseded_at is not None:
+        raise Conflict("This fix is no longer the active one.")
+    if locked.applied_at is None:
+        locked.applied_at = timezone.now()
+        locked.save(update_fields=["applied_at"])
+    session_bump_state_version(session_id=locked.session_id)
+    return locked
+
+
+@transaction.atomic
+def fix_record_outcome(*, fix: SuggestedFix, actor: User | None, outcome: str, note: str = "") -> SuggestedFix:
+    """Record how the fix went. Pending needs a reason (what we are waiting on); failure a reason;
+    partial notes. Success and failure are final; pending and partial can still move on, and
+    re-recording pending updates its reason."""
+    if outcome not in (Out.APPLIED_SUCCESS, Out.APPLIED_FAILED, Out.APPLIED_PARTIAL, Out.APPLIED_PENDING):
+        raise InvalidInput("Unknown outcome.")
+    note = (note or "").strip()[:2000]
+    locked = _lock(fix)
+    _check_actor(locked.session, actor)
+    if locked.superseded_at is not None:
+        raise Conflict("This fix is no longer the active one; its outcome cannot change.")
+    if locked.outcome not in OPEN_OUTCOMES:
+        raise Conflict(f"This fix is already recorded as “{locked.get_outcome_display()}”.")
+    if outcome == Out.APPLIED_PENDING and not note:
+        raise InvalidInput("Say what we are waiting on (a power cycle, AD replication, a sync…).")
+    now = timezone.now()
+    locked.outcome = outcome
+    locked.applied_at = locked.applied_at or now
+    if outcome == Out.APPLIED_PENDING:
+        locked.pending_reason = note
+    elif outcome == Out.APPLIED_PARTIAL:
+        locked.partial_notes = note or "Partly worked (no details given)."
+    elif outcome == Out.APPLIED_FAILED:
+        locked.failure_reason = note or "Did not work (no details given)."
+        locked.verified_at = now
+    else:
+        locked.verified_at = now
+    locked.ai_proposed_outcome = ""
+    locked.ai_proposed_note = ""
+    locked.messages_while_verifying = 0
+    locked.save(
+        update_fields=[
+            "outcome", "applied_at", "verified_at", "pending_reason", "partial_notes", "failure_reason",
+            "ai_proposed_outcome", "ai_proposed_note", "messages_while_verifying",
+        ]
+    )  # fmt: skip
+    session_bump_state_version(session_id=locked.session_id)
+    audit_record(
+        account=locked.session.account, actor=actor, action="fix.outcome", obj=locked,
+        details={"outcome": outcome},
+    )  # fmt: skip
+    return locked
+
+
+@transaction.atomic
+def fix_ai_propose_outcome(*, session: AISession, outcome: str, note: str = "") -> SuggestedFix | None:
+    """The AI read an outcome from what the engineer wrote. It waits for one click; nothing is
+    recorded until the engineer confirms."""
+    if outcome not in (Out.APPLIED_SUCCESS, Out.APPLIED_FAILED, Out.APPLIED_PARTIAL):
+        return None
+    fix = (
+        SuggestedFix.objects.select_for_update()
+        .filter(session=session, superseded_at__isnull=True, applied_at__isnull=False, outcome__in=OPEN_OUTCOMES)
+        .first()
+    )
+    if fix is None:
+        return None
+    fix.ai_proposed_outcome = outcome
+    fix.ai_proposed_note = (note or "").strip()[:2000]
+    fix.save(update_fields=["ai_proposed_outcome", "ai_proposed_note"])
+    session_bump_state_version(session_id=session.pk)
+    return fix
+
+
+def fix_confirm_ai_outcome(*, fix: SuggestedFix, actor: User) -> SuggestedFix:
+    if not fix.ai_proposed_outcome:
+        raise Conflict("There is no proposed outcome to confirm.")
+    return fix_record_outcome(fix=fix, actor=actor, outcome=fix.ai_proposed_outcome, note=fix.ai_proposed_note)
+
+
+@transaction.atomic
+def fix_reject_ai_outcome(*, fix: SuggestedFix, actor: User) -> SuggestedFix:
+    locked = _lock(fix)
+    _check_actor(locked.session, actor)
+    locked.ai_proposed_outcome = ""
+    locked.ai_proposed_note = ""
+    locked.save(update_fields=["ai_proposed_outcome", "ai_proposed_note"])
+    session_bump_state_version(session_id=locked.session_id)
+    return locked
+
+
+def fix_count_engineer_message(*, session_id: int) -> None:
+    """Called with each engineer message: while the fix is verifying, count towards the nudge."""
+    from django.db.models import F
+
+    with transaction.atomic():
+        changed = SuggestedFix.objects.filter(
+            session_id=session_id, superseded_at__isnull=True, applied_at__isnull=False,
+            outcome=Out.PROPOSED, ai_proposed_outcome="",
+        ).update(messages_while_verifying=F("messages_while_verifying") + 1)  # fmt: skip
+        if changed:
+            session_bump_state_version(session_id=session_id)
+
+
+def fix_on_resolve(*, session: AISession) -> None:
+    """Resolving while the fix is verifying or pending records it as a success."""
+    now = timezone.now()
+    changed = SuggestedFix.objects.filter(
+        session=session, superseded_at__isnull=True, applied_at__isnull=False,
+        outcome__in=[Out.PROPOSED, Out.APPLIED_PENDING],
+    ).update(outcome=Out.APPLIED_SUCCESS, verified_at=now, ai_proposed_outcome="", ai_proposed_note="")  # fmt: skip
+    if changed:
+        session_bump_state_version(session_id=session.pk)
+
+
+def fix_active(*, session: AISession) -> SuggestedFix | None:
+    return (
+        SuggestedFix.objects.filter(session=session, superseded_at__isnull=True)
+        .select_related("script_template")
+        .first()
+    )
