@@ -89,6 +89,10 @@ def fix_decide(*, fix: SuggestedFix, actor: User, decision: str) -> SuggestedFix
     locked.decided_at = now
     locked.save(update_fields=["decision", "decided_at", "superseded_at", "applied_at"])
     session_bump_state_version(session_id=locked.session_id)
+    if decision == D.DRAFT_TEMPLATE and locked.superseded_at is None:
+        from .script_services import template_draft_queue
+
+        template_draft_queue(fix=locked, actor=actor)
     audit_record(account=locked.session.account, actor=actor, action=f"fix.{decision}", obj=locked)
     return locked
 

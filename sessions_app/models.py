@@ -421,3 +421,61 @@ class SuggestedFix(TenantModel):
         if self.outcome == self.Outcome.APPLIED_PARTIAL:
             return "partial"
         return ""
+
+
+class ScriptGeneration(TenantModel):
+    """A script rendered in a session. Only the redacted render and redacted values are stored: the
+    script with a password in it is shown once, to its author, and never kept."""
+
+    session = models.ForeignKey(AISession, on_delete=models.CASCADE, related_name="script_generations")
+    fix = models.ForeignKey(SuggestedFix, null=True, blank=True, on_delete=models.SET_NULL, related_name="generations")
+    template = models.ForeignKey(ScriptTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    parameters = models.JSONField(default=dict, blank=True, help_text="Values used, passwords redacted.")
+    script = models.TextField(help_text="The rendered script, passwords redacted.")
+    ran_at = models.DateTimeField(null=True, blank=True, help_text="Set by “I ran this”, never by generate or copy.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Script for session {self.session_id}"
+
+
+class TemplateDraft(TenantModel):
+    """A reusable template proposed from a session's script, reviewed after Resolve."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Saved as template"
+        REJECTED = "rejected", "Skipped"
+
+    session = models.ForeignKey(AISession, on_delete=models.CASCADE, related_name="template_drafts")
+    fix = models.ForeignKey(SuggestedFix, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=120)
+    category = models.CharField(max_length=60, blank=True)
+    description = models.TextField(blank=True)
+    body = models.TextField()
+    parameters = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    template = models.ForeignKey(ScriptTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="pending", decided_at__isnull=True)
+                | (~Q(status="pending") & Q(decided_at__isnull=False)),
+                name="draft_decided_iff_not_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,235 @@
+"""Writes of scripts inside a session (SPEC §5): generation, "I ran this", the builder's script on a
+fix, and the template drafts reviewed after Resolve."""
+
+import json
+import re
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.text import slugify
+
+from resolutionflow.accounts.models import ADMIN_ROLES, User
+from resolutionflow.accounts.services import account_settings_get, account_settings_update, audit_record
+from resolutionflow.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+
+from . import fixes
+from .models import AISession, ScriptGeneration, ScriptTemplate, SuggestedFix, TemplateDraft
+from .prompts import fence
+from .scripts import PLACEHOLDER, clean_parameter_values, redact_values, render_script, validate_parameter_schema
+from .state import session_bump_state_version
+
+TEMPLATIZE_OFF_KEY = "templatize_prompt_off_teams"
+
+
+def script_template_for_user(*, user: User, template_id: int) -> ScriptTemplate:
+    """A template the user may use: active, of their account, shared with their team or the whole
+    account, or their own personal one. Anything else is NotFound."""
+    team_ids = list(user.teams.values_list("id", flat=True))
+    visible = Q(visibility=ScriptTemplate.Visibility.TEAM) & (Q(team__isnull=True) | Q(team_id__in=team_ids))
+    visible |= Q(visibility=ScriptTemplate.Visibility.PERSONAL, owner=user)
+    template = (
+        ScriptTemplate.objects.filter(account_id=user.account_id, is_active=True, deleted_at__isnull=True)
+        .filter(visible)
+        .filter(pk=template_id)
+        .first()
+    )
+    if template is None:
+        raise NotFound()
+    return template
+
+
+def script_generate(
+    *, session: AISession, template: ScriptTemplate, actor: User, values: dict, fix: SuggestedFix | None = None
+) -> tuple[ScriptGeneration, str]:
+    """Render the template with validated, safely quoted values. Returns the generation (stored
+    redacted) and the full script, which the caller shows once to its author and never stores.
+    Generating is not running: applied_at is not stamped."""
+    if session.owner_id != actor.pk:
+        raise Conflict("Only the session's engineer can generate scripts in it.")
+    if template.account_id != session.account_id:
+        raise NotFound()
+    try:
+        clean = clean_parameter_values(template.parameters, values)
+    except ValidationError as exc:
+        raise InvalidInput(" ".join(m for msgs in exc.message_dict.values() for m in msgs)) from None
+    full = render_script(template.body, template.parameters, clean)
+    with transaction.atomic():
+        locked = AISession.objects.select_for_update().get(pk=session.pk)
+        if locked.status not in (AISession.Status.ACTIVE, AISession.Status.PAUSED):
+            raise Conflict("Scripts are generated while the session is open.")
+        generation = ScriptGeneration.objects.create(
+            account_id=locked.account_id,
+            session=locked,
+            fix=fix,
+            template=template,
+            author=actor,
+            parameters=redact_values(template.parameters, clean),
+            script=render_script(template.body, template.parameters, clean, redact=True),
+        )
+        ScriptTemplate.objects.filter(pk=template.pk).update(usage_count=F("usage_count") + 1)
+        # The AI hears of it with the next answer, passwords redacted.
+        note = f"The engineer generated a script from template {template.slug!r} with " + json.dumps(
+            generation.parameters, ensure_ascii=False, sort_keys=True
+        )
+        locked.pending_context = "\n".join(filter(None, [locked.pending_context, fence(note, source="script")]))
+        locked.save(update_fields=["pending_context"])
+        session_bump_state_version(session_id=locked.pk)
+    return generation, full
+
+
+@transaction.atomic
+def script_mark_ran(*, generation: ScriptGeneration, actor: User) -> ScriptGeneration:
+    """'I ran this': the script really ran; the fix it belongs to is applied."""
+    locked = (
+        ScriptGeneration.objects.select_for_update(of=("self",)).select_related("session", "fix").get(pk=generation.pk)
+    )
+    if locked.session.owner_id != actor.pk:
+        raise Conflict("Only the session's engineer can say a script ran.")
+    if locked.ran_at is None:
+        locked.ran_at = timezone.now()
+        locked.save(update_fields=["ran_at"])
+        session_bump_state_version(session_id=locked.session_id)
+    if locked.fix is not None and locked.fix.superseded_at is None:
+        fixes.fix_mark_applied(fix=locked.fix, actor=actor)
+    return locked
+
+
+@transaction.atomic
+def fix_attach_script(*, fix: SuggestedFix, actor: User, body: str) -> SuggestedFix:
+    """The script builder saves a script onto a fix that had none (nothing runs yet)."""
+    body = (body or "").strip()
+    if not body:
+        raise InvalidInput("Write the script before saving it.")
+    if len(body) > 50_000:
+        raise InvalidInput("The script is too long (at most 50,000 characters).")
+    locked = SuggestedFix.objects.select_for_update().select_related("session").get(pk=fix.pk)
+    if locked.session.owner_id != actor.pk:
+        raise Conflict("Only the session's engineer can attach a script.")
+    if locked.superseded_at is not None:
+        raise Conflict("This fix is no longer the active one.")
+    locked.script_body = body
+    locked.save(update_fields=["script_body"])
+    session_bump_state_version(session_id=locked.session_id)
+    return locked
+
+
+def _draft_parameters(body: str) -> list[dict]:
+    keys = list(dict.fromkeys(PLACEHOLDER.findall(body)))
+    return [{"key": k, "label": k.replace("_", " ").capitalize(), "type": "text", "required": True} for k in keys]
+
+
+@transaction.atomic
+def template_draft_queue(*, fix: SuggestedFix, actor: User) -> TemplateDraft | None:
+    """'Run now, templatize after': queue a draft of a reusable template from the fix's script,
+    to review after Resolve. Skipped when the team turned the prompt off."""
+    session = fix.session
+    if session.team_id and session.team_id in account_settings_get(account=session.account).preferences.get(
+        TEMPLATIZE_OFF_KEY, []
+    ):
+        return None
+    body = fix.script_body or (fix.script_template.body if fix.script_template else "")
+    if not body.strip():
+        return None
+    return TemplateDraft.objects.create(
+        account_id=session.account_id,
+        session=session,
+        fix=fix,
+        author=actor,
+        name=fix.title[:120],
+        description=fix.description[:2000],
+        body=body,
+        parameters=fix.script_template.parameters if fix.script_template else _draft_parameters(body),
+    )
+
+
+def _decide(draft: TemplateDraft, actor: User) -> TemplateDraft:
+    locked = (
+        TemplateDraft.objects.select_for_update(of=("self",))
+        .select_related("session__owner", "session__internal_ticket")
+        .get(pk=draft.pk)
+    )
+    if locked.session.owner_id != actor.pk and actor.role not in ADMIN_ROLES:
+        raise Conflict("Only the session's engineer or an admin can decide this draft.")
+    if locked.status != TemplateDraft.Status.PENDING:
+        raise Conflict(f"This draft was already decided ({locked.get_status_display().lower()}).")
+    if locked.session.status != AISession.Status.RESOLVED:
+        raise Conflict("Drafts are reviewed once the session is resolved.")
+    return locked
+
+
+@transaction.atomic
+def template_draft_accept(
+    *,
+    draft: TemplateDraft,
+    actor: User,
+    name: str,
+    category: str = "",
+    description: str = "",
+    remove_parameters: list[str] | None = None,
+    share_with_team: bool = False,
+) -> ScriptTemplate:
+    locked = _decide(draft, actor)
+    if share_with_team and actor.role not in ADMIN_ROLES:
+        raise PermissionDenied("Only owners and admins share a template with a team.")
+    name = " ".join((name or "").split())[:120]
+    if not name:
+        raise InvalidInput("Give the template a name.")
+    removed = set(remove_parameters or [])
+    parameters = [p for p in locked.parameters if p.get("key") not in removed]
+    body = locked.body
+    for key in removed:
+        # A removed parameter's placeholder becomes an empty string literal in the body.
+        body = re.sub(r"\{\{\s*" + re.escape(key) + r"\s*\}\}", "''", body)
+    try:
+        validate_parameter_schema(parameters, body)
+    except ValidationError as exc:
+        raise InvalidInput(" ".join(m for msgs in exc.message_dict.values() for m in msgs)) from None
+    session = locked.session
+    slug_base = slugify(name)[:100] or "template"
+    slug, n = slug_base, 1
+    while ScriptTemplate.objects.filter(account_id=session.account_id, slug=slug, deleted_at__isnull=True).exists():
+        n += 1
+        slug = f"{slug_base}-{n}"
+    template = ScriptTemplate.objects.create(
+        account_id=session.account_id,
+        team=session.team if share_with_team else None,
+        owner=actor,
+        visibility=ScriptTemplate.Visibility.TEAM if share_with_team else ScriptTemplate.Visibility.PERSONAL,
+        name=name,
+        slug=slug,
+        category=(category or "").strip()[:60],
+        description=(description or "").strip()[:2000],
+        body=body,
+        parameters=parameters,
+        provenance=_provenance(session),
+        source_session=session,
+    )
+    locked.status = TemplateDraft.Status.ACCEPTED
+    locked.decided_at = timezone.now()
+    locked.decided_by = actor
+    locked.template = template
+    locked.save(update_fields=["status", "decided_at", "decided_by", "template"])
+    audit_record(account=session.account, actor=actor, action="template_draft.accept", obj=locked)
+    return template
+
+
+def _provenance(session: AISession) -> str:
+    where = session.ticket_label or f"session #{session.pk}"
+    return f"from {where} · resolved by {session.owner.get_short_name()}"
+
+
+@transaction.atomic
+def template_draft_reject(*, draft: TemplateDraft, actor: User, dont_ask_again_for_team: bool = False) -> TemplateDraft:
+    locked = _decide(draft, actor)
+    locked.status = TemplateDraft.Status.REJECTED
+    locked.decided_at = timezone.now()
+    locked.decided_by = actor
+    locked.save(update_fields=["status", "decided_at", "decided_by"])
+    if dont_ask_again_for_team and locked.session.team_id:
+        prefs = account_settings_get(account=locked.session.account).preferences
+        off = sorted(set(prefs.get(TEMPLATIZE_OFF_KEY, [])) | {locked.session.team_id})
+        account_settings_update(account=locked.session.account, changes={TEMPLATIZE_OFF_KEY: off}, actor=actor)
+    audit_record(account=locked.session.account, actor=actor, action="template_draft.reject", obj=locked)
+    return locked
