@@ -129,6 +129,8 @@ def facts_promote_from_ai(*, session: AISession, promotions: list[dict]) -> list
         if item is None:
             logger.warning("session %s: AI promotion dropped, no lane item %r", session.pk, ref)
             continue
+        if Fact.objects.live().filter(session=session, source_ref=ref).exists():
+            continue  # the engineer already drew a fact from this item
         source_type = (
             Fact.SourceType.QUESTION if item.kind == LaneItem.Kind.QUESTION else Fact.SourceType.DIAGNOSTIC_CHECK
         )

@@ -12,5 +12,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("tickets/", include("resolutionflow.psa.urls")),
     path("sessions/", include("sessions_app.urls")),
+    path("sessions/", include("facts_app.urls")),
     path("", include("resolutionflow.accounts.urls")),
 ]

@@ -428,6 +428,23 @@ def demo_classify(request) -> dict:
     }
 
 
+# Demo fixes by scenario: proposed at the first action or resolution step, with a seeded
+# script template when the session offers it.
+_FIX_TEMPLATES = {"outlook": "clear-office-credentials", "lockout": "unlock-ad-account"}
+_LANE_ANSWER = re.compile(r"^((?:Q|C)\d+) (.+?) → (.+)$", re.MULTILINE)
+_WORKED = re.compile(r"\b(that )?(fixed|worked|works now|resolved|sorted)\b", re.IGNORECASE)
+
+
+def _demo_fix(scenario: dict, step: dict, first: str) -> dict:
+    if step["type"] == "resolution_suggestion":
+        title, description = step["resolution"]["fix"], step["resolution"]["summary"]
+    else:
+        title, description = step["action"]["instruction"].split(";")[0], step["action"]["why"]
+    slug = next((s for key, s in _FIX_TEMPLATES.items() if key in scenario.get("match", "") and s in first), None)
+    return {"title": title[:200], "description": description, "confidence": 75, "script_template": slug,
+            "script_parameters": None}  # fmt: skip
+
+
 @demo.responder("session_turn")
 def demo_turn(request) -> dict:
     first = _message_text(request.messages[0])
@@ -435,4 +452,17 @@ def demo_turn(request) -> dict:
     turn_index = sum(1 for m in request.messages if m["role"] == "assistant")
     steps = scenario["steps"]
     step, confidence, reasoning, lane = steps[min(turn_index, len(steps) - 1)]
-    return {"step": step, "confidence": confidence, "reasoning": reasoning, "lane": lane}
+    turn = {"step": step, "confidence": confidence, "reasoning": reasoning, "lane": lane}
+    proposed_before = any(m["role"] == "assistant" and '"fix":{' in _message_text(m) for m in request.messages)
+    if step["type"] != "question" and not proposed_before:
+        turn["fix"] = _demo_fix(scenario, step, first)
+    last = _message_text(request.messages[-1]) if turn_index else ""
+    # Lane answers reported since the last step become facts, resting on their lane item.
+    turn["promote_facts"] = [
+        {"text": f"{answer.strip().rstrip('.')}.", "summary": f"answers {ref}", "source_ref": ref}
+        for ref, _question, answer in _LANE_ANSWER.findall(last)
+    ] or None
+    engineer = re.search(r'<data source="engineer">\n(.*?)\n</data>', last, re.DOTALL)
+    if engineer and _WORKED.search(engineer.group(1)) and "did not work" not in engineer.group(1).lower():
+        turn["proposed_outcome"] = {"status": "applied_success", "note": "You wrote that it worked."}
+    return turn

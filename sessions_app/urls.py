@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import fix_views, views
 
 app_name = "sessions_app"
 
@@ -19,4 +19,12 @@ urlpatterns = [
     path("<int:session_id>/link-ticket/", views.session_link_ticket, name="link_ticket"),
     path("<int:session_id>/screenshot/", views.session_screenshot, name="screenshot"),
     path("<int:session_id>/documentation.md", views.session_documentation, name="documentation"),
+    path("<int:session_id>/fix/<int:fix_id>/decide/", fix_views.fix_decide, name="fix_decide"),
+    path("<int:session_id>/fix/<int:fix_id>/outcome/", fix_views.fix_outcome, name="fix_outcome"),
+    path("<int:session_id>/fix/<int:fix_id>/applied/", fix_views.fix_applied, name="fix_applied"),
+    path("<int:session_id>/fix/<int:fix_id>/ai-outcome/", fix_views.fix_ai_outcome, name="fix_ai_outcome"),
+    path("<int:session_id>/fix/<int:fix_id>/script/", fix_views.fix_script, name="fix_script"),
+    path("<int:session_id>/scripts/generate/", fix_views.script_generate, name="script_generate"),
+    path("<int:session_id>/scripts/<int:generation_id>/ran/", fix_views.script_ran, name="script_ran"),
+    path("<int:session_id>/drafts/", fix_views.drafts, name="drafts"),
 ]

@@ -37,13 +37,19 @@ def _page_context(session: AISession, **extra) -> dict:
     steps = selectors.session_steps(session=session)
     last = steps[-1] if steps else None
     lane = selectors.session_lane(session=session)
+    from .fix_views import fix_context
+
     return {
+        **fix_context(session),
         "session": session,
         "steps": steps,
         "current_step": last if last is not None and not last.answered else None,
         "needs_turn": services.session_needs_turn(session, last),
         "lane": lane,
-        "lane_count": len(lane["questions"]) + len(lane["checks"]),
+        # Facts count too: the lane opens by itself once there is something in it.
+        "lane_count": len(lane["questions"])
+        + len(lane["checks"])
+        + session.facts.filter(deleted_at__isnull=True).count(),
         "max_steps": MAX_STEPS,
         "at_step_limit": session.step_count >= MAX_STEPS and (last is None or last.answered),
         "resolve_form": extra.pop("resolve_form", None) or ResolveForm(),
@@ -220,6 +226,9 @@ def session_resolve(request, session_id: int):
             status=400,
         )
     services.session_resolve(session=session, actor=request.user, **form.cleaned_data)
+    if session.template_drafts.filter(status="pending").exists():
+        messages.success(request, "Resolved. Before you go: save the script you ran as a template?")
+        return redirect("sessions_app:drafts", session_id=session.pk)
     messages.success(request, "Resolved. The documentation is below and can be downloaded.")
     return redirect("sessions_app:detail", session_id=session.pk)
 

@@ -10,10 +10,13 @@ from .factories import AISessionFactory, question_turn, session_with_steps
 
 pytestmark = pytest.mark.django_db
 
-# Pinned costs. The page reads the session, its steps and its lane in one query each, so the
+# Pinned costs. The page reads the session, its steps, its lane, the live facts and promotable
+# items, the active fix, script templates and generations in one query each (plus auth), so the
 # bound is the same with 3 steps and with 30; an N+1 would cost ~27 more queries at 30.
-PAGE_QUERIES = 8
-TURN_QUERIES = 36
+PAGE_QUERIES = 13
+# The turn POST also writes the step, its lane items, any fix and promoted facts, and returns the
+# conversation with the lane (facts, fix card) and banner out of band: fixed, whatever the length.
+TURN_QUERIES = 44
 
 
 # --- page cost ---------------------------------------------------------------------------

@@ -49,3 +49,16 @@
     document.body.dispatchEvent(new CustomEvent("toast", { detail: { message: "Could not reach the server. Check your connection and try again.", level: "error" } }));
   });
 })();
+
+// Copy buttons: <button data-copy="#selector">.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest && event.target.closest("[data-copy]");
+  if (!button) return;
+  var source = document.querySelector(button.getAttribute("data-copy"));
+  if (!source || !navigator.clipboard) return;
+  navigator.clipboard.writeText(source.textContent).then(function () {
+    var label = button.textContent;
+    button.textContent = "Copied";
+    setTimeout(function () { button.textContent = label; }, 1500);
+  });
+});

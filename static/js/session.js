@@ -1,31 +1,60 @@
-// The session page: keyboard shortcuts, the task drawer below 1200 px, and a guard against
-// leaving with an unsent answer. The page works without this file.
+// The session pages (new session and the session itself): keyboard shortcuts, the task drawer
+// below 1200 px, the wait indicator of plain (non-htmx) forms, and a guard against leaving with
+// an unsent answer. The pages work without this file.
 (function () {
   "use strict";
 
-  function currentForm() { return document.querySelector(".answer-form"); }
+  var DRAWER_MEDIA = "(max-width: 1199px)";
+
+  function currentForm() { return document.querySelector(".answer-form") || document.getElementById("session-new-form"); }
 
   function hasUnsentInput() {
     var fields = document.querySelectorAll("[data-guard-unsent] textarea, [data-guard-unsent] input[type=text], .lane-answer input[type=text]");
-    for (var i = 0; i < fields.length; i++) { if (fields[i].value.trim() !== "") return true; }
+    for (var i = 0; i < fields.length; i++) {
+      // The form being submitted takes its text with it.
+      if (fields[i].value.trim() !== "" && !(fields[i].form && fields[i].form.dataset.submitting === "true")) return true;
+    }
     return false;
   }
 
-  var submitting = false;
-  document.addEventListener("submit", function () { submitting = true; setTimeout(function () { submitting = false; }, 0); }, true);
-  window.addEventListener("beforeunload", function (event) {
-    if (!submitting && hasUnsentInput()) { event.preventDefault(); event.returnValue = ""; }
+  // A plain form that really submits (htmx cancels the native submit of its own forms) takes
+  // its own text with it, so that text does not hold the page. Its hx-indicator (the thinking
+  // dots) shows while the server works, and a second submit is ignored.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || form.hasAttribute("hx-post") || form.getAttribute("method") === "dialog") return;
+    if (form.dataset.submitting === "true") { event.preventDefault(); return; }
+    form.dataset.submitting = "true";
+    var indicator = form.getAttribute("hx-indicator");
+    if (indicator) document.querySelectorAll(indicator).forEach(function (el) { el.classList.add("htmx-request"); });
   });
+  window.addEventListener("pageshow", function () {
+    // Back from the bfcache: the page is live again.
+    document.querySelectorAll("form[data-submitting]").forEach(function (form) { delete form.dataset.submitting; });
+    document.querySelectorAll(".htmx-indicator.htmx-request").forEach(function (el) { el.classList.remove("htmx-request"); });
+  });
+  window.addEventListener("beforeunload", function (event) {
+    if (hasUnsentInput()) { event.preventDefault(); event.returnValue = ""; }
+  });
+
+  function setDrawer(open) {
+    var drawer = document.getElementById("lane-drawer");
+    if (!drawer) return;
+    drawer.dataset.open = open ? "true" : "false";
+    var toggle = drawer.querySelector("[data-drawer-toggle]");
+    if (toggle) toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  }
 
   document.addEventListener("keydown", function (event) {
     var target = event.target;
-    var typing = target && (target.tagName === "TEXTAREA" || target.tagName === "INPUT" || target.isContentEditable);
+    var typing = target && (target.tagName === "TEXTAREA" || target.tagName === "INPUT" || target.tagName === "SELECT" || target.isContentEditable);
     if ((event.ctrlKey || event.metaKey) && event.key === "Enter") {
       var form = target && target.closest ? target.closest("form") : null;
       form = form || currentForm();
       if (!form) return;
       event.preventDefault();
       var send = form.querySelector("[data-send]") || form.querySelector("button[type=submit]");
+      if (send && send.disabled) return;
       if (form.requestSubmit) { form.requestSubmit(send); } else if (send) { send.click(); }
       return;
     }
@@ -33,31 +62,46 @@
       var dialog = document.getElementById("shortcuts");
       if (dialog && dialog.showModal && !dialog.open) { event.preventDefault(); dialog.showModal(); }
     }
-    if (event.key === "Escape") {
+    if (event.key === "Escape" && window.matchMedia(DRAWER_MEDIA).matches) {
       var drawer = document.getElementById("lane-drawer");
-      if (drawer && window.matchMedia("(max-width: 1199px)").matches) drawer.dataset.open = "false";
+      if (drawer && drawer.dataset.open === "true") {
+        setDrawer(false);
+        drawer.querySelector("[data-drawer-toggle]").focus();
+      }
     }
   });
 
-  // The lane is a bottom drawer below 1200 px; the handle opens and closes it.
+  // The lane is a bottom drawer below 1200 px; the handle opens and closes it, and a tap on the
+  // page above it closes it.
   document.addEventListener("click", function (event) {
-    var toggle = event.target.closest && event.target.closest("[data-drawer-toggle]");
-    if (!toggle) return;
     var drawer = document.getElementById("lane-drawer");
-    var open = drawer.dataset.open !== "true";
-    drawer.dataset.open = open ? "true" : "false";
-    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    if (!drawer || !event.target.closest) return;
+    if (event.target.closest("[data-drawer-toggle]")) {
+      setDrawer(drawer.dataset.open !== "true");
+    } else if (drawer.dataset.open === "true" && !drawer.contains(event.target) && window.matchMedia(DRAWER_MEDIA).matches) {
+      setDrawer(false);
+    }
   });
 
-  // The lane opens by itself once the AI has put something in it.
-  document.body.addEventListener("htmx:afterSettle", function () {
+  // After an answer: the drawer stays as it was (on a phone it would cover the new step), but its
+  // count flashes when the AI changed the lane; on a desk the cursor goes back to the answer box
+  // (not on touch screens, where focusing would pop up the keyboard).
+  var lastCount = null;
+  function laneCount() {
     var count = document.getElementById("lane-count");
-    var drawer = document.getElementById("lane-drawer");
-    if (count && drawer && parseInt(count.textContent, 10) > 0 && drawer.dataset.autoOpened !== "true") {
-      drawer.dataset.open = "true";
-      drawer.dataset.autoOpened = "true";
+    return count ? count.textContent.trim() : null;
+  }
+  document.addEventListener("DOMContentLoaded", function () { lastCount = laneCount(); });
+  document.body.addEventListener("htmx:afterSettle", function () {
+    var now = laneCount();
+    if (lastCount !== null && now !== lastCount) {
+      var badge = document.getElementById("lane-count");
+      badge.classList.remove("badge-changed");
+      void badge.offsetWidth; // restart the animation
+      badge.classList.add("badge-changed");
     }
+    lastCount = now;
     var text = document.getElementById("answer-text");
-    if (text && !text.value) text.focus({ preventScroll: true });
+    if (text && !text.value && window.matchMedia("(hover: hover) and (pointer: fine)").matches) text.focus({ preventScroll: true });
   });
 })();

@@ -53,6 +53,56 @@ class Command(BaseCommand):
                     user.save(update_fields=["password"])
                 user.teams.add(*(teams[n] for n in team_names))
                 rows.append((account.name, email, role + (" + L1 coverage" if coverage else "")))
+        self._seed_templates()
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for account_name, email, role in rows:
             self.stdout.write(f"  {email:<28} {role:<26} {account_name}")
+
+    def _seed_templates(self) -> None:
+        """Two team script templates for the demo account, so fixes can come with a script."""
+        from sessions_app.models import ScriptTemplate
+
+        account = Account.objects.get(slug="northwind-msp")
+        owner = User.objects.get(email="admin@northwind.example")
+        templates = [
+            (
+                "clear-office-credentials",
+                "Clear cached Office credentials",
+                "Microsoft 365",
+                "Removes stale Office/Outlook entries from Credential Manager for one user profile.",
+                "$Target = {{ user_principal_name }}\n"
+                "cmdkey /list | Select-String 'MicrosoftOffice16_Data' | ForEach-Object {\n"
+                "  $entry = ($_ -split 'target=')[1]\n  cmdkey /delete:$entry\n}\n"
+                'Write-Output "Cleared cached Office credentials for $Target"',
+                [{"key": "user_principal_name", "label": "User principal name", "type": "text", "required": True}],
+            ),
+            (
+                "unlock-ad-account",
+                "Unlock an AD account and reset its password",
+                "Active Directory",
+                "Unlocks the account and sets a temporary password the user must change at next sign-in.",
+                "Unlock-ADAccount -Identity {{ sam_account_name }}\n"
+                "Set-ADAccountPassword -Identity {{ sam_account_name }} -Reset "
+                "-NewPassword (ConvertTo-SecureString {{ temporary_password }} -AsPlainText -Force)\n"
+                "Set-ADUser -Identity {{ sam_account_name }} -ChangePasswordAtLogon $true",
+                [
+                    {"key": "sam_account_name", "label": "Account (sAMAccountName)", "type": "text", "required": True},
+                    {"key": "temporary_password", "label": "Temporary password", "type": "password", "required": True},
+                ],
+            ),
+        ]
+        for slug, name, category, description, body, parameters in templates:
+            ScriptTemplate.objects.get_or_create(
+                account=account,
+                slug=slug,
+                deleted_at=None,
+                defaults={
+                    "name": name,
+                    "category": category,
+                    "description": description,
+                    "body": body,
+                    "parameters": parameters,
+                    "visibility": "team",
+                    "owner": owner,
+                },
+            )

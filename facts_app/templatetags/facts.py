@@ -1,0 +1,16 @@
+from django import template
+
+from facts_app.selectors import facts_live, promotable_items
+
+register = template.Library()
+
+
+def panel_context(session, **extra) -> dict:
+    facts = list(facts_live(session=session))
+    return {"session": session, "facts": facts, "promotable": promotable_items(session=session, facts=facts), **extra}
+
+
+@register.inclusion_tag("facts_app/partials/_what_we_know.html")
+def what_we_know(session):
+    """The panel inside the session page's lane (sessions_app renders it without importing us)."""
+    return panel_context(session)

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from . import views
+
+app_name = "facts_app"
+
+urlpatterns = [
+    path("<int:session_id>/facts/", views.panel, name="panel"),
+    path("<int:session_id>/facts/add/", views.add_note, name="add"),
+    path("<int:session_id>/facts/<int:fact_id>/edit/", views.edit, name="edit"),
+    path("<int:session_id>/facts/<int:fact_id>/delete/", views.delete, name="delete"),
+    path("<int:session_id>/facts/promote/<int:item_id>/", views.promote, name="promote"),
+]

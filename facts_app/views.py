@@ -1,0 +1,123 @@
+"""The What-we-know panel: one region, every action returns it and tells the page the state changed."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
+
+from resolutionflow.accounts.tenancy import get_for_account
+from resolutionflow.ai.errors import AIError
+from resolutionflow.errors import Conflict, InvalidInput
+from sessions_app.models import LaneItem
+from sessions_app.selectors import session_get_for_user
+
+from . import services
+from .forms import FactForm, PromoteForm
+from .models import Fact
+from .templatetags.facts import panel_context
+
+
+def _panel(request, session, status: int = 200, **extra):
+    if not request.htmx:
+        for key in ("error", "notice"):
+            if extra.get(key):
+                (messages.error if key == "error" else messages.info)(request, extra[key])
+        return redirect("sessions_app:detail", session_id=session.pk)
+    response = render(request, "facts_app/partials/_what_we_know.html", panel_context(session, **extra), status=status)
+    response["Vary"] = "HX-Request"
+    if not extra.get("error") and not extra.get("draft") and not extra.get("notice"):
+        trigger_client_event(response, "state-changed")
+    return response
+
+
+def _form_error(form) -> str:
+    return " ".join(e for errors in form.errors.values() for e in errors)
+
+
+@login_required
+@require_GET
+def panel(request, session_id: int):
+    session = session_get_for_user(user=request.user, session_id=session_id)
+    editing = request.GET.get("editing")
+    context = panel_context(session, editing=int(editing) if editing and editing.isdigit() else None)
+    response = render(request, "facts_app/partials/_what_we_know.html", context)
+    response["Vary"] = "HX-Request"
+    return response
+
+
+@login_required
+@require_POST
+def add_note(request, session_id: int):
+    session = session_get_for_user(user=request.user, session_id=session_id)
+    form = FactForm(request.POST)
+    if not form.is_valid():
+        return _panel(request, session, error=_form_error(form), note_draft=request.POST.get("text", ""))
+    try:
+        services.fact_create(session=session, actor=request.user, **form.cleaned_data)
+    except (InvalidInput, Conflict) as exc:
+        return _panel(request, session, error=exc.message, note_draft=form.cleaned_data["text"])
+    return _panel(request, session)
+
+
+@login_required
+@require_POST
+def edit(request, session_id: int, fact_id: int):
+    session = session_get_for_user(user=request.user, session_id=session_id)
+    fact = get_for_account(Fact.objects.live().filter(session=session), account=session.account_id, pk=fact_id)
+    form = FactForm(request.POST)
+    if not form.is_valid():
+        return _panel(request, session, error=_form_error(form), editing=fact.pk)
+    try:
+        services.fact_update(fact=fact, actor=request.user, **form.cleaned_data)
+    except (InvalidInput, Conflict) as exc:
+        return _panel(request, session, error=exc.message, editing=fact.pk)
+    return _panel(request, session)
+
+
+@login_required
+@require_POST
+def delete(request, session_id: int, fact_id: int):
+    session = session_get_for_user(user=request.user, session_id=session_id)
+    fact = get_for_account(Fact.objects.live().filter(session=session), account=session.account_id, pk=fact_id)
+    try:
+        services.fact_delete(fact=fact, actor=request.user)
+    except Conflict as exc:
+        return _panel(request, session, error=exc.message)
+    return _panel(request, session)
+
+
+@login_required
+@require_POST
+def promote(request, session_id: int, item_id: int):
+    """From an answered question or check: `action=draft` asks the AI for a draft (nothing saved);
+    `action=save` saves the engineer's text or the confirmed (possibly edited) draft."""
+    session = session_get_for_user(user=request.user, session_id=session_id)
+    item = get_for_account(LaneItem.objects.filter(session=session), account=session.account_id, pk=item_id)
+    source_type = Fact.SourceType.QUESTION if item.kind == LaneItem.Kind.QUESTION else Fact.SourceType.DIAGNOSTIC_CHECK
+    if request.POST.get("action") == "draft":
+        try:
+            draft = services.fact_draft(session=session, item=item, actor=request.user)
+        except services.NothingSubstantive:
+            return _panel(
+                request,
+                session,
+                notice=f"No fact could be drawn from this: {item.public_id}'s answer says nothing definite.",
+            )
+        except (InvalidInput, Conflict) as exc:
+            return _panel(request, session, error=exc.message)
+        except AIError as exc:
+            return _panel(request, session, error=exc.message, retry_item=item.pk)
+        return _panel(request, session, draft={**draft, "item": item})
+    form = PromoteForm(request.POST)
+    if not form.is_valid() or not form.cleaned_data["text"]:
+        error = _form_error(form) or "Write the fact: one short sentence."
+        return _panel(request, session, error=error, promoting=item.pk)
+    try:
+        services.fact_create(
+            session=session, actor=request.user, text=form.cleaned_data["text"], summary=form.cleaned_data["summary"],
+            source_type=source_type, source_ref=item.public_id,
+        )  # fmt: skip
+    except (InvalidInput, Conflict) as exc:
+        return _panel(request, session, error=exc.message, promoting=item.pk)
+    return _panel(request, session)
