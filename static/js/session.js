@@ -83,17 +83,21 @@
     }
   });
 
-  // After an answer: the drawer stays as it was (on a phone it would cover the new step), but its
-  // count flashes when the AI changed the lane; on a desk the cursor goes back to the answer box
-  // (not on touch screens, where focusing would pop up the keyboard).
-  var lastCount = null;
-  function laneCount() {
-    var count = document.getElementById("lane-count");
-    return count ? count.textContent.trim() : null;
+  // After an answer: the drawer opens by itself once, when the first facts arrive (SPEC §11); new
+  // questions and checks alone leave it as it was (on a phone it would cover the new step) and
+  // flash its count instead. On a desk the cursor goes back to the answer box (not on touch
+  // screens, where focusing would pop up the keyboard).
+  function textOf(selector) {
+    var el = document.querySelector(selector);
+    return el ? el.textContent.trim() : null;
   }
-  document.addEventListener("DOMContentLoaded", function () { lastCount = laneCount(); });
+  var lastCount = null, lastFacts = null;
+  document.addEventListener("DOMContentLoaded", function () {
+    lastCount = textOf("#lane-count");
+    lastFacts = textOf("#lane-drawer [data-testid=fact-count]");
+  });
   document.body.addEventListener("htmx:afterSettle", function () {
-    var now = laneCount();
+    var now = textOf("#lane-count");
     if (lastCount !== null && now !== lastCount) {
       var badge = document.getElementById("lane-count");
       badge.classList.remove("badge-changed");
@@ -101,6 +105,13 @@
       badge.classList.add("badge-changed");
     }
     lastCount = now;
+    var facts = textOf("#lane-drawer [data-testid=fact-count]");
+    var drawer = document.getElementById("lane-drawer");
+    if (drawer && lastFacts === "0" && parseInt(facts, 10) > 0 && drawer.dataset.autoOpened !== "true") {
+      drawer.dataset.autoOpened = "true";
+      if (window.matchMedia(DRAWER_MEDIA).matches) { setDrawer(true); drawer.scrollTop = 0; }
+    }
+    lastFacts = facts;
     var text = document.getElementById("answer-text");
     if (text && !text.value && window.matchMedia("(hover: hover) and (pointer: fine)").matches) text.focus({ preventScroll: true });
   });
