@@ -201,3 +201,18 @@ def test_drafts_wait_for_resolve(session):
     with pytest.raises(Conflict) as err:
         template_draft_accept(draft=draft, actor=session.owner, name="Restart")
     assert "once the session is resolved" in err.value.message
+
+
+def test_the_secret_is_shown_once_to_its_author_and_never_again_on_the_page(session, template, client):
+    client.force_login(session.owner)
+    response = client.post(
+        f"/sessions/{session.pk}/scripts/generate/",
+        {"template": template.pk, "param_user": "jane", "param_new_password": SECRET},
+        headers={"HX-Request": "true"},
+    )
+    shown = response.content.decode()
+    assert response.status_code == 200 and 'data-testid="generated-script"' in shown
+    assert "Tr0ub4dor&amp;3&#x27;&#x27;$(calc)" in shown  # once, in the answer to the author's request
+    page = client.get(f"/sessions/{session.pk}/").content.decode()
+    assert "Tr0ub4dor" not in page
+    assert 'data-testid="generation-history"' in page and "********" in page
