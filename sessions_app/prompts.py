@@ -135,6 +135,16 @@ two step kinds you are not using):
 """
 
 _NULLABLE_STR = {"type": ["string", "null"]}
+# Script parameters as a list of pairs: structured outputs refuse open-ended objects.
+_KEY_VALUES = {
+    "type": ["array", "null"],
+    "items": {
+        "type": "object",
+        "properties": {"key": {"type": "string"}, "value": {"type": "string"}},
+        "required": ["key", "value"],
+        "additionalProperties": False,
+    },
+}
 
 TURN_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -177,15 +187,7 @@ TURN_SCHEMA: dict[str, Any] = {
                         },
                         "expected_outcome": {"type": "string"},
                         "script_template": _NULLABLE_STR,
-                        "script_parameters": {
-                            "type": ["array", "null"],
-                            "items": {
-                                "type": "object",
-                                "properties": {"key": {"type": "string"}, "value": {"type": "string"}},
-                                "required": ["key", "value"],
-                                "additionalProperties": False,
-                            },
-                        },
+                        "script_parameters": _KEY_VALUES,
                     },
                     "required": [
                         "instruction",
@@ -245,15 +247,7 @@ TURN_SCHEMA: dict[str, Any] = {
                 "description": {"type": "string"},
                 "confidence": {"type": "number"},  # clamped to 0-100 on save, not refused
                 "script_template": _NULLABLE_STR,
-                "script_parameters": {
-                    "type": ["array", "null"],
-                    "items": {
-                        "type": "object",
-                        "properties": {"key": {"type": "string"}, "value": {"type": "string"}},
-                        "required": ["key", "value"],
-                        "additionalProperties": False,
-                    },
-                },
+                "script_parameters": _KEY_VALUES,
             },
             "required": ["title", "description", "confidence", "script_template", "script_parameters"],
             "additionalProperties": False,
