@@ -41,65 +41,59 @@ def _fix(request, session_id: int, fix_id: int) -> tuple[AISession, SuggestedFix
     return session, fix
 
 
+def _fix_action(request, session_id: int, fix_id: int, act, **on_error) -> object:
+    """Load the session's fix (404 for anyone who may not open the session), run one service on
+    it, and answer the banner and card — with the service's message when it refuses."""
+    session, fix = _fix(request, session_id, fix_id)
+    try:
+        act(fix)
+    except (InvalidInput, Conflict) as exc:
+        return _respond(request, session, error=exc.message, **on_error)
+    return _respond(request, session)
+
+
 @login_required
 @require_POST
 def fix_decide(request, session_id: int, fix_id: int):
-    session, fix = _fix(request, session_id, fix_id)
-    try:
-        fixes.fix_decide(fix=fix, actor=request.user, decision=request.POST.get("decision", ""))
-    except (InvalidInput, Conflict) as exc:
-        return _respond(request, session, error=exc.message)
-    return _respond(request, session)
+    decision = request.POST.get("decision", "")
+    return _fix_action(
+        request, session_id, fix_id, lambda fix: fixes.fix_decide(fix=fix, actor=request.user, decision=decision)
+    )
 
 
 @login_required
 @require_POST
 def fix_outcome(request, session_id: int, fix_id: int):
-    session, fix = _fix(request, session_id, fix_id)
-    try:
-        fixes.fix_record_outcome(
-            fix=fix, actor=request.user, outcome=request.POST.get("outcome", ""), note=request.POST.get("note", "")
-        )
-    except (InvalidInput, Conflict) as exc:
-        return _respond(request, session, error=exc.message)
-    return _respond(request, session)
+    outcome, note = request.POST.get("outcome", ""), request.POST.get("note", "")
+    return _fix_action(
+        request, session_id, fix_id,
+        lambda fix: fixes.fix_record_outcome(fix=fix, actor=request.user, outcome=outcome, note=note),
+    )  # fmt: skip
 
 
 @login_required
 @require_POST
 def fix_applied(request, session_id: int, fix_id: int):
-    session, fix = _fix(request, session_id, fix_id)
-    try:
-        fixes.fix_mark_applied(fix=fix, actor=request.user)
-    except Conflict as exc:
-        return _respond(request, session, error=exc.message)
-    return _respond(request, session)
+    return _fix_action(request, session_id, fix_id, lambda fix: fixes.fix_mark_applied(fix=fix, actor=request.user))
 
 
 @login_required
 @require_POST
 def fix_ai_outcome(request, session_id: int, fix_id: int):
-    session, fix = _fix(request, session_id, fix_id)
-    try:
-        if request.POST.get("answer") == "confirm":
-            fixes.fix_confirm_ai_outcome(fix=fix, actor=request.user)
-        else:
-            fixes.fix_reject_ai_outcome(fix=fix, actor=request.user)
-    except (InvalidInput, Conflict) as exc:
-        return _respond(request, session, error=exc.message)
-    return _respond(request, session)
+    act = fixes.fix_confirm_ai_outcome if request.POST.get("answer") == "confirm" else fixes.fix_reject_ai_outcome
+    return _fix_action(request, session_id, fix_id, lambda fix: act(fix=fix, actor=request.user))
 
 
 @login_required
 @require_POST
 def fix_script(request, session_id: int, fix_id: int):
     """The script builder saves the engineer's script onto the fix (nothing runs yet)."""
-    session, fix = _fix(request, session_id, fix_id)
-    try:
-        script_services.fix_attach_script(fix=fix, actor=request.user, body=request.POST.get("body", ""))
-    except (InvalidInput, Conflict) as exc:
-        return _respond(request, session, error=exc.message, builder_draft=request.POST.get("body", ""))
-    return _respond(request, session)
+    body = request.POST.get("body", "")
+    return _fix_action(
+        request, session_id, fix_id,
+        lambda fix: script_services.fix_attach_script(fix=fix, actor=request.user, body=body),
+        builder_draft=body,
+    )  # fmt: skip
 
 
 @login_required
