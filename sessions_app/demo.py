@@ -466,3 +466,68 @@ def demo_turn(request) -> dict:
     if engineer and _WORKED.search(engineer.group(1)) and "did not work" not in engineer.group(1).lower():
         turn["proposed_outcome"] = {"status": "applied_success", "note": "You wrote that it worked."}
     return turn
+
+
+# --- the script builder ----------------------------------------------------------------------
+
+_SCRIPT_BODIES = (
+    (
+        ("unlock", "locked", "lockout"),
+        "Import-Module ActiveDirectory\n"
+        "$user = Get-ADUser -Identity {{ user_name }} -Properties LockedOut, BadLogonCount\n"
+        'if (-not $user.LockedOut) { Write-Host "$($user.SamAccountName) is not locked out."; return }\n'
+        "Unlock-ADAccount -Identity $user\n"
+        'Write-Host "Unlocked $($user.SamAccountName) (bad logons: $($user.BadLogonCount))."',
+    ),
+    (
+        ("credential", "password prompt", "outlook"),
+        "$entries = cmdkey /list | Select-String 'MicrosoftOffice16' | ForEach-Object { ($_ -split 'target=')[1] }\n"
+        "if (-not $entries) { Write-Host 'No cached Office credentials found.'; return }\n"
+        'foreach ($target in $entries) { cmdkey /delete:$target | Out-Null; Write-Host "Removed $target" }',
+    ),
+    (
+        ("spooler", "printer", "print queue"),
+        "$service = Get-Service -ComputerName {{ computer_name }} -Name Spooler\n"
+        'Write-Host "Spooler is $($service.Status) on {{ computer_name }}."\n'
+        "Restart-Service -InputObject $service -Force\n"
+        "Get-Printer -ComputerName {{ computer_name }} | Select-Object Name, PrinterStatus",
+    ),
+    (
+        ("vpn", "tunnel"),
+        "Get-VpnConnection | Select-Object Name, ServerAddress, ConnectionStatus\n"
+        "Test-NetConnection -ComputerName {{ vpn_gateway }} -Port 443 | Select-Object RemoteAddress, TcpTestSucceeded",
+    ),
+)
+
+
+@demo.responder("script_draft")
+def demo_script_draft(request) -> dict:
+    """A script built from the fix and the engineer's request; a current draft is revised, not replaced."""
+    text = _message_text(request.messages[0])
+    fix = re.search(r'<data source="fix">\n(.*?)\n</data>', text, re.DOTALL)
+    asked = re.search(r'<data source="engineer">\n(.*?)\n</data>', text, re.DOTALL)
+    draft = re.search(r'<data source="engineer_draft">\n(.*?)\n</data>', text, re.DOTALL)
+    fix_text = fix.group(1) if fix else ""
+    wish = " ".join((asked.group(1) if asked else "").split())
+    header = "$ErrorActionPreference = 'Stop'"
+    if draft:
+        body = draft.group(1).strip()
+        if header not in body:
+            body = f"{header}\n{body}"
+        note = f"# Revised as asked: {wish}"[:200]
+        return {
+            "script": f"{note}\n{body}",
+            "explanation": "Your draft, revised as asked; it stops at the first error.",
+        }
+    lowered = f"{fix_text} {wish}".lower()
+    body = next((b for words, b in _SCRIPT_BODIES if any(w in lowered for w in words)), None)
+    title = re.search(r'"title": "(.*?)"', fix_text)
+    purpose = title.group(1) if title else "the suggested fix"
+    if body is None:
+        body = f"# Steps of the fix, to fill in:\n# {purpose}\nWrite-Host 'Check the state before changing it.'"
+    script = f"# {purpose}\n{header}\n{body}"
+    placeholders = sorted(set(re.findall(r"\{\{\s*(\w+)\s*\}\}", script)))
+    explanation = "Reads the current state first and stops at the first error."
+    if placeholders:
+        explanation += " Fill in " + ", ".join(placeholders) + " before running it."
+    return {"script": script, "explanation": explanation}

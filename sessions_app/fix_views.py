@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
 from resolutionflow.accounts.tenancy import get_for_account
+from resolutionflow.ai.errors import AIError
 from resolutionflow.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 from . import fixes, script_services
@@ -25,14 +26,14 @@ def fix_context(session: AISession, **extra) -> dict:
     return {"session": session, "fix": fix, "generations": generations, "script_templates": templates, **extra}
 
 
-def _respond(request, session: AISession, *, error: str = "", **extra):
+def _respond(request, session: AISession, *, error: str = "", changed: bool = True, **extra):
     if not request.htmx:
         if error:
             messages.error(request, error)
         return redirect("sessions_app:detail", session_id=session.pk)
     response = render(request, "sessions_app/partials/_fix_update.html", fix_context(session, fix_error=error, **extra))
     response["Vary"] = "HX-Request"
-    return response if error else trigger_client_event(response, "state-changed")
+    return trigger_client_event(response, "state-changed") if changed and not error else response
 
 
 def _fix(request, session_id: int, fix_id: int) -> tuple[AISession, SuggestedFix]:
@@ -94,6 +95,27 @@ def fix_script(request, session_id: int, fix_id: int):
         lambda fix: script_services.fix_attach_script(fix=fix, actor=request.user, body=body),
         builder_draft=body,
     )  # fmt: skip
+
+
+@login_required
+@require_POST
+def fix_script_draft(request, session_id: int, fix_id: int):
+    """The builder's AI half: a draft (or a revision of the engineer's draft) to edit, then attach.
+    Nothing changes on the session; whatever the engineer had typed comes back if the AI fails."""
+    session, fix = _fix(request, session_id, fix_id)
+    wish, current = request.POST.get("request", ""), request.POST.get("body", "")
+    try:
+        draft = script_services.script_draft(fix=fix, actor=request.user, request=wish, current=current)
+    except (InvalidInput, Conflict) as exc:
+        error = exc.message
+    except AIError as exc:
+        error = f"{exc.message} Your script is kept; try again."
+    else:
+        return _respond(
+            request, session, changed=False,
+            builder_draft=draft["script"], builder_note=draft["explanation"], builder_request=wish,
+        )  # fmt: skip
+    return _respond(request, session, changed=False, builder_error=error, builder_draft=current, builder_request=wish)
 
 
 @login_required

@@ -12,15 +12,17 @@ from django.utils.text import slugify
 
 from resolutionflow.accounts.models import ADMIN_ROLES, User
 from resolutionflow.accounts.services import account_settings_get, account_settings_update, audit_record
+from resolutionflow.ai.client import Subject, ai_json
 from resolutionflow.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 from . import fixes
 from .models import AISession, ScriptGeneration, ScriptTemplate, SuggestedFix, TemplateDraft
-from .prompts import fence
+from .prompts import SCRIPT_DRAFT_SCHEMA, SCRIPT_DRAFT_SYSTEM, fence, script_draft_message
 from .scripts import PLACEHOLDER, clean_parameter_values, redact_values, render_script, validate_parameter_schema
 from .state import session_bump_state_version
 
 TEMPLATIZE_OFF_KEY = "templatize_prompt_off_teams"
+MAX_SCRIPT_CHARS = 50_000
 
 
 def script_template_for_user(*, user: User, template_id: int) -> ScriptTemplate:
@@ -102,7 +104,7 @@ def fix_attach_script(*, fix: SuggestedFix, actor: User, body: str) -> Suggested
     body = (body or "").strip()
     if not body:
         raise InvalidInput("Write the script before saving it.")
-    if len(body) > 50_000:
+    if len(body) > MAX_SCRIPT_CHARS:
         raise InvalidInput("The script is too long (at most 50,000 characters).")
     locked = SuggestedFix.objects.select_for_update().select_related("session").get(pk=fix.pk)
     if locked.session.owner_id != actor.pk:
@@ -113,6 +115,35 @@ def fix_attach_script(*, fix: SuggestedFix, actor: User, body: str) -> Suggested
     locked.save(update_fields=["script_body"])
     session_bump_state_version(session_id=locked.session_id)
     return locked
+
+
+def script_draft(*, fix: SuggestedFix, actor: User, request: str = "", current: str = "") -> dict:
+    """The builder's AI half: draft (or revise the engineer's current draft of) a script for a fix
+    that has none. Nothing is saved — the engineer edits the draft and attaches it themselves."""
+    request, current = (request or "").strip(), current or ""
+    if len(request) > 2000:
+        raise InvalidInput("Say what the script should do in at most 2,000 characters.")
+    if len(current) > MAX_SCRIPT_CHARS:
+        raise InvalidInput("The script is too long (at most 50,000 characters).")
+    fix = SuggestedFix.objects.select_related("session__account").get(pk=fix.pk)  # as it is now
+    session = fix.session
+    if session.owner_id != actor.pk:
+        raise Conflict("Only the session's engineer can draft a script for this fix.")
+    if fix.superseded_at is not None:
+        raise Conflict("This fix is no longer the active one.")
+    if not session.is_open:
+        raise Conflict("This session is closed.")
+    draft = ai_json(
+        action="script_draft",
+        system=SCRIPT_DRAFT_SYSTEM,
+        messages=script_draft_message(fix=fix, request=request, current=current),
+        schema=SCRIPT_DRAFT_SCHEMA,
+        account=session.account,
+        user=actor,
+        subject=Subject("session", session.pk),
+        max_tokens=2000,
+    )
+    return {"script": draft["script"].strip()[:MAX_SCRIPT_CHARS], "explanation": draft["explanation"].strip()}
 
 
 def _draft_parameters(body: str) -> list[dict]:

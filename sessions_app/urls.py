@@ -24,6 +24,7 @@ urlpatterns = [
     path("<int:session_id>/fix/<int:fix_id>/applied/", fix_views.fix_applied, name="fix_applied"),
     path("<int:session_id>/fix/<int:fix_id>/ai-outcome/", fix_views.fix_ai_outcome, name="fix_ai_outcome"),
     path("<int:session_id>/fix/<int:fix_id>/script/", fix_views.fix_script, name="fix_script"),
+    path("<int:session_id>/fix/<int:fix_id>/script/draft/", fix_views.fix_script_draft, name="fix_script_draft"),
     path("<int:session_id>/scripts/generate/", fix_views.script_generate, name="script_generate"),
     path("<int:session_id>/scripts/<int:generation_id>/ran/", fix_views.script_ran, name="script_ran"),
     path("<int:session_id>/drafts/", fix_views.drafts, name="drafts"),

@@ -5,11 +5,13 @@ import pytest
 
 from resolutionflow.accounts.services import account_settings_get
 from resolutionflow.ai.fake_api import Reply
+from resolutionflow.ai.tiers import model_for
 from resolutionflow.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from sessions_app import fixes, services
 from sessions_app.models import AISession, ScriptGeneration, ScriptTemplate, TemplateDraft
 from sessions_app.script_services import (
     fix_attach_script,
+    script_draft,
     script_generate,
     script_mark_ran,
     script_template_for_user,
@@ -130,6 +132,77 @@ def test_the_builder_attaches_a_script_to_a_fix(session):
     fix = fix_attach_script(fix=fix, actor=session.owner, body="Restart-Service -Name Spooler")
     assert fix.script_body == "Restart-Service -Name Spooler" and fix.applied_at is None
     assert _version(session) == before + 1
+
+
+def _draft_url(session, fix):
+    return f"/sessions/{session.pk}/fix/{fix.pk}/script/draft/"
+
+
+def test_the_ai_drafts_a_script_from_the_fix_and_nothing_is_saved_until_attached(session, fake_anthropic, client):
+    fix = fixes.fix_propose(session=session, step=None, title="Restart the print spooler", description="On PRN-01")
+    fake_anthropic.enqueue(Reply.json({"script": "Restart-Service -Name Spooler", "explanation": "Restarts it."}))
+    before = _version(session)
+    client.force_login(session.owner)
+    response = client.post(_draft_url(session, fix), {"request": "check it first"}, headers={"HX-Request": "true"})
+    page = response.content.decode()
+    assert response.status_code == 200 and "HX-Request" in response["Vary"]
+    assert 'id="builder-body"' in page and "Restart-Service -Name Spooler</textarea>" in page
+    assert "Restarts it." in page and "HX-Trigger" not in response  # nothing changed on the session
+    sent = fake_anthropic.requests[-1]
+    assert sent["model"] == model_for("script_draft")
+    user_text = str(sent["messages"])
+    assert '<data source="fix">' in user_text and "Restart the print spooler" in user_text
+    assert '<data source="engineer">\\ncheck it first' in user_text
+    fix.refresh_from_db()
+    assert fix.script_body == "" and _version(session) == before
+    fix_attach_script(fix=fix, actor=session.owner, body="Restart-Service -Name Spooler")
+    assert _version(session) == before + 1
+
+
+def test_asking_for_a_revision_sends_the_engineers_draft(session, fake_anthropic):
+    fix = fixes.fix_propose(session=session, step=None, title="Unlock the account")
+    fake_anthropic.enqueue(Reply.json({"script": "Unlock-ADAccount -Identity {{ user }}", "explanation": "."}))
+    draft = script_draft(fix=fix, actor=session.owner, request="use a parameter", current="Unlock-ADAccount jane")
+    assert draft["script"] == "Unlock-ADAccount -Identity {{ user }}"
+    assert (
+        '<data source="engineer_draft">\nUnlock-ADAccount jane\n</data>'
+        in fake_anthropic.requests[-1]["messages"][0]["content"]
+    )
+
+
+def test_a_failed_draft_keeps_what_the_engineer_had_written(session, fake_anthropic, client):
+    fix = fixes.fix_propose(session=session, step=None, title="Unlock the account")
+    fake_anthropic.enqueue(Reply.error(529), Reply.error(529), Reply.error(529))
+    client.force_login(session.owner)
+    response = client.post(
+        _draft_url(session, fix), {"request": "", "body": "Unlock-ADAccount jane"}, headers={"HX-Request": "true"}
+    )
+    page = response.content.decode()
+    assert response.status_code == 200 and "Your script is kept; try again." in page
+    assert "Unlock-ADAccount jane</textarea>" in page
+
+
+def test_drafting_is_refused_for_a_superseded_fix_and_for_others(session, tenant_a, tenant_b, client):
+    old = fixes.fix_propose(session=session, step=None, title="First idea")
+    fixes.fix_propose(session=session, step=None, title="Second idea")
+    with pytest.raises(Conflict):
+        script_draft(fix=old, actor=session.owner)
+    with pytest.raises(InvalidInput):
+        script_draft(fix=old, actor=session.owner, request="x" * 2001)
+    for outsider in (tenant_b.engineer, tenant_a.coverage_engineer, tenant_a.l1):
+        client.force_login(outsider)
+        assert client.post(_draft_url(session, old), {"request": "go"}).status_code in (403, 404)
+    client.force_login(tenant_b.engineer)
+    assert client.post(_draft_url(session, old)).status_code == 404
+
+
+def test_the_demo_drafts_a_script_that_fits_the_fix(session):
+    fix = fixes.fix_propose(session=session, step=None, title="Unlock Jane's AD account", description="Locked out")
+    draft = script_draft(fix=fix, actor=session.owner, request="")
+    assert "Unlock-ADAccount" in draft["script"] and "{{ user_name }}" in draft["script"]
+    assert "user_name" in draft["explanation"]
+    revised = script_draft(fix=fix, actor=session.owner, request="stop on errors", current="Unlock-ADAccount bob")
+    assert revised["script"].endswith("Unlock-ADAccount bob") and "stop on errors" in revised["script"]
 
 
 def _resolved_with_draft(session, body="Restart-Service -Name {{ service_name }}"):
