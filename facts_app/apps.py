@@ -6,8 +6,10 @@ class FactsAppConfig(AppConfig):
     verbose_name = "What we know"
 
     def ready(self) -> None:
-        from sessions_app.signals import turn_recorded
+        from sessions_app.signals import session_escalated, turn_recorded
 
-        from .receivers import promote_facts_from_turn
+        from . import previews  # noqa: F401  (registers the document drafter with sessions_app)
+        from .receivers import promote_facts_from_turn, queue_handoff_assessment
 
         turn_recorded.connect(promote_facts_from_turn, dispatch_uid="facts_promote_from_turn")
+        session_escalated.connect(queue_handoff_assessment, dispatch_uid="facts_queue_handoff_assessment")

@@ -2,13 +2,14 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
 from resolutionflow.accounts.tenancy import get_for_account
 from resolutionflow.ai.errors import AIError
-from resolutionflow.errors import Conflict, InvalidInput
+from resolutionflow.errors import Conflict, InvalidInput, PermissionDenied
 from sessions_app.models import LaneItem
 from sessions_app.selectors import session_get_for_user
 
@@ -121,3 +122,35 @@ def promote(request, session_id: int, item_id: int):
     except (InvalidInput, Conflict) as exc:
         return _panel(request, session, error=exc.message, promoting=item.pk)
     return _panel(request, session)
+
+
+# --- previews: the resolution note and the escalation package ------------------------------------
+
+
+def _preview_response(request, session, kind: str, *, regenerate: bool):
+    """The preview region: the cached draft when nothing changed, else a fresh one; a failed draft
+    shows its error with a retry beside the last good draft (which is never dropped)."""
+    if session.read_only or not session.is_open:
+        raise PermissionDenied("Only the session's engineer previews its documents while it is open.")
+    from .previews import preview_get, preview_last_good
+
+    context = {"session": session, "kind": kind}
+    try:
+        context["preview"] = preview_get(session=session, kind=kind, actor=request.user, regenerate=regenerate)
+    except AIError as exc:
+        context["error"] = exc.message
+        context["preview"] = preview_last_good(session=session, kind=kind)
+        context["stale"] = context["preview"] is not None
+    template = "facts_app/partials/_preview.html" if request.htmx else "facts_app/preview_page.html"
+    response = render(request, template, context)
+    response["Vary"] = "HX-Request"
+    return response
+
+
+@login_required
+def preview(request, session_id: int, kind: str):
+    """GET: the preview as the session is now. POST: regenerate (a new draft, whatever the cache holds)."""
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    session = session_get_for_user(user=request.user, session_id=session_id)
+    return _preview_response(request, session, kind, regenerate=request.method == "POST")

@@ -182,6 +182,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sessions_app.tasks.sessions_abandon_idle",
         "schedule": 60 * 15,
     },
+    "sessions-retry-failed-pushes": {
+        "task": "sessions_app.tasks.pushes_retry_failed",
+        "schedule": 60 * 5,
+    },
     "notifications-prune": {
         "task": "resolutionflow.accounts.tasks.notifications_prune",
         "schedule": 60 * 60 * 24,
@@ -192,6 +196,8 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # Engineer sessions with no activity for this long are marked abandoned by a periodic task.
 SESSION_ABANDON_AFTER_HOURS = env.int("SESSION_ABANDON_AFTER_HOURS", default=48)
+# How long the handoff assessment may take before the handoff screen says "unavailable" (seconds).
+HANDOFF_ASSESSMENT_TIMEOUT = env.int("HANDOFF_ASSESSMENT_TIMEOUT", default=45)
 
 # --- E-mail (notifications are also e-mailed when a backend is configured) -----
 # EMAIL_URL such as smtp://user:pass@host:587 or smtp+tls://...; unset: no e-mail, in-app only.

@@ -157,6 +157,30 @@ def fix_record_outcome(*, fix: SuggestedFix, actor: User | None, outcome: str, n
 
 
 @transaction.atomic
+def fix_record_never_applied(*, fix: SuggestedFix, actor: User) -> SuggestedFix:
+    """The engineer says a fix marked applied never actually ran: it goes back to being a proposal."""
+    locked = _lock(fix)
+    _check_actor(locked.session, actor)
+    if locked.superseded_at is not None:
+        raise Conflict("This fix is no longer the active one; its outcome cannot change.")
+    if locked.outcome not in OPEN_OUTCOMES:
+        raise Conflict(f"This fix is already recorded as “{locked.get_outcome_display()}”.")
+    locked.outcome = Out.PROPOSED
+    locked.applied_at = None
+    locked.pending_reason = locked.partial_notes = locked.ai_proposed_outcome = locked.ai_proposed_note = ""
+    locked.messages_while_verifying = 0
+    locked.save(
+        update_fields=[
+            "outcome", "applied_at", "pending_reason", "partial_notes", "ai_proposed_outcome", "ai_proposed_note",
+            "messages_while_verifying",
+        ]
+    )  # fmt: skip
+    session_bump_state_version(session_id=locked.session_id)
+    audit_record(account=locked.session.account, actor=actor, action="fix.never_applied", obj=locked)
+    return locked
+
+
+@transaction.atomic
 def fix_ai_propose_outcome(*, session: AISession, outcome: str, note: str = "") -> SuggestedFix | None:
     """The AI read an outcome from what the engineer wrote. It waits for one click; nothing is
     recorded until the engineer confirms."""

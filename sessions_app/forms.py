@@ -142,6 +142,68 @@ class ResolveForm(forms.Form):
         label="What did you change? (optional)",
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+    # The resolution note as the engineer confirmed it in the preview (empty: drafted at resolve).
+    note = forms.CharField(max_length=20000, required=False, strip=True, widget=forms.HiddenInput)
+
+
+class EscalateForm(forms.Form):
+    """Escalate (SPEC §2): the intercept question is bound only when the fix needs it."""
+
+    intercept = forms.ChoiceField(
+        label="First: how did the fix go?",
+        choices=[
+            ("worked", "It worked"),
+            ("didnt", "It didn't work"),
+            ("partly", "It partly worked"),
+            ("never_applied", "It was never applied"),
+        ],
+        initial="didnt",
+        widget=forms.RadioSelect,
+        required=False,
+    )
+    intercept_note = forms.CharField(
+        label="What happened? (optional)", max_length=2000, required=False, strip=True,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )  # fmt: skip
+    reason = forms.CharField(
+        label="Why escalate? What should the next engineer know first?",
+        max_length=2000,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Say why you are escalating: what the next engineer should know first."},
+    )
+    target = forms.TypedChoiceField(label="To (optional)", coerce=int, required=False, empty_value=None)
+    package = forms.CharField(max_length=20000, required=False, strip=True, widget=forms.HiddenInput)
+
+    def __init__(self, *args, targets=(), needs_intercept: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target"].choices = [("", "Anyone on the team")] + [
+            (u.pk, u.get_full_name() or u.email) for u in targets
+        ]
+        self.needs_intercept = needs_intercept
+        if needs_intercept:
+            self.fields["intercept"].required = True
+            self.fields["intercept"].error_messages["required"] = "Say how the fix went before you escalate."
+        else:
+            del self.fields["intercept"], self.fields["intercept_note"]
+
+
+class ClaimForm(forms.Form):
+    mode = forms.ChoiceField(
+        choices=[("continue", "Continue where it was"), ("fresh", "Start from fresh context")],
+        initial="continue",
+        widget=forms.RadioSelect,
+    )
+    fresh_context = forms.CharField(
+        label="Fresh context for the AI", max_length=10000, required=False, strip=True,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "What you know now that the session did not"}),
+    )  # fmt: skip
+
+    def clean(self):
+        data = super().clean()
+        if data.get("mode") == "fresh" and not data.get("fresh_context"):
+            self.add_error("fresh_context", "Write the fresh context the AI should start from.")
+        return data
 
 
 class RateForm(forms.Form):

@@ -145,9 +145,18 @@ class AISession(TenantModel):
             return self.internal_ticket.reference
         return ""
 
+    # Set by the selector for a viewer who may read the session but not act on it.
+    read_only = False
+
     @property
     def is_open(self) -> bool:
-        return self.status in (self.Status.ACTIVE, self.Status.PAUSED)
+        """Open for the viewer to act on: active or paused, and theirs."""
+        return not self.read_only and self.status in (self.Status.ACTIVE, self.Status.PAUSED)
+
+    @property
+    def can_work(self) -> bool:
+        """Active and the viewer's: steps can be answered, the AI asked."""
+        return not self.read_only and self.status == self.Status.ACTIVE
 
     @property
     def duration(self):
@@ -479,3 +488,115 @@ class TemplateDraft(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Escalation(TenantModel):
+    """One hand-off of a session to a colleague (SPEC §2 Escalate, Pickup): who asked, why, the
+    package they sent, and — once claimed — who picked it up and the briefing they started from."""
+
+    class Intercept(models.TextChoices):
+        NOT_ASKED = "", "Not asked"
+        WORKED = "worked", "It worked"
+        DIDNT = "didnt", "It didn't work"
+        PARTLY = "partly", "It partly worked"
+        NEVER_APPLIED = "never_applied", "It was never applied"
+
+    class AssessmentStatus(models.TextChoices):
+        PENDING = "pending", "Being drafted"
+        READY = "ready", "Ready"
+        UNAVAILABLE = "unavailable", "Unavailable"
+
+    class StartMode(models.TextChoices):
+        CONTINUE = "continue", "Continue where it was"
+        FRESH = "fresh", "Start from fresh context"
+
+    session = models.ForeignKey(AISession, on_delete=models.CASCADE, related_name="escalations")
+    escalated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    target = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField()
+    intercept = models.CharField(max_length=16, choices=Intercept.choices, blank=True, default="")
+    at_step = models.PositiveSmallIntegerField(default=0, help_text="The session's step count when escalated.")
+    package = models.TextField(blank=True, help_text="The escalation package (markdown), as posted.")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    start_mode = models.CharField(max_length=16, choices=StartMode.choices, blank=True, default="")
+    fresh_context = models.TextField(blank=True)
+    briefing = models.JSONField(default=dict, blank=True, help_text="What the new engineer started from.")
+    assessment = models.JSONField(default=dict, blank=True)
+    assessment_status = models.CharField(
+        max_length=16, choices=AssessmentStatus.choices, default=AssessmentStatus.PENDING
+    )
+    assessment_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["account", "claimed_at", "created_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session"], condition=Q(claimed_at__isnull=True), name="one_open_escalation_per_session"
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="escalation_reason_required"),
+            models.CheckConstraint(
+                condition=Q(target__isnull=True) | ~Q(target=models.F("escalated_by")), name="escalation_not_to_self"
+            ),
+            models.CheckConstraint(
+                condition=Q(claimed_by__isnull=True, claimed_at__isnull=True)
+                | (Q(claimed_by__isnull=False, claimed_at__isnull=False) & ~Q(claimed_by=models.F("escalated_by"))),
+                name="escalation_claimed_by_another",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Escalation of session {self.session_id}"
+
+
+class TicketPush(TenantModel):
+    """A document posted (or to be posted) to the session's ticket (SPEC §9): the PSA ticket, the
+    internal ticket, or nowhere (`local`). A failed push never blocks the resolve or escalate."""
+
+    class Kind(models.TextChoices):
+        RESOLUTION_NOTE = "resolution_note", "Resolution note"
+        ESCALATION_PACKAGE = "escalation_package", "Escalation package"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Posting"
+        POSTED = "posted", "Posted"
+        FAILED = "failed", "Failed"
+        LOCAL = "local", "Kept here (no ticket)"
+
+    MAX_BACKGROUND_ATTEMPTS = 3
+
+    session = models.ForeignKey(AISession, on_delete=models.CASCADE, related_name="pushes")
+    escalation = models.ForeignKey(Escalation, null=True, blank=True, on_delete=models.CASCADE, related_name="pushes")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    body = models.TextField(blank=True, help_text="The markdown posted (empty until drafted).")
+    ticket_label = models.CharField(max_length=40, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    error = models.CharField(max_length=500, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    external_id = models.CharField(max_length=64, blank=True)
+    status_note = models.CharField(max_length=300, blank=True, help_text="What happened to the ticket's status.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    posted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session"], condition=Q(kind="resolution_note"), name="one_resolution_note_per_session"
+            ),
+            models.CheckConstraint(condition=~Q(status="failed") | ~Q(error=""), name="push_failure_says_why"),
+            models.CheckConstraint(
+                condition=Q(posted_at__isnull=True) | Q(status__in=["posted", "local"]), name="push_posted_stamp"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for session {self.session_id}: {self.status}"

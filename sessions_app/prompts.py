@@ -328,6 +328,23 @@ def answer_message(*, answer: str, lane_answers: list[str], extra_context: str =
     return "\n\n".join(parts)
 
 
+def handover_message(*, engineer: str, briefing: dict, fresh_context: str = "") -> str:
+    """Told to the AI with the next message after a colleague picks the session up."""
+    parts = [
+        f"The session was escalated and picked up by another engineer ({engineer}). "
+        "You now work with them. The briefing they started from:",
+        fence(json.dumps(briefing, ensure_ascii=False, sort_keys=True), source="briefing"),
+    ]
+    if fresh_context:
+        parts.append(
+            "They start from this fresh context; plan your next step from it and the briefing:\n"
+            + fence(fresh_context, source="engineer")
+        )
+    else:
+        parts.append("They continue from where the session was.")
+    return "\n\n".join(parts)
+
+
 def flow_guide_text(flow) -> str:
     from flywheel_app.trees import tree_text
 

@@ -1,11 +1,11 @@
 """Reads of engineer sessions, always inside the user's account and access rules."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 
 from resolutionflow.accounts.models import User
 from resolutionflow.errors import NotFound
 
-from .models import AISession, LaneItem, ScriptTemplate, SessionStep
+from .models import AISession, Escalation, LaneItem, ScriptTemplate, SessionStep
 
 
 def session_get_for_user(*, user: User, session_id: int) -> AISession:
@@ -14,12 +14,44 @@ def session_get_for_user(*, user: User, session_id: int) -> AISession:
     L1 techs never see engineer sessions."""
     if not user.can_use_sessions:
         raise NotFound()
+    escalated_to_user = Escalation.objects.filter(session=OuterRef("pk"), target=user)
+    may_open = Q(owner=user) | Q(status=AISession.Status.REQUESTING_ESCALATION) | Q(Exists(escalated_to_user))
     try:
-        return AISession.objects.select_related("account", "owner", "matched_flow", "internal_ticket", "team").get(
-            pk=session_id, account_id=user.account_id, owner=user
+        session = (
+            AISession.objects.select_related("account", "owner", "matched_flow", "internal_ticket", "team")
+            .filter(may_open)
+            .get(pk=session_id, account_id=user.account_id)
         )
     except (AISession.DoesNotExist, ValueError, TypeError):
         raise NotFound() from None
+    # Anyone but the owner reads it only (awaiting pickup, or as the engineer it was escalated to):
+    # every form on the page is gated on `is_open`, and every service checks the owner again.
+    session.read_only = session.owner_id != user.pk
+    return session
+
+
+def escalation_queue(*, user: User) -> list[Escalation]:
+    """Sessions of the user's account awaiting pickup, except the user's own escalations: the ones
+    escalated to the user first, then by urgency, then the longest waiting."""
+    urgency_rank = Case(
+        *[When(session__urgency=u, then=Value(n)) for n, u in enumerate(["critical", "high", "medium", "low"])],
+        default=Value(4),
+        output_field=IntegerField(),
+    )
+    return list(
+        Escalation.objects.filter(
+            account_id=user.account_id,
+            claimed_at__isnull=True,
+            session__status=AISession.Status.REQUESTING_ESCALATION,
+        )
+        .exclude(escalated_by=user)
+        .select_related("session", "escalated_by", "target")
+        .annotate(
+            for_me=Case(When(target=user, then=Value(0)), default=Value(1), output_field=IntegerField()),
+            urgency_rank=urgency_rank,
+        )
+        .order_by("for_me", "urgency_rank", "created_at", "id")
+    )
 
 
 def session_steps(*, session: AISession) -> list[SessionStep]:

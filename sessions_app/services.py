@@ -713,15 +713,23 @@ def session_link_ticket(
     return session
 
 
-def session_resolve(*, session: AISession, actor: User, summary: str, action: str = "") -> AISession:
-    """Basic resolve (issue 3): record the resolution, write the documentation, queue for analysis."""
-    summary, action = (summary or "").strip(), (action or "").strip()
+def session_resolve(*, session: AISession, actor: User, summary: str, action: str = "", note: str = "") -> AISession:
+    """Resolve (SPEC §2, §9): record the resolution, mark a verifying or pending fix as a success,
+    write the documentation, queue the session for the flywheel — all saved first — then post the
+    resolution note (the engineer's confirmed text, or a fresh draft) to the ticket. A failed post
+    is recorded on the push and retried; it never undoes the resolve."""
+    from .documents import RESOLUTION_NOTE
+    from .pushes import push_attempt, push_create
+
+    summary, action, note = (summary or "").strip(), (action or "").strip(), (note or "").strip()
     if not summary:
-        raise InvalidInput("Say how the problem was resolved.")
+        raise InvalidInput("Say how the problem was resolved.", field="summary")
+    if len(note) > 20000:
+        raise InvalidInput("The resolution note is too long (at most 20,000 characters).", field="note")
     with transaction.atomic():
         locked = (
             AISession.objects.select_for_update(of=("self",))
-            .select_related("owner", "internal_ticket")
+            .select_related("owner", "internal_ticket", "account")
             .get(pk=session.pk)
         )
         if locked.owner_id != actor.pk:
@@ -752,6 +760,8 @@ def session_resolve(*, session: AISession, actor: User, summary: str, action: st
         from .fixes import fix_on_resolve
 
         fix_on_resolve(session=locked)
+        push = push_create(session=locked, kind=RESOLUTION_NOTE, body=note, actor=actor)
         audit_record(account=locked.account, actor=actor, action="session.resolve", obj=locked)
+    push_attempt(push=push, actor=actor)
     session.refresh_from_db()
     return session

@@ -4,3 +4,6 @@ from django.dispatch import Signal
 
 # Sent inside the turn's transaction: session, step, promotions (the turn's promote_facts).
 turn_recorded = Signal()
+
+# Sent once the escalation is committed: session, escalation.
+session_escalated = Signal()

@@ -16,3 +16,20 @@ def sessions_abandon_idle() -> int | None:
         return abandon()
     finally:
         cache.delete(ABANDON_LOCK)
+
+
+RETRY_LOCK = "lock:pushes_retry_failed"
+
+
+@shared_task(acks_late=True, soft_time_limit=240, time_limit=280)
+def pushes_retry_failed() -> int | None:
+    """Periodic: retry failed posts of resolution notes and escalation packages (SPEC §9: every
+    5 minutes, 3 times). One run at a time, under a cache.add lock."""
+    from .pushes import pushes_retry_failed as retry
+
+    if not cache.add(RETRY_LOCK, "1", timeout=280):
+        return None
+    try:
+        return retry()
+    finally:
+        cache.delete(RETRY_LOCK)

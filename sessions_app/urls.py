@@ -1,13 +1,19 @@
 from django.urls import path
 
-from . import fix_views, views
+from . import fix_views, handoff_views, views
 
 app_name = "sessions_app"
 
 urlpatterns = [
     path("", views.session_list, name="list"),
     path("new/", views.session_new, name="new"),
+    path("escalations/", handoff_views.escalation_queue, name="escalation_queue"),
     path("<int:session_id>/", views.session_detail, name="detail"),
+    path("<int:session_id>/escalate/", handoff_views.session_escalate, name="escalate"),
+    path("<int:session_id>/handoff/", handoff_views.handoff_screen, name="handoff"),
+    path("<int:session_id>/handoff/assessment/", handoff_views.handoff_assessment, name="handoff_assessment"),
+    path("<int:session_id>/claim/", handoff_views.session_claim, name="claim"),
+    path("<int:session_id>/pushes/<int:push_id>/retry/", handoff_views.push_retry, name="push_retry"),
     path("<int:session_id>/steps/<int:step_id>/answer/", views.session_answer, name="answer"),
     path("<int:session_id>/turn/", views.session_turn, name="turn"),
     path("<int:session_id>/lane/<int:item_id>/answer/", views.lane_answer, name="lane_answer"),

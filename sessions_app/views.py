@@ -38,9 +38,12 @@ def _page_context(session: AISession, **extra) -> dict:
     last = steps[-1] if steps else None
     lane = selectors.session_lane(session=session)
     from .fix_views import fix_context
+    from .handoff_views import escalate_form_for
 
+    escalations = list(session.escalations.select_related("escalated_by", "claimed_by", "target"))
+    fixes = fix_context(session)
     return {
-        **fix_context(session),
+        **fixes,
         "session": session,
         "steps": steps,
         "current_step": last if last is not None and not last.answered else None,
@@ -54,6 +57,12 @@ def _page_context(session: AISession, **extra) -> dict:
         "at_step_limit": session.step_count >= MAX_STEPS and (last is None or last.answered),
         "resolve_form": extra.pop("resolve_form", None) or ResolveForm(),
         "rate_form": extra.pop("rate_form", None) or RateForm(),
+        "escalate_form": extra.pop("escalate_form", None) or escalate_form_for(
+            session, session.owner, fix=fixes["fix"]
+        ),
+        "escalations": escalations,
+        "open_escalation": next((e for e in escalations if e.claimed_at is None), None),
+        "pushes": list(session.pushes.order_by("created_at", "id")),
         **extra,
     }
 
@@ -226,10 +235,14 @@ def session_resolve(request, session_id: int):
             status=400,
         )
     services.session_resolve(session=session, actor=request.user, **form.cleaned_data)
+    push = session.pushes.filter(kind="resolution_note").first()
+    if push is not None and push.status == "failed":
+        messages.warning(request, f"Resolved, but the note was not posted: {push.error} You can retry it below.")
     if session.template_drafts.filter(status="pending").exists():
         messages.success(request, "Resolved. Before you go: save the script you ran as a template?")
         return redirect("sessions_app:drafts", session_id=session.pk)
-    messages.success(request, "Resolved. The documentation is below and can be downloaded.")
+    if push is None or push.status != "failed":
+        messages.success(request, "Resolved. The note is posted and the documentation is below.")
     return redirect("sessions_app:detail", session_id=session.pk)
 
 

@@ -8,6 +8,7 @@ from facts_app.models import Fact
 from facts_app.tests.factories import FactFactory
 from sessions_app import fixes
 from sessions_app.tests.factories import AISessionFactory, LaneItemFactory
+from sessions_app.tests.test_pages import PAGE_QUERIES
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -142,7 +143,7 @@ def test_the_page_with_facts_and_a_fix_costs_a_fixed_number_of_queries(
     fixes.fix_mark_applied(fix=fix, actor=session.owner)
     client.force_login(session.owner)
     client.get(f"/sessions/{session.pk}/")
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(PAGE_QUERIES):
         body = client.get(f"/sessions/{session.pk}/").content.decode()
     assert body.count('class="fact"') == count and 'data-banner-mode="verifying"' in body
     with django_assert_max_num_queries(5):  # auth (2), the session, the facts, the answered items

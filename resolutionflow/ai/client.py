@@ -78,12 +78,14 @@ def ai_json(
     subject: Subject | None = None,
     max_tokens: int = 1024,
     cache_conversation: bool = False,
+    within: float | None = None,
 ) -> dict[str, Any]:
-    """Ask for one JSON object matching `schema`. One corrective retry on an invalid object."""
+    """Ask for one JSON object matching `schema`. One corrective retry on an invalid object.
+    `within` (seconds) shortens the overall deadline for a caller that cannot wait AI_DEADLINE."""
     request = AIRequest(action, system, _as_messages(messages), schema, max_tokens, cache_conversation)
     if settings.AI_MODE == "demo":
         return _demo_call(request, account=account, user=user, subject=subject)
-    deadline = time.monotonic() + settings.AI_DEADLINE
+    deadline = time.monotonic() + min(within or settings.AI_DEADLINE, settings.AI_DEADLINE)
     text, usage = _anthropic_call(request, account=account, user=user, subject=subject, deadline=deadline)
     try:
         return parse_json_object(text, request.schema)
@@ -129,12 +131,13 @@ def ai_text(
     subject: Subject | None = None,
     max_tokens: int = 1024,
     cache_conversation: bool = False,
+    within: float | None = None,
 ) -> str:
     """Ask for free text (e.g. a markdown document)."""
     request = AIRequest(action, system, _as_messages(messages), None, max_tokens, cache_conversation)
     if settings.AI_MODE == "demo":
         return _demo_call(request, account=account, user=user, subject=subject)
-    deadline = time.monotonic() + settings.AI_DEADLINE
+    deadline = time.monotonic() + min(within or settings.AI_DEADLINE, settings.AI_DEADLINE)
     text, usage = _anthropic_call(request, account=account, user=user, subject=subject, deadline=deadline)
     if not text.strip():
         _mark_invalid(usage, "empty reply")
@@ -269,7 +272,7 @@ def _anthropic_call(request: AIRequest, *, account, user, subject, deadline: flo
             message = future.result(timeout=remaining)
         except (concurrent.futures.TimeoutError, _DeadlinePassed):
             future.cancel()
-            raise AIError("timeout", f"no answer within {settings.AI_DEADLINE:g}s") from None
+            raise AIError("timeout", f"no answer within {deadline - started:.3g}s") from None
         usage_fields = _usage_fields(message.usage)
         if message.stop_reason == "max_tokens":
             raise AIError("truncated", f"stopped at max_tokens={request.max_tokens}")

@@ -11,12 +11,13 @@ from .factories import AISessionFactory, question_turn, session_with_steps
 pytestmark = pytest.mark.django_db
 
 # Pinned costs. The page reads the session, its steps, its lane, the live facts and promotable
-# items, the active fix, script templates and generations in one query each (plus auth), so the
-# bound is the same with 3 steps and with 30; an N+1 would cost ~27 more queries at 30.
-PAGE_QUERIES = 13
+# items, the active fix, script templates and generations, the escalations, the ticket pushes and
+# the engineers one may escalate to, in one query each (plus auth), so the bound is the same with
+# 3 steps and with 30; an N+1 would cost ~27 more queries at 30.
+PAGE_QUERIES = 16
 # The turn POST also writes the step, its lane items, any fix and promoted facts, and returns the
 # conversation with the lane (facts, fix card) and banner out of band: fixed, whatever the length.
-TURN_QUERIES = 44
+TURN_QUERIES = 47
 
 
 # --- page cost ---------------------------------------------------------------------------

@@ -56,7 +56,8 @@ document.addEventListener("click", function (event) {
   if (!button) return;
   var source = document.querySelector(button.getAttribute("data-copy"));
   if (!source || !navigator.clipboard) return;
-  navigator.clipboard.writeText(source.textContent).then(function () {
+  var text = source.tagName === "TEXTAREA" ? source.value : source.textContent;
+  navigator.clipboard.writeText(text).then(function () {
     var label = button.textContent;
     button.textContent = "Copied";
     setTimeout(function () { button.textContent = label; }, 1500);

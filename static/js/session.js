@@ -116,3 +116,16 @@
     if (text && !text.value && window.matchMedia("(hover: hover) and (pointer: fine)").matches) text.focus({ preventScroll: true });
   });
 })();
+
+// Previews (resolution note, escalation package): an open preview refreshes after a change
+// (hx-trigger filter), unless the engineer has started editing the text that will be posted.
+window.previewWanted = function (kind) {
+  var region = document.getElementById("facts_app-preview-" + kind);
+  var box = region && region.closest("details");
+  if (!box || !box.open) return false;
+  var text = region.querySelector("[data-preview-text]");
+  return !(text && text.dataset.edited);
+};
+document.addEventListener("input", function (event) {
+  if (event.target.matches && event.target.matches("[data-preview-text]")) event.target.dataset.edited = "1";
+});

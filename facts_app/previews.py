@@ -1,0 +1,187 @@
+"""The preview documents (SPEC §6): the resolution note and the escalation package, drafted on the
+strong tier from the session's bundle and kept in Django's cache under
+(account, kind, session, state_version). Every fact, fix and script write bumps state_version, so
+an unchanged session answers from the cache with no AI call and any change is seen at the next
+request. The last good draft is kept apart, so a failed draft never leaves the engineer with nothing."""
+
+import re
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from resolutionflow.accounts.models import User
+from resolutionflow.ai.client import Subject, ai_json, ai_text
+from resolutionflow.ai.errors import AIError
+from sessions_app.documents import KINDS, register_drafter
+from sessions_app.models import AISession, Escalation, LaneItem, SessionStep
+from sessions_app.selectors import session_lane
+
+from . import prompts
+from .models import Fact
+
+PREVIEW_TIMEOUT = 60 * 60 * 24 * 14  # old versions are never asked for again; this only bounds memory
+MAX_INTAKE_CHARS = 4000
+
+
+@dataclass(frozen=True)
+class Preview:
+    kind: str
+    markdown: str
+    state_version: int
+    generated_at: str
+    from_cache: bool
+
+    @property
+    def title(self) -> str:
+        return "Resolution note" if self.kind == "resolution_note" else "Escalation package"
+
+
+def preview_cache_key(*, account_id: int, kind: str, session_id: int, state_version: int) -> str:
+    return f"preview:{account_id}:{kind}:{session_id}:{state_version}"
+
+
+def _last_good_key(*, account_id: int, kind: str, session_id: int) -> str:
+    return f"preview-last:{account_id}:{kind}:{session_id}"
+
+
+def preview_bundle(*, session: AISession) -> dict:
+    """Everything a preview may say, and nothing else: secrets are already redacted in what is
+    stored of a script generation, so they cannot reach the AI from here."""
+    facts = Fact.objects.live().filter(session=session).order_by("created_at", "id")
+    fix = session.fixes.filter(superseded_at__isnull=True).first()
+    checks = [
+        {"id": i.public_id, "check": i.text, "result": i.answer}
+        for i in session.lane_items.filter(kind=LaneItem.Kind.CHECK, status=LaneItem.Status.ANSWERED).order_by("id")
+    ]
+    checks += [
+        {"id": f"step {s.order}", "check": s.title, "result": s.response_label}
+        for s in session.steps.filter(step_type=SessionStep.StepType.ACTION).exclude(response_kind="").order_by("order")
+    ]
+    lane = session_lane(session=session)
+    scripts = [
+        {"name": g.template.name if g.template else "Script", "script": g.script, "parameters": g.parameters,
+         "ran": g.ran_at is not None}
+        for g in session.script_generations.select_related("template").order_by("created_at", "id")
+    ]  # fmt: skip
+    return {
+        "summary": session.problem_summary,
+        "domain": session.problem_domain,
+        "intake": session.intake_content[:MAX_INTAKE_CHARS],
+        "ticket": session.ticket_label or None,
+        "facts": [
+            {"text": f.text, "source": f.source_ref or f.get_source_type_display(), "summary": f.summary} for f in facts
+        ],
+        "fix": _fix_fields(fix) if fix else None,
+        "checks_run": checks,
+        "scripts": scripts,
+        "open_items": [{"id": i.public_id, "text": i.text} for i in lane["questions"] + lane["checks"]],
+        "resolution_summary": session.resolution_summary or None,
+    }
+
+
+def _fix_fields(fix) -> dict:
+    def stamp(value):
+        return value.isoformat() if value else None
+
+    return {
+        "title": fix.title,
+        "description": fix.description,
+        "confidence": fix.confidence,
+        "decision": fix.decision or None,
+        "outcome": fix.outcome,
+        "failure_reason": fix.failure_reason or None,
+        "partial_notes": fix.partial_notes or None,
+        "pending_reason": fix.pending_reason or None,
+        "applied_at": stamp(fix.applied_at),
+        "verified_at": stamp(fix.verified_at),
+        "script_template": fix.script_template.slug if fix.script_template_id else None,
+    }
+
+
+_OUTER_FENCE = re.compile(r"^\s*```(?:markdown|md)?\s*\n(.*?)\n\s*```\s*$", re.DOTALL)
+
+
+def preview_get(*, session: AISession, kind: str, actor: User, regenerate: bool = False) -> Preview:
+    """The preview of `kind` for the session as it is now: from the cache when nothing changed
+    (no AI call), else drafted and stored. Raises AIError when a draft fails (nothing is cached)."""
+    if kind not in KINDS:
+        raise ValueError(kind)
+    # The version is read before the bundle: a write in between can only make this draft newer
+    # than its key, never older.
+    version = AISession.objects.values_list("state_version", flat=True).get(pk=session.pk)
+    key = preview_cache_key(account_id=session.account_id, kind=kind, session_id=session.pk, state_version=version)
+    if not regenerate:
+        hit = cache.get(key)
+        if hit is not None:
+            return Preview(kind, hit["markdown"], version, hit["generated_at"], from_cache=True)
+    text = ai_text(
+        action=kind,
+        system=prompts.PREVIEW_SYSTEMS[kind],
+        messages=prompts.bundle_message(preview_bundle(session=session), ask="Write the document."),
+        account=session.account,
+        user=actor,
+        subject=Subject("session", session.pk),
+        max_tokens=1500,
+    )
+    fenced = _OUTER_FENCE.match(text)
+    markdown = (fenced.group(1) if fenced else text).strip()
+    entry = {"markdown": markdown, "generated_at": timezone.now().isoformat(), "state_version": version}
+    cache.set(key, entry, PREVIEW_TIMEOUT)
+    cache.set(_last_good_key(account_id=session.account_id, kind=kind, session_id=session.pk), entry, PREVIEW_TIMEOUT)
+    return Preview(kind, markdown, version, entry["generated_at"], from_cache=False)
+
+
+def preview_last_good(*, session: AISession, kind: str) -> Preview | None:
+    """The newest draft that succeeded, whatever version it was for (shown beside a failure)."""
+    entry = cache.get(_last_good_key(account_id=session.account_id, kind=kind, session_id=session.pk))
+    if entry is None:
+        return None
+    return Preview(kind, entry["markdown"], entry["state_version"], entry["generated_at"], from_cache=True)
+
+
+@register_drafter
+def document_draft(*, session: AISession, kind: str, actor: User) -> str:
+    """What sessions_app posts when the engineer gave no text of their own (resolve, escalate)."""
+    return preview_get(session=session, kind=kind, actor=actor).markdown
+
+
+def handoff_assess(*, escalation: Escalation) -> Escalation:
+    """The AI assessment on the handoff screen (likely cause, suggested steps, confidence). Run by
+    a Celery task with a time limit; a failure leaves it 'unavailable' and the screen still works."""
+    session = escalation.session
+    try:
+        result = ai_json(
+            action="handoff_assessment",
+            system=prompts.HANDOFF_ASSESSMENT_SYSTEM,
+            messages=prompts.bundle_message(
+                preview_bundle(session=session), ask="Assess the session.", reason=escalation.reason
+            ),
+            schema=prompts.HANDOFF_ASSESSMENT_SCHEMA,
+            account=session.account,
+            user=escalation.escalated_by,
+            subject=Subject("session", session.pk),
+            max_tokens=800,
+            within=settings.HANDOFF_ASSESSMENT_TIMEOUT,
+        )
+    except AIError as exc:
+        return handoff_assessment_unavailable(escalation=escalation, error=exc.MESSAGES.get(exc.kind, str(exc)))
+    assessment = {
+        "likely_cause": (result.get("likely_cause") or "").strip() or None,
+        "suggested_steps": [s.strip() for s in result.get("suggested_steps") or [] if s.strip()][:4],
+        "confidence": max(0, min(100, int(result.get("confidence") or 0))),
+    }
+    Escalation.objects.filter(pk=escalation.pk, assessment_status=Escalation.AssessmentStatus.PENDING).update(
+        assessment=assessment, assessment_status=Escalation.AssessmentStatus.READY
+    )
+    escalation.refresh_from_db()
+    return escalation
+
+
+def handoff_assessment_unavailable(*, escalation: Escalation, error: str) -> Escalation:
+    Escalation.objects.filter(pk=escalation.pk, assessment_status=Escalation.AssessmentStatus.PENDING).update(
+        assessment_status=Escalation.AssessmentStatus.UNAVAILABLE, assessment_error=error[:300]
+    )
+    escalation.refresh_from_db()
+    return escalation

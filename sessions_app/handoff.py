@@ -1,0 +1,269 @@
+"""Escalate and pick up (SPEC §2): the intercept question about an applied fix, the escalation with
+its package posted to the ticket, the engineers told, and the claim — one conditional update, so of
+two engineers racing for a session exactly one wins — with the briefing the new engineer starts from."""
+
+from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Concat
+from django.urls import reverse
+from django.utils import timezone
+
+from resolutionflow.accounts.models import ENGINEER_ROLES, User
+from resolutionflow.accounts.services import audit_record, notification_send
+from resolutionflow.errors import Conflict, InvalidInput
+
+from . import fixes, prompts
+from .documents import ESCALATION_PACKAGE
+from .models import AISession, Escalation, LaneItem, SessionStep, SuggestedFix
+from .pushes import push_attempt, push_create
+from .signals import session_escalated
+
+Out = SuggestedFix.Outcome
+I = Escalation.Intercept  # noqa: E741
+MAX_REASON_CHARS = 2000
+MAX_PACKAGE_CHARS = 20000
+
+
+def escalation_needs_intercept(fix: SuggestedFix | None) -> bool:
+    """A fix that is verifying, partly worked or waiting to verify: ask how it went first."""
+    return bool(
+        fix
+        and fix.superseded_at is None
+        and fix.applied_at is not None
+        and fix.outcome in (Out.PROPOSED, Out.APPLIED_PARTIAL, Out.APPLIED_PENDING)
+    )
+
+
+def escalation_targets(*, session: AISession, actor: User):
+    """Who an engineer may name as the target: the account's other usable engineers."""
+    return (
+        User.objects.for_account(session.account_id)
+        .usable()
+        .filter(role__in=ENGINEER_ROLES)
+        .exclude(pk=actor.pk)
+        .order_by("full_name", "email")
+    )
+
+
+def _record_intercept(fix: SuggestedFix, actor: User, intercept: str, note: str) -> None:
+    if intercept == I.WORKED:
+        fixes.fix_record_outcome(fix=fix, actor=actor, outcome=Out.APPLIED_SUCCESS, note=note)
+    elif intercept == I.DIDNT:
+        fixes.fix_record_outcome(
+            fix=fix, actor=actor, outcome=Out.APPLIED_FAILED, note=note or "It did not work (said when escalating)."
+        )
+    elif intercept == I.PARTLY:
+        fixes.fix_record_outcome(
+            fix=fix, actor=actor, outcome=Out.APPLIED_PARTIAL, note=note or "It partly worked (said when escalating)."
+        )
+    else:
+        fixes.fix_record_never_applied(fix=fix, actor=actor)
+
+
+def session_escalate(
+    *,
+    session: AISession,
+    actor: User,
+    reason: str,
+    target_id: int | None = None,
+    intercept: str = "",
+    intercept_note: str = "",
+    package: str = "",
+) -> Escalation:
+    """Hand the session to a colleague. Saved first (status, reason, the fix's outcome), then the
+    package is drafted (unless the engineer's previewed text is given) and posted; an AI or
+    ticket failure is recorded on the push and can be retried — the escalation stands."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Say why you are escalating: what the next engineer should know first.", field="reason")
+    if len(reason) > MAX_REASON_CHARS:
+        raise InvalidInput(f"Keep the reason under {MAX_REASON_CHARS:,} characters.", field="reason")
+    if len(package or "") > MAX_PACKAGE_CHARS:
+        raise InvalidInput(f"The package is too long (at most {MAX_PACKAGE_CHARS:,} characters).", field="package")
+    target = None
+    if target_id:
+        if int(target_id) == actor.pk:
+            raise InvalidInput("You can't escalate to yourself; pause the session instead.", field="target")
+        target = escalation_targets(session=session, actor=actor).filter(pk=target_id).first()
+        if target is None:
+            raise InvalidInput("Pick an engineer of your account, or leave the target empty.", field="target")
+    with transaction.atomic():
+        locked = AISession.objects.select_for_update(of=("self",)).select_related("account").get(pk=session.pk)
+        if locked.owner_id != actor.pk:
+            raise Conflict("Only the session's engineer can escalate it.")
+        if locked.status not in (AISession.Status.ACTIVE, AISession.Status.PAUSED):
+            raise Conflict("Only an active or paused session can be escalated.")
+        fix = fixes.fix_active(session=locked)
+        asked = escalation_needs_intercept(fix)
+        if asked:
+            if intercept not in (I.WORKED, I.DIDNT, I.PARTLY, I.NEVER_APPLIED):
+                raise InvalidInput("Say how the fix went before you escalate.", field="intercept")
+            _record_intercept(fix, actor, intercept, (intercept_note or "").strip())
+        escalation = Escalation.objects.create(
+            account_id=locked.account_id,
+            session=locked,
+            escalated_by=actor,
+            target=target,
+            reason=reason,
+            intercept=intercept if asked else "",
+            at_step=locked.step_count,
+            package="" if asked else (package or "").strip(),
+        )
+        locked.status = AISession.Status.REQUESTING_ESCALATION
+        locked.last_activity_at = timezone.now()
+        locked.paused_at = None
+        locked.save(update_fields=["status", "last_activity_at", "paused_at"])
+        push = push_create(
+            session=locked, kind=ESCALATION_PACKAGE, body=escalation.package, actor=actor, escalation=escalation
+        )
+        audit_record(
+            account=locked.account, actor=actor, action="session.escalate", obj=locked,
+            details={"target": target.pk if target else None, "intercept": escalation.intercept},
+        )  # fmt: skip
+        _notify_escalated(locked, escalation, actor, target)
+        transaction.on_commit(lambda: session_escalated.send(sender=AISession, session=locked, escalation=escalation))
+    push_attempt(push=push, actor=actor)  # drafts the package when needed; a failure is recorded, not raised
+    escalation.refresh_from_db()
+    session.refresh_from_db()
+    return escalation
+
+
+def _notify_escalated(session: AISession, escalation: Escalation, actor: User, target: User | None) -> None:
+    url = reverse("sessions_app:handoff", kwargs={"session_id": session.pk})
+    who = actor.get_full_name() or actor.email
+    title = f"{who} escalated: {session.problem_summary or 'a session'}"[:200]
+    others = escalation_targets(session=session, actor=actor)
+    if target is not None:
+        others = others.exclude(pk=target.pk)
+        notification_send(
+            account=session.account, recipients=[target], kind="escalation.targeted",
+            title=f"{who} escalated a session to you: {session.problem_summary}"[:200], body=escalation.reason, url=url,
+        )  # fmt: skip
+    notification_send(
+        account=session.account, recipients=list(others), kind="escalation", title=title, body=escalation.reason,
+        url=url,
+    )  # fmt: skip
+
+
+def handoff_briefing(session: AISession, escalation: Escalation) -> dict:
+    """What the new engineer starts from: who escalated and why, the steps tried with their
+    answers, the hypotheses still open, and the suggested next steps."""
+    steps = list(session.steps.filter(order__lte=escalation.at_step).order_by("order"))
+    tried = [{"order": s.order, "step": s.title, "answer": s.response_label} for s in steps if s.answered]
+    fix = fixes.fix_active(session=session)
+    hypotheses = []
+    still_open = (Out.PROPOSED, Out.APPLIED_PARTIAL, Out.APPLIED_PENDING)
+    if fix is not None and fix.outcome in still_open and fix.decision != SuggestedFix.Decision.DISMISSED:
+        hypotheses.append(f"{fix.title} ({fix.get_outcome_display().lower()}, {fix.confidence}% confidence)")
+    open_items = list(
+        session.lane_items.filter(status=LaneItem.Status.OPEN, last_step=session.step_count).order_by("id")
+    )
+    next_steps = []
+    if escalation.assessment_status == Escalation.AssessmentStatus.READY:
+        next_steps = list(escalation.assessment.get("suggested_steps") or [])
+        if escalation.assessment.get("likely_cause"):
+            hypotheses.append(escalation.assessment["likely_cause"])
+    if not next_steps:
+        next_steps = [f"{i.public_id}: {i.text}" for i in open_items][:4]
+    if fix is not None and fix.outcome == Out.APPLIED_PENDING:
+        next_steps.insert(0, f"Confirm the fix held: {fix.title} ({fix.pending_reason})")
+    by = escalation.escalated_by
+    return {
+        "escalated_by": by.get_full_name() or by.email,
+        "reason": escalation.reason,
+        "escalated_at": escalation.created_at.isoformat(),
+        "tried": tried,
+        "hypotheses": hypotheses,
+        "next_steps": next_steps,
+    }
+
+
+def session_claim(*, session: AISession, actor: User, mode: str = "continue", fresh_context: str = "") -> AISession:
+    """'Start here': one conditional update makes the session the actor's, so of two engineers
+    racing for it exactly one wins; the other is told who did. Then the briefing is recorded and
+    sent to the AI with the next message — with the fresh context, when the new engineer gives one."""
+    if not actor.can_use_sessions or session.account_id != actor.account_id:
+        raise Conflict("Only an engineer of this account can pick up this session.")
+    if mode not in Escalation.StartMode.values:
+        raise InvalidInput("Choose to continue where it was or to start from fresh context.", field="mode")
+    fresh_context = (fresh_context or "").strip()
+    if mode == Escalation.StartMode.FRESH and not fresh_context:
+        raise InvalidInput("Write the fresh context the AI should start from.", field="fresh_context")
+    if len(fresh_context) > MAX_REASON_CHARS * 5:
+        raise InvalidInput("The fresh context is too long (at most 10,000 characters).", field="fresh_context")
+    now = timezone.now()
+    with transaction.atomic():
+        won = (
+            AISession.objects.filter(
+                pk=session.pk, account_id=actor.account_id, status=AISession.Status.REQUESTING_ESCALATION
+            )
+            .exclude(owner=actor)
+            .update(owner=actor, status=AISession.Status.ACTIVE, last_activity_at=now)
+        )
+        escalation = (
+            Escalation.objects.select_related("escalated_by")
+            .filter(session_id=session.pk)
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        if not won:
+            raise Conflict(_why_not_claimed(session, actor, escalation))
+        locked = AISession.objects.select_for_update().select_related("account").get(pk=session.pk)
+        briefing = handoff_briefing(locked, escalation)
+        Escalation.objects.filter(pk=escalation.pk, claimed_at__isnull=True).update(
+            claimed_by=actor, claimed_at=now, start_mode=mode, fresh_context=fresh_context, briefing=briefing
+        )
+        handover = prompts.handover_message(
+            engineer=actor.get_full_name() or actor.email, briefing=briefing, fresh_context=fresh_context
+        )
+        last = locked.steps.order_by("-order").first()
+        if mode == Escalation.StartMode.FRESH and last is not None and not last.answered:
+            _answer_with_fresh_context(locked, last, actor, handover)
+        else:
+            AISession.objects.filter(pk=locked.pk).update(
+                pending_context=Concat(F("pending_context"), Value("\n" if locked.pending_context else ""),
+                                       Value(handover))
+            )  # fmt: skip
+        audit_record(account=locked.account, actor=actor, action="session.claim", obj=locked, details={"mode": mode})
+        notification_send(
+            account=locked.account, recipients=[escalation.escalated_by], kind="escalation.claimed",
+            title=f"{actor.get_full_name() or actor.email} picked up: {locked.problem_summary}"[:200],
+        )  # fmt: skip
+    session.refresh_from_db()
+    return session
+
+
+def _why_not_claimed(session: AISession, actor: User, escalation: Escalation | None) -> str:
+    current = AISession.objects.filter(pk=session.pk).values_list("status", "owner_id").first()
+    if escalation is not None and escalation.claimed_by_id:
+        claimer = escalation.claimed_by
+        if claimer.pk == actor.pk:
+            return "You already picked this session up."
+        return f"{claimer.get_full_name() or claimer.email} picked this session up first."
+    if current and current[1] == actor.pk:
+        return "You escalated this session; a colleague picks it up."
+    return "This session is not waiting for pickup any more."
+
+
+def _answer_with_fresh_context(session: AISession, step: SessionStep, actor: User, handover: str) -> None:
+    """'Start from fresh context': the step the session stopped at is answered with the handover,
+    so the AI's next turn starts from what the new engineer wrote."""
+    step.response_kind = SessionStep.ResponseKind.FREE_TEXT
+    step.response_text = "Picked up from an escalation; starting from fresh context."
+    step.responded_at = timezone.now()
+    step.responded_by = actor
+    step.answer_message = prompts.answer_message(
+        answer="(Not answered: the session was handed over to another engineer.)",
+        lane_answers=[],
+        extra_context="\n\n".join(filter(None, [session.pending_context, handover])),
+    )
+    step.save(update_fields=["response_kind", "response_text", "responded_at", "responded_by", "answer_message"])
+    AISession.objects.filter(pk=session.pk).update(pending_context="")
+
+
+def escalation_open(*, session: AISession) -> Escalation | None:
+    return (
+        Escalation.objects.filter(session=session, claimed_at__isnull=True)
+        .select_related("escalated_by", "target")
+        .first()
+    )

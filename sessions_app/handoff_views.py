@@ -1,0 +1,152 @@
+"""Escalate, the escalation queue, the handoff screen and "Start here", and retrying a failed post.
+Thin: resolve the session through the selector (404 for anyone who may not open it), bind a form,
+call one service, render the page or the changed region."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from resolutionflow.accounts.tenancy import engineer_required, get_for_account
+from resolutionflow.errors import Conflict, InvalidInput
+
+from . import handoff, pushes, selectors
+from .forms import ClaimForm, EscalateForm
+from .models import AISession, Escalation, TicketPush
+
+
+def escalate_form_for(session: AISession, user, data=None, *, fix=False) -> EscalateForm:
+    """`fix`: the active fix when the caller already has it (False: look it up)."""
+    from .fixes import fix_active
+
+    return EscalateForm(
+        data,
+        targets=handoff.escalation_targets(session=session, actor=user),
+        needs_intercept=handoff.escalation_needs_intercept(fix_active(session=session) if fix is False else fix),
+    )
+
+
+@login_required
+@require_POST
+def session_escalate(request, session_id: int):
+    session = selectors.session_get_for_user(user=request.user, session_id=session_id)
+    form = escalate_form_for(session, request.user, request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            escalation = handoff.session_escalate(
+                session=session, actor=request.user, reason=data["reason"], target_id=data["target"],
+                intercept=data.get("intercept", ""), intercept_note=data.get("intercept_note", ""),
+                package=data["package"],
+            )  # fmt: skip
+        except InvalidInput as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            push = escalation.pushes.first()
+            if push and push.status == TicketPush.Status.FAILED:
+                messages.warning(request, f"Escalated. The package was not posted: {push.error} Retry it below.")
+            else:
+                messages.success(request, "Escalated. Your colleagues can see it in the escalation queue.")
+            return redirect("sessions_app:detail", session_id=session.pk)
+    from .views import _page_context
+
+    context = _page_context(session, escalate_form=form, escalate_open=True)
+    return render(request, "sessions_app/session_detail.html", context, status=400)
+
+
+@engineer_required
+@require_GET
+def escalation_queue(request):
+    context = {"escalations": selectors.escalation_queue(user=request.user), "now": timezone.now()}
+    if request.htmx:
+        response = render(request, "sessions_app/partials/_queue.html", context)
+    else:
+        response = render(request, "sessions_app/escalation_queue.html", context)
+    response["Vary"] = "HX-Request"
+    return response
+
+
+def _handoff_escalation(request, session_id: int) -> tuple[AISession, Escalation]:
+    session = selectors.session_get_for_user(user=request.user, session_id=session_id)
+    escalation = handoff.escalation_open(session=session)
+    return session, escalation
+
+
+def _assessment_context(escalation: Escalation) -> dict:
+    waited = timezone.now() - escalation.created_at
+    timed_out = waited > timedelta(seconds=settings.HANDOFF_ASSESSMENT_TIMEOUT + 5)
+    status = escalation.assessment_status
+    if status == Escalation.AssessmentStatus.PENDING and timed_out:
+        status = Escalation.AssessmentStatus.UNAVAILABLE
+    return {"escalation": escalation, "assessment_status": status}
+
+
+@engineer_required
+@require_GET
+def handoff_screen(request, session_id: int):
+    session, escalation = _handoff_escalation(request, session_id)
+    if escalation is None or session.status != AISession.Status.REQUESTING_ESCALATION:
+        messages.info(request, "This session is not waiting for pickup any more.")
+        return redirect("sessions_app:escalation_queue")
+    context = {
+        "session": session,
+        "escalation": escalation,
+        "is_own": escalation.escalated_by_id == request.user.pk,
+        "form": ClaimForm(),
+        "tried": handoff.handoff_briefing(session, escalation),
+        "facts": list(session.facts.filter(deleted_at__isnull=True).order_by("created_at", "id")),
+        "package_push": escalation.pushes.first(),
+        **_assessment_context(escalation),
+    }
+    return render(request, "sessions_app/handoff.html", context)
+
+
+@engineer_required
+@require_GET
+def handoff_assessment(request, session_id: int):
+    session, escalation = _handoff_escalation(request, session_id)
+    if escalation is None:
+        return render(request, "sessions_app/partials/_assessment.html", {"gone": True})
+    response = render(request, "sessions_app/partials/_assessment.html", _assessment_context(escalation))
+    response["Vary"] = "HX-Request"
+    return response
+
+
+@engineer_required
+@require_POST
+def session_claim(request, session_id: int):
+    session, escalation = _handoff_escalation(request, session_id)
+    form = ClaimForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("sessions_app:handoff", session_id=session.pk)
+    try:
+        handoff.session_claim(session=session, actor=request.user, **form.cleaned_data)
+    except Conflict as exc:
+        messages.error(request, exc.message)
+        return redirect("sessions_app:escalation_queue")
+    messages.success(request, "It's yours now. The briefing is in the conversation.")
+    return redirect("sessions_app:detail", session_id=session.pk)
+
+
+@login_required
+@require_POST
+def push_retry(request, session_id: int, push_id: int):
+    session = selectors.session_get_for_user(user=request.user, session_id=session_id)
+    push = get_for_account(TicketPush.objects.filter(session=session), account=session.account_id, pk=push_id)
+    if session.read_only:
+        raise Conflict("Only the session's engineer can retry posting.")
+    try:
+        push = pushes.push_retry(push=push, actor=request.user)
+    except Conflict as exc:
+        messages.error(request, exc.message)
+    else:
+        if push.status == TicketPush.Status.FAILED:
+            messages.warning(request, f"Still not posted: {push.error}")
+        else:
+            messages.success(request, f"{push.get_kind_display()} posted.")
+    return redirect("sessions_app:detail", session_id=session.pk)
