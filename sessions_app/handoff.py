@@ -2,6 +2,8 @@
 its package posted to the ticket, the engineers told, and the claim — one conditional update, so of
 two engineers racing for a session exactly one wins — with the briefing the new engineer starts from."""
 
+import re
+
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat
@@ -164,7 +166,11 @@ def handoff_briefing(session: AISession, escalation: Escalation) -> dict:
         if escalation.assessment.get("likely_cause"):
             hypotheses.append(escalation.assessment["likely_cause"])
     if not next_steps:
+        next_steps = _package_next_steps(escalation.package)
+    if not next_steps:
         next_steps = [f"{i.public_id}: {i.text}" for i in open_items][:4]
+    if not next_steps and fix is not None and fix.outcome == Out.APPLIED_PARTIAL:
+        next_steps = [f"Finish what “{fix.title}” left undone: {fix.partial_notes}"]
     if fix is not None and fix.outcome == Out.APPLIED_PENDING:
         next_steps.insert(0, f"Confirm the fix held: {fix.title} ({fix.pending_reason})")
     by = escalation.escalated_by
@@ -176,6 +182,16 @@ def handoff_briefing(session: AISession, escalation: Escalation) -> dict:
         "hypotheses": hypotheses,
         "next_steps": next_steps,
     }
+
+
+_NEXT_STEPS = re.compile(r"^#+\s*suggested next steps\s*$(.*?)(?=^#|\Z)", re.IGNORECASE | re.MULTILINE | re.DOTALL)
+_LIST_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*])\s+(.+)$", re.MULTILINE)
+
+
+def _package_next_steps(package: str) -> list[str]:
+    """The numbered steps under the package's "Suggested next steps" heading."""
+    section = _NEXT_STEPS.search(package or "")
+    return [m.strip() for m in _LIST_ITEM.findall(section.group(1))][:4] if section else []
 
 
 def session_claim(*, session: AISession, actor: User, mode: str = "continue", fresh_context: str = "") -> AISession:

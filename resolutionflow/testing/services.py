@@ -57,6 +57,9 @@ class CeleryWorker:
         return [p.read_text(errors="replace") for p in sorted(self.mail_dir.iterdir()) if p.is_file()]
 
 
+WORKER_ASSESSMENT_TIMEOUT = 3
+
+
 def wait_until(
     condition: Callable[[], T], *, timeout: float = 15.0, interval: float = 0.05, description: str = "the condition"
 ) -> T:
@@ -122,8 +125,12 @@ def _stop(worker: CeleryWorker) -> None:
 
 
 @pytest.fixture(scope="session")
-def celery_worker_process(request, django_db_setup, tmp_path_factory) -> Iterator[CeleryWorker]:
-    """A real `celery worker` subprocess on the test database; stopped at the end of the session."""
+def celery_worker_process(
+    request, django_db_setup, tmp_path_factory, fake_anthropic_server
+) -> Iterator[CeleryWorker]:
+    """A real `celery worker` subprocess on the test database; stopped at the end of the session.
+    Its AI calls go to the session's fake Messages API (never the real one), with the handoff
+    assessment limited to WORKER_ASSESSMENT_TIMEOUT seconds."""
     redis_url = os.environ.get("REDIS_URL", "")
     if not redis_url:
         pytest.fail(
@@ -149,6 +156,10 @@ def celery_worker_process(request, django_db_setup, tmp_path_factory) -> Iterato
         "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "EMAIL_FILE_PATH": str(mail_dir),
         "PYTHONUNBUFFERED": "1",
+        "ANTHROPIC_API_KEY": "test-key",
+        "ANTHROPIC_BASE_URL": fake_anthropic_server.url,
+        "AI_MAX_RETRIES": "0",
+        "HANDOFF_ASSESSMENT_TIMEOUT": str(WORKER_ASSESSMENT_TIMEOUT),
     }
     command = [
         sys.executable, "-m", "celery", "-A", "resolutionflow", "worker",

@@ -1,0 +1,452 @@
+"""Closing the loop (SPEC §2 Escalate, Pickup, Resolve; §9 posting): escalate with the intercept
+question, the package posted and kept, the right people told, the live queue, claiming (exactly one
+of two racing engineers wins), the briefing, and resolve posting the note with its push status."""
+
+import threading
+
+import pytest
+from django.db import close_old_connections
+
+from resolutionflow.accounts.models import Notification
+from resolutionflow.ai.fake_api import Reply
+from resolutionflow.errors import Conflict, InvalidInput
+from resolutionflow.psa.client import PostResult
+from resolutionflow.psa.models import InternalTicket, InternalTicketNote
+from resolutionflow.psa.services import internal_ticket_create
+from sessions_app import fixes, handoff, pushes, services
+from sessions_app.models import AISession, Escalation, SuggestedFix, TicketPush
+
+from .factories import AISessionFactory, SessionStepFactory, answer_step, message_text, question_turn
+
+pytestmark = pytest.mark.django_db
+
+PACKAGE = "## Problem\nP\n## What we've confirmed\n- F\n## What we've tried\n- T\n## Current hypothesis\nH\n## Suggested next steps\n1. S"  # noqa: E501
+NOTE = "## Problem\nP\n## What we confirmed\n- F\n## Root cause\nC\n## Resolution\nR"
+
+
+@pytest.fixture
+def session(tenant_a):
+    session = AISessionFactory(owner=tenant_a.engineer, team=tenant_a.team)
+    step = SessionStepFactory(session=session, order=1, turn=question_turn("Does it happen on every device?"))
+    answer_step(step, text="Only on her laptop.")
+    SessionStepFactory(session=session, order=2, turn=question_turn("Is the laptop on the VPN?"))
+    AISession.objects.filter(pk=session.pk).update(step_count=2)
+    session.refresh_from_db()
+    return session
+
+
+def _applied_fix(session, title="Clear the cached Office credentials"):
+    fix = fixes.fix_propose(session=session, step=None, title=title, confidence=80)
+    return fixes.fix_mark_applied(fix=fix, actor=session.owner)
+
+
+def _escalate(session, **kwargs):
+    kwargs.setdefault("reason", "Credentials cleared twice; the prompt is back within the hour.")
+    kwargs.setdefault("package", PACKAGE)
+    return handoff.session_escalate(session=session, actor=session.owner, **kwargs)
+
+
+# --- Escalate ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("intercept", "outcome", "field", "applied"),
+    [
+        ("worked", "applied_success", "verified_at", True),
+        ("didnt", "applied_failed", "failure_reason", True),
+        ("partly", "applied_partial", "partial_notes", True),
+        ("never_applied", "proposed", None, False),
+    ],
+)
+def test_the_intercept_answer_is_recorded_on_the_fix(session, intercept, outcome, field, applied):
+    fix = _applied_fix(session)
+    escalation = _escalate(session, intercept=intercept, intercept_note="Prompt came back after lunch")
+    fix.refresh_from_db()
+    assert escalation.intercept == intercept and fix.outcome == outcome
+    assert (fix.applied_at is not None) is applied
+    if field:
+        assert getattr(fix, field)
+    if intercept in ("didnt", "partly"):
+        assert getattr(fix, field) == "Prompt came back after lunch"
+
+
+def test_the_intercept_is_asked_for_a_verifying_partial_or_pending_fix_only(session):
+    fix = _applied_fix(session)
+    fixes.fix_record_outcome(fix=fix, actor=session.owner, outcome="applied_pending", note="AD replication")
+    with pytest.raises(InvalidInput) as err:
+        _escalate(session)
+    assert err.value.message == "Say how the fix went before you escalate."
+    assert AISession.objects.get(pk=session.pk).status == "active" and not Escalation.objects.exists()
+    proposed_only = AISessionFactory(owner=session.owner)
+    fixes.fix_propose(session=proposed_only, step=None, title="Not applied yet")
+    assert _escalate(proposed_only).intercept == ""  # a fix never applied needs no question
+
+
+def test_escalation_is_never_to_oneself_and_only_to_an_engineer_of_the_account(session, tenant_a, tenant_b):
+    for target, message in [
+        (session.owner.pk, "You can't escalate to yourself; pause the session instead."),
+        (tenant_b.engineer.pk, "Pick an engineer of your account, or leave the target empty."),
+        (tenant_a.l1.pk, "Pick an engineer of your account, or leave the target empty."),
+    ]:
+        with pytest.raises(InvalidInput) as err:
+            _escalate(session, target_id=target)
+        assert err.value.message == message
+    with pytest.raises(InvalidInput):
+        _escalate(session, reason="   ")
+    assert AISession.objects.get(pk=session.pk).status == "active" and not Escalation.objects.exists()
+
+
+def test_only_an_active_or_paused_session_of_ones_own_is_escalated(session, tenant_a):
+    with pytest.raises(Conflict):
+        handoff.session_escalate(session=session, actor=tenant_a.coverage_engineer, reason="not mine")
+    services.session_pause(session=session, actor=session.owner)
+    _escalate(session)
+    with pytest.raises(Conflict):
+        _escalate(session)
+
+
+def test_the_package_is_kept_and_posted_to_the_internal_ticket_as_an_internal_note(session, tenant_a):
+    ticket = internal_ticket_create(account=tenant_a.account, title="Outlook prompts", actor=session.owner)
+    AISession.objects.filter(pk=session.pk).update(internal_ticket=ticket)
+    session.refresh_from_db()
+    escalation = _escalate(session)
+    session.refresh_from_db()
+    push = escalation.pushes.get()
+    assert session.status == "requesting_escalation" and escalation.package == PACKAGE
+    assert push.kind == "escalation_package" and push.status == "posted" and push.ticket_label == ticket.reference
+    note = InternalTicketNote.objects.get(ticket=ticket)
+    assert note.kind == "internal" and note.body == PACKAGE and push.external_id == f"note-{note.pk}"
+    assert InternalTicket.objects.get(pk=ticket.pk).status == "escalated"
+
+
+def test_the_package_is_drafted_from_the_bundle_when_the_engineer_gave_none(session, fake_anthropic):
+    fix = _applied_fix(session)
+    fake_anthropic.enqueue(Reply.text(PACKAGE))
+    escalation = _escalate(session, package="", intercept="didnt", intercept_note="Prompt is back")
+    sent = fake_anthropic.requests[-1]
+    assert "escalation package" in sent["system"][0]["text"]
+    assert '"outcome": "applied_failed"' in message_text(sent, 0) and "Prompt is back" in message_text(sent, 0)
+    assert escalation.package == PACKAGE and escalation.pushes.get().status == "local"
+    assert fix.title in message_text(sent, 0)
+
+
+def test_a_failed_package_draft_leaves_the_escalation_standing_and_can_be_retried(session, fake_anthropic):
+    fake_anthropic.enqueue(*[Reply.error(529)] * 3)
+    escalation = _escalate(session, package="")
+    push = escalation.pushes.get()
+    assert AISession.objects.get(pk=session.pk).status == "requesting_escalation"
+    assert push.status == "failed" and "could not be drafted" in push.error and push.body == ""
+    fake_anthropic.enqueue(Reply.text(PACKAGE))
+    push = pushes.push_retry(push=push, actor=session.owner)
+    escalation.refresh_from_db()
+    assert push.status == "local" and push.body == PACKAGE and escalation.package == PACKAGE
+
+
+def test_engineers_of_the_account_are_told_and_nobody_else(session, tenant_a, tenant_b):
+    _escalate(session, target_id=tenant_a.coverage_engineer.pk)
+    notified = {n.recipient_id: n for n in Notification.objects.all()}
+    engineers = {tenant_a.owner.pk, tenant_a.admin.pk, tenant_a.coverage_engineer.pk}
+    assert set(notified) == engineers  # not the escalating engineer, not the L1 tech, not tenant_b
+    assert "escalated a session to you" in notified[tenant_a.coverage_engineer.pk].title
+    assert notified[tenant_a.admin.pk].url == f"/sessions/{session.pk}/handoff/"
+    assert all(n.account_id == tenant_a.account.pk for n in notified.values())
+
+
+# --- The queue and the handoff screen ----------------------------------------------------------
+
+
+def test_the_queue_lists_what_awaits_pickup_except_ones_own(session, tenant_a, tenant_b, client):
+    _escalate(session)
+    other = AISessionFactory(owner=tenant_a.coverage_engineer, urgency="critical")
+    handoff.session_escalate(session=other, actor=tenant_a.coverage_engineer, reason="Need AD rights", package="x")
+    foreign = AISessionFactory(owner=tenant_b.engineer)
+    handoff.session_escalate(session=foreign, actor=tenant_b.engineer, reason="Theirs", package="x")
+    client.force_login(tenant_a.admin)
+    page = client.get("/sessions/escalations/").content.decode()
+    assert page.count('data-testid="queue-card"') == 2 and "Theirs" not in page
+    assert page.index("Need AD rights") < page.index("Credentials cleared twice")  # critical first
+    client.force_login(tenant_a.engineer)
+    partial = client.get("/sessions/escalations/", headers={"HX-Request": "true"})
+    body = partial.content.decode()
+    assert body.startswith("{# Polled") is False and 'id="sessions_app-queue"' in body and "<html" not in body
+    assert "HX-Request" in partial["Vary"] and 'hx-trigger="every 5s"' in body
+    assert body.count('data-testid="queue-card"') == 1 and "Credentials cleared twice" not in body
+
+
+def test_the_queue_costs_a_fixed_number_of_queries(tenant_a, client, django_assert_max_num_queries):
+    for n in range(12):
+        s = AISessionFactory(owner=tenant_a.engineer)
+        handoff.session_escalate(session=s, actor=tenant_a.engineer, reason=f"reason {n}", package="x")
+    client.force_login(tenant_a.admin)
+    with django_assert_max_num_queries(4):  # auth (2), the queue, the notification bell
+        body = client.get("/sessions/escalations/", headers={"HX-Request": "true"}).content.decode()
+    assert body.count('data-testid="queue-card"') == 12
+
+
+def test_l1_techs_never_see_the_queue_or_a_handoff(session, tenant_a, client):
+    _escalate(session)
+    client.force_login(tenant_a.l1)
+    assert client.get("/sessions/escalations/").status_code == 403
+    assert client.get(f"/sessions/{session.pk}/handoff/").status_code == 403
+    assert client.post(f"/sessions/{session.pk}/claim/", {"mode": "continue"}).status_code == 403
+
+
+def test_another_account_gets_404_everywhere(session, tenant_b, client):
+    escalation = _escalate(session)
+    client.force_login(tenant_b.engineer)
+    for url in ("/", "/handoff/", "/handoff/assessment/"):
+        assert client.get(f"/sessions/{session.pk}{url}").status_code == 404
+    for url in ("/claim/", "/escalate/", f"/pushes/{escalation.pushes.get().pk}/retry/"):
+        assert client.post(f"/sessions/{session.pk}{url}", {"mode": "continue"}).status_code == 404
+    assert AISession.objects.get(pk=session.pk).owner_id == session.owner_id
+
+
+def test_while_awaiting_pickup_any_engineer_reads_it_and_nobody_acts(session, tenant_a, client):
+    _escalate(session)
+    client.force_login(tenant_a.coverage_engineer)
+    page = client.get(f"/sessions/{session.pk}/").content.decode()
+    assert "Read only" in page and "Open the handoff" in page and 'name="text"' not in page
+    assert 'id="resolve-form"' not in page and 'id="escalate-form"' not in page
+    handoff_page = client.get(f"/sessions/{session.pk}/handoff/").content.decode()
+    assert "Credentials cleared twice" in handoff_page and "Only on her laptop." in handoff_page
+    assert "Start here" in handoff_page and "2 steps" in handoff_page
+    client.force_login(session.owner)
+    own = client.get(f"/sessions/{session.pk}/handoff/").content.decode()
+    assert "You escalated this session" in own and f'action="/sessions/{session.pk}/claim/"' not in own
+
+
+# --- Claim -------------------------------------------------------------------------------------
+
+
+def test_the_original_engineer_cannot_claim(session):
+    _escalate(session)
+    with pytest.raises(Conflict) as err:
+        handoff.session_claim(session=session, actor=session.owner)
+    assert err.value.message == "You escalated this session; a colleague picks it up."
+
+
+def test_claiming_makes_the_session_the_new_engineers_with_a_briefing(session, tenant_a, client):
+    fix = _applied_fix(session)
+    fixes.fix_record_outcome(fix=fix, actor=session.owner, outcome="applied_partial", note="Only on Wi-Fi")
+    escalation = _escalate(session, intercept="partly", intercept_note="Still prompts on Wi-Fi")
+    claimed = handoff.session_claim(session=session, actor=tenant_a.coverage_engineer)
+    escalation.refresh_from_db()
+    assert claimed.owner_id == tenant_a.coverage_engineer.pk and claimed.status == "active"
+    assert escalation.claimed_by_id == tenant_a.coverage_engineer.pk and escalation.start_mode == "continue"
+    briefing = escalation.briefing
+    assert briefing["escalated_by"] == tenant_a.engineer.get_full_name()
+    assert briefing["reason"] == "Credentials cleared twice; the prompt is back within the hour."
+    assert briefing["tried"] == [
+        {"order": 1, "step": "Does it happen on every device?", "answer": "Only on her laptop."}
+    ]
+    assert any("Clear the cached Office credentials" in h for h in briefing["hypotheses"])
+    assert briefing["next_steps"]
+    assert Notification.objects.filter(recipient=tenant_a.engineer, kind="escalation.claimed").exists()
+    client.force_login(tenant_a.coverage_engineer)
+    page = client.get(f"/sessions/{session.pk}/").content.decode()
+    assert 'data-testid="briefing"' in page and "Read only" not in page and 'id="resolve-form"' in page
+    client.force_login(tenant_a.engineer)
+    assert client.get(f"/sessions/{session.pk}/").status_code == 404  # SPEC §2: it is no longer theirs
+
+
+def test_continuing_sends_the_briefing_with_the_next_answer(session, tenant_a, fake_anthropic):
+    _escalate(session)
+    handoff.session_claim(session=session, actor=tenant_a.coverage_engineer)
+    session.refresh_from_db()
+    step = session.steps.get(order=2)
+    services.session_answer_step(
+        session=session, step=step, actor=tenant_a.coverage_engineer, kind="free_text", text="Yes, always on VPN."
+    )
+    fake_anthropic.enqueue(Reply.json(question_turn("Which VPN client?")))
+    services.session_take_turn(session=session, actor=tenant_a.coverage_engineer)
+    last = message_text(fake_anthropic.requests[-1])
+    assert "Yes, always on VPN." in last and '<data source="briefing">' in last
+    assert "continue from where the session was" in last.lower() or "They continue" in last
+    assert AISession.objects.get(pk=session.pk).pending_context == ""
+
+
+def test_starting_from_fresh_context_answers_the_waiting_step_and_asks_the_ai(session, tenant_a, fake_anthropic):
+    _escalate(session)
+    with pytest.raises(InvalidInput):
+        handoff.session_claim(session=session, actor=tenant_a.coverage_engineer, mode="fresh", fresh_context=" ")
+    handoff.session_claim(
+        session=session, actor=tenant_a.coverage_engineer, mode="fresh",
+        fresh_context="The user has a second laptop that works fine on the same Wi-Fi.",
+    )  # fmt: skip
+    step = AISession.objects.get(pk=session.pk).steps.get(order=2)
+    assert step.answered and step.responded_by_id == tenant_a.coverage_engineer.pk
+    fake_anthropic.enqueue(Reply.json(question_turn("Compare the two laptops' Office builds?")))
+    services.session_take_turn(session=AISession.objects.get(pk=session.pk), actor=tenant_a.coverage_engineer)
+    last = message_text(fake_anthropic.requests[-1])
+    assert "second laptop that works fine" in last and '<data source="briefing">' in last
+
+
+def test_the_loser_of_a_claim_is_told_who_won(session, tenant_a):
+    _escalate(session)
+    handoff.session_claim(session=session, actor=tenant_a.coverage_engineer)
+    with pytest.raises(Conflict) as err:
+        handoff.session_claim(session=session, actor=tenant_a.admin)
+    assert err.value.message == f"{tenant_a.coverage_engineer.get_full_name()} picked this session up first."
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_claims_on_postgresql_exactly_one_wins(tenant_a):
+    session = AISessionFactory(owner=tenant_a.engineer)
+    handoff.session_escalate(session=session, actor=tenant_a.engineer, reason="Stuck", package="x")
+    barrier, results = threading.Barrier(2), {}
+
+    def claim(user):
+        try:
+            barrier.wait()
+            handoff.session_claim(session=session, actor=user)
+            results[user.pk] = "won"
+        except Conflict as exc:
+            results[user.pk] = exc.message
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=claim, args=(u,)) for u in (tenant_a.coverage_engineer, tenant_a.admin)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=20)
+    assert sorted(results.values(), key=lambda v: v != "won")[0] == "won"
+    assert list(results.values()).count("won") == 1
+    winner = AISession.objects.get(pk=session.pk).owner
+    loser_message = next(v for v in results.values() if v != "won")
+    assert loser_message == f"{winner.get_full_name()} picked this session up first."
+    assert Escalation.objects.get(session=session).claimed_by_id == winner.pk
+
+
+def test_claiming_through_the_page(session, tenant_a, client):
+    _escalate(session)
+    client.force_login(tenant_a.coverage_engineer)
+    response = client.post(f"/sessions/{session.pk}/claim/", {"mode": "fresh", "fresh_context": ""})
+    assert response.status_code == 302 and AISession.objects.get(pk=session.pk).owner_id == session.owner_id
+    response = client.post(f"/sessions/{session.pk}/claim/", {"mode": "continue"})
+    assert response.status_code == 302 and response["Location"] == f"/sessions/{session.pk}/"
+    client.force_login(tenant_a.admin)
+    response = client.post(f"/sessions/{session.pk}/claim/", {"mode": "continue"}, follow=True)
+    # Once claimed, the session is no longer open to every engineer: the admin gets 404.
+    assert response.status_code == 404
+
+
+# --- Resolve -----------------------------------------------------------------------------------
+
+
+def test_resolve_posts_the_confirmed_note_to_the_internal_ticket(session, tenant_a, client):
+    ticket = internal_ticket_create(account=tenant_a.account, title="Outlook prompts", actor=session.owner)
+    AISession.objects.filter(pk=session.pk).update(internal_ticket=ticket)
+    client.force_login(session.owner)
+    response = client.post(
+        f"/sessions/{session.pk}/resolve/", {"summary": "Cleared credentials", "note": NOTE + "\n(edited)"}
+    )
+    assert response.status_code == 302
+    push = TicketPush.objects.get(session=session)
+    note = InternalTicketNote.objects.get(ticket=ticket)
+    assert push.status == "posted" and note.kind == "resolution" and note.body == NOTE + "\n(edited)"
+    ticket.refresh_from_db()
+    assert ticket.status == "resolved" and ticket.resolution_notes == note.body
+    assert AISession.objects.get(pk=session.pk).analysis_status == "pending"
+
+
+def test_resolve_with_no_ticket_keeps_the_note_local(session):
+    services.session_resolve(session=session, actor=session.owner, summary="Fixed", note=NOTE)
+    push = TicketPush.objects.get(session=session)
+    assert push.status == "local" and push.posted_at is not None and push.body == NOTE
+
+
+@pytest.mark.parametrize("outcome", ["proposed", "applied_pending"])
+def test_resolving_marks_a_verifying_or_pending_fix_as_a_success(session, outcome):
+    fix = _applied_fix(session)
+    if outcome == "applied_pending":
+        fixes.fix_record_outcome(fix=fix, actor=session.owner, outcome=outcome, note="Waiting on a reboot")
+    services.session_resolve(session=session, actor=session.owner, summary="Fixed", note=NOTE)
+    fix.refresh_from_db()
+    assert fix.outcome == SuggestedFix.Outcome.APPLIED_SUCCESS and fix.verified_at is not None
+
+
+def test_resolving_twice_is_refused(session):
+    services.session_resolve(session=session, actor=session.owner, summary="Fixed", note=NOTE)
+    with pytest.raises(Conflict) as err:
+        services.session_resolve(session=session, actor=session.owner, summary="Again", note=NOTE)
+    assert err.value.message == "This session is already resolved."
+    assert TicketPush.objects.filter(session=session).count() == 1
+
+
+class FlakyPSA:
+    """A PSA that is down for the first `failures` posts (the ConnectWise client is a later issue)."""
+
+    name, connected = "flaky", True
+
+    def __init__(self, failures: int):
+        self.failures, self.posted = failures, []
+
+    def post_note(self, ticket_ref, *, body, kind):
+        from resolutionflow.errors import ExternalServiceError
+
+        if self.failures:
+            self.failures -= 1
+            raise ExternalServiceError("ConnectWise answered 503.")
+        self.posted.append((ticket_ref, kind, body))
+        return PostResult(external_id="9001")
+
+    def change_status(self, ticket_ref, *, status_id):
+        raise AssertionError("no status is configured in this test")
+
+
+def test_a_failed_push_never_blocks_the_resolve_and_is_retried_by_hand(session, monkeypatch, client):
+    psa = FlakyPSA(failures=1)
+    monkeypatch.setattr(pushes, "psa_client_for_account", lambda account: psa)
+    AISession.objects.filter(pk=session.pk).update(psa_ticket_ref="12345")
+    client.force_login(session.owner)
+    response = client.post(f"/sessions/{session.pk}/resolve/", {"summary": "Fixed", "note": NOTE}, follow=True)
+    page = response.content.decode()
+    push = TicketPush.objects.get(session=session)
+    assert AISession.objects.get(pk=session.pk).status == "resolved"
+    assert push.status == "failed" and push.error == "ConnectWise answered 503." and push.attempts == 1
+    assert "the note was not posted" in page and "Retry posting" in page
+    response = client.post(f"/sessions/{session.pk}/pushes/{push.pk}/retry/")
+    push.refresh_from_db()
+    assert push.status == "posted" and push.external_id == "9001" and push.attempts == 2
+    assert psa.posted == [("12345", "resolution", NOTE)]
+    assert "No resolved status is configured" in push.status_note
+    with pytest.raises(Conflict):
+        pushes.push_retry(push=push, actor=session.owner)
+
+
+def test_without_a_psa_connection_the_push_fails_loudly(session):
+    AISession.objects.filter(pk=session.pk).update(psa_ticket_ref="12345")
+    services.session_resolve(session=session, actor=session.owner, summary="Fixed", note=NOTE)
+    push = TicketPush.objects.get(session=session)
+    assert push.status == "failed" and push.error.startswith("PSA not connected")
+
+
+def test_failed_pushes_are_retried_in_the_background_every_5_minutes_3_times(session, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    psa = FlakyPSA(failures=10)
+    monkeypatch.setattr(pushes, "psa_client_for_account", lambda account: psa)
+    AISession.objects.filter(pk=session.pk).update(psa_ticket_ref="12345")
+    services.session_resolve(session=session, actor=session.owner, summary="Fixed", note=NOTE)
+    push = TicketPush.objects.get(session=session)
+    now = timezone.now()
+    assert pushes.pushes_retry_failed(now=now + timedelta(minutes=4)) == 0  # not yet due
+    for n in range(1, 4):
+        TicketPush.objects.filter(pk=push.pk).update(last_attempt_at=now - timedelta(minutes=6))
+        assert pushes.pushes_retry_failed(now=now) == 1
+        push.refresh_from_db()
+        assert push.attempts == 1 + n
+    TicketPush.objects.filter(pk=push.pk).update(last_attempt_at=now - timedelta(minutes=6))
+    assert pushes.pushes_retry_failed(now=now) == 0  # the first attempt and three retries, then by hand only
+
+
+def test_resolve_drafts_the_note_when_none_was_confirmed(session, fake_anthropic):
+    fake_anthropic.enqueue(Reply.text(NOTE))
+    services.session_resolve(session=session, actor=session.owner, summary="Cleared the cached credentials")
+    push = TicketPush.objects.get(session=session)
+    assert push.body == NOTE and push.status == "local"
+    assert "resolution note" in fake_anthropic.requests[-1]["system"][0]["text"]
+    assert "Cleared the cached credentials" in message_text(fake_anthropic.requests[-1], 0)
