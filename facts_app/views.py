@@ -11,7 +11,7 @@ from resolutionflow.accounts.tenancy import get_for_account
 from resolutionflow.ai.errors import AIError
 from resolutionflow.errors import Conflict, InvalidInput, PermissionDenied
 from sessions_app.models import LaneItem
-from sessions_app.selectors import session_get_for_user
+from sessions_app.selectors import lane_count, session_get_for_user
 
 from . import services
 from .forms import FactForm, PromoteForm
@@ -25,7 +25,10 @@ def _panel(request, session, status: int = 200, **extra):
             if extra.get(key):
                 (messages.error if key == "error" else messages.info)(request, extra[key])
         return redirect("sessions_app:detail", session_id=session.pk)
-    response = render(request, "facts_app/partials/_what_we_know.html", panel_context(session, **extra), status=status)
+    context = panel_context(session, **extra)
+    # The Tasks handle counts facts too: it is swapped out of band with the panel.
+    context["lane_count"] = lane_count(session=session)
+    response = render(request, "facts_app/partials/_panel_update.html", context, status=status)
     response["Vary"] = "HX-Request"
     if not extra.get("error") and not extra.get("draft") and not extra.get("notice"):
         trigger_client_event(response, "state-changed")

@@ -70,6 +70,13 @@ def session_lane(*, session: AISession) -> dict[str, list[LaneItem]]:
     return lane
 
 
+def lane_count(*, session: AISession, lane: dict | None = None) -> int:
+    """What the Tasks handle counts: open questions and checks, and live facts (the lane opens by
+    itself once there is something in it)."""
+    lane = lane if lane is not None else session_lane(session=session)
+    return len(lane["questions"]) + len(lane["checks"]) + session.facts.filter(deleted_at__isnull=True).count()
+
+
 def session_list_for_user(*, user: User, query: str = "", status: str = "", domain: str = "") -> QuerySet[AISession]:
     qs = AISession.objects.filter(account_id=user.account_id, owner=user).select_related("internal_ticket")
     if status:

@@ -50,9 +50,7 @@ def _page_context(session: AISession, **extra) -> dict:
         "needs_turn": services.session_needs_turn(session, last),
         "lane": lane,
         # Facts count too: the lane opens by itself once there is something in it.
-        "lane_count": len(lane["questions"])
-        + len(lane["checks"])
-        + session.facts.filter(deleted_at__isnull=True).count(),
+        "lane_count": selectors.lane_count(session=session, lane=lane),
         "max_steps": MAX_STEPS,
         "at_step_limit": session.step_count >= MAX_STEPS and (last is None or last.answered),
         "resolve_form": extra.pop("resolve_form", None) or ResolveForm(),
@@ -196,7 +194,7 @@ def lane_answer(request, session_id: int, item_id: int):
             messages.error(request, lane_error)
         return redirect("sessions_app:detail", session_id=session.pk)
     context = _page_context(session, lane_error=lane_error, lane_error_item=item.pk if lane_error else None)
-    response = render(request, "sessions_app/partials/_lane.html", context)
+    response = render(request, "sessions_app/partials/_lane_update.html", context)
     response["Vary"] = "HX-Request"
     return trigger_client_event(response, "state-changed") if not lane_error else response
 

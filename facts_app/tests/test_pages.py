@@ -24,7 +24,12 @@ def test_adding_a_note_returns_the_panel_and_tells_the_page(session, client):
     response = client.post(f"/sessions/{session.pk}/facts/add/", {"text": "Only Outlook desktop prompts"}, headers=HTMX)
     body = response.content.decode()
     assert response.status_code == 200
-    assert [t.name for t in response.templates][0] == "facts_app/partials/_what_we_know.html"
+    assert [t.name for t in response.templates][:2] == [
+        "facts_app/partials/_panel_update.html",
+        "facts_app/partials/_what_we_know.html",
+    ]
+    # The Tasks handle's count (facts included) is swapped out of band with the panel.
+    assert '<span id="lane-count" class="badge" hx-swap-oob="true">1</span>' in body
     assert "<html" not in body and 'id="facts_app-what-we-know"' in body
     assert "Only Outlook desktop prompts" in body
     assert "HX-Request" in response["Vary"]
