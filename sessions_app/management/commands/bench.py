@@ -126,6 +126,37 @@ class Command(BaseCommand):
         )
         rows.append(("flow matching, 300 flows vs 10", match_large, match_small))
 
+        # 5. A preview answered from the state_version cache vs a fresh draft (fake API, 10 ms latency).
+        doc = "## Problem\nP\n## What we confirmed\n- F\n## Root cause\nC\n## Resolution\nR"
+        with FakeMessagesAPI(latency=0.010) as fake:
+            fake.set_responder(lambda body: doc)
+            with override_settings(AI_MODE="anthropic", ANTHROPIC_API_KEY="bench", ANTHROPIC_BASE_URL=fake.url):
+                url = f"/sessions/{small.pk}/preview/resolution_note/"
+                htmx = {"HX-Request": "true"}
+                fresh_ms, _ = _timed(lambda: client.post(url, headers=htmx), repeat)
+                with _queries() as ctx:
+                    assert b"from cache" in client.get(url, headers=htmx).content
+                q_preview = len(ctx)
+                cached_ms, _ = _timed(lambda: client.get(url, headers=htmx), repeat)
+        rows.append((f"preview from cache ({q_preview} queries) vs fresh draft", cached_ms, fresh_ms))
+
+        # 6. The escalation queue with 50 sessions waiting vs 5.
+        from sessions_app.handoff import session_escalate
+
+        colleague = User.objects.create_user(f"bench2-{tag}@example.test", "x", account=account, role=Role.ENGINEER)
+        queue = Client()
+        queue.force_login(colleague)
+        for n in range(5):
+            session_escalate(session=self._session(account, user, 3), actor=user, reason=f"stuck {n}", package="x")
+        queue_small, _ = _timed(lambda: queue.get("/sessions/escalations/", headers={"HX-Request": "true"}), repeat)
+        for n in range(45):
+            session_escalate(session=self._session(account, user, 3), actor=user, reason=f"stuck {n}", package="x")
+        with _queries() as ctx:
+            queue.get("/sessions/escalations/", headers={"HX-Request": "true"})
+        q_queue = len(ctx)
+        queue_large, _ = _timed(lambda: queue.get("/sessions/escalations/", headers={"HX-Request": "true"}), repeat)
+        rows.append((f"escalation queue, 50 waiting vs 5 ({q_queue} queries)", queue_large, queue_small))
+
         self.stdout.write(f"{'measurement':<66} {'median ms':>10} {'baseline ms':>12} {'ratio':>7}")
         for name, value, baseline in rows:
             self.stdout.write(f"{name:<66} {value:>10.2f} {baseline:>12.2f} {value / baseline:>7.2f}")
