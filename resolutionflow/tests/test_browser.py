@@ -48,7 +48,7 @@ def test_engineer_logs_in_through_the_form_and_lands_on_their_home(page, live_se
     expect(page.locator(".topbar").get_by_text("Demo AI")).to_be_visible()
     # Engineers see sessions and tickets; L1 walks and admin are not theirs.
     nav = page.get_by_role("navigation", name="Main")
-    expect(nav.get_by_role("link")).to_have_text(["Sessions", "Tickets"])
+    expect(nav.get_by_role("link")).to_have_text(["Sessions", "Escalations", "Tickets"])
     expect(nav.get_by_role("link", name="Sessions")).to_have_attribute("aria-current", "page")
     shoot_both(page, "engineer-home")
 
@@ -82,7 +82,7 @@ def test_admin_home(page, live_server, tenant_a, password):
     expect(page.get_by_role("heading", level=1)).to_have_text(tenant_a.account.name)
     expect(page.get_by_role("heading", name="Review queue")).to_be_visible()
     expect(page.get_by_role("navigation", name="Main").get_by_role("link")).to_have_text(
-        ["Sessions", "Tickets", "Admin"]
+        ["Sessions", "Escalations", "Tickets", "Admin"]
     )
     shoot_both(page, "admin-home")
 
