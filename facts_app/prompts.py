@@ -180,7 +180,9 @@ def _demo_resolution_note(request) -> str:
         resolution = (
             f"Provisional: “{fix['title']}” was applied and is awaiting verification ({fix.get('pending_reason')})."
         )
-    elif fix and outcome in ("applied_success", "applied_partial") or fix.get("applied_at"):
+    elif fix and (
+        outcome in ("applied_success", "applied_partial") or (outcome == "proposed" and fix.get("applied_at"))
+    ):
         resolution = f"Applied “{fix['title']}”." + (f" {fix['description']}" if fix.get("description") else "")
     else:
         resolution = bundle.get("resolution_summary") or "Resolved as recorded by the engineer."

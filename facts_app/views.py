@@ -31,7 +31,7 @@ def _panel(request, session, status: int = 200, **extra):
     response = render(request, "facts_app/partials/_panel_update.html", context, status=status)
     response["Vary"] = "HX-Request"
     if not extra.get("error") and not extra.get("draft") and not extra.get("notice"):
-        trigger_client_event(response, "state-changed")
+        trigger_client_event(response, "state-changed", after="settle")
     return response
 
 

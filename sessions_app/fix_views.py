@@ -23,7 +23,12 @@ def fix_context(session: AISession, **extra) -> dict:
     from .selectors import script_templates_for_session
 
     templates = script_templates_for_session(account_id=session.account_id, team_id=session.team_id, user=session.owner)
-    return {"session": session, "fix": fix, "generations": generations, "script_templates": templates, **extra}
+    context = {"session": session, "fix": fix, "generations": generations, "script_templates": templates}
+    if "escalate_form" not in extra:
+        from .handoff_views import escalate_form_for
+
+        context["escalate_form"] = escalate_form_for(session, session.owner, fix=fix)
+    return {**context, **extra}
 
 
 def _respond(request, session: AISession, *, error: str = "", changed: bool = True, **extra):
@@ -33,7 +38,7 @@ def _respond(request, session: AISession, *, error: str = "", changed: bool = Tr
         return redirect("sessions_app:detail", session_id=session.pk)
     response = render(request, "sessions_app/partials/_fix_update.html", fix_context(session, fix_error=error, **extra))
     response["Vary"] = "HX-Request"
-    return trigger_client_event(response, "state-changed") if changed and not error else response
+    return trigger_client_event(response, "state-changed", after="settle") if changed and not error else response
 
 
 def _fix(request, session_id: int, fix_id: int) -> tuple[AISession, SuggestedFix]:

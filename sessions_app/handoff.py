@@ -75,7 +75,8 @@ def session_escalate(
     """Hand the session to a colleague. Saved first (status, reason, the fix's outcome), then the
     package is drafted (unless the engineer's previewed text is given) and posted; an AI or
     ticket failure is recorded on the push and can be retried — the escalation stands."""
-    reason = (reason or "").strip()
+    reason = (reason or "").replace("\r\n", "\n").strip()
+    package = (package or "").replace("\r\n", "\n")
     if not reason:
         raise InvalidInput("Say why you are escalating: what the next engineer should know first.", field="reason")
     if len(reason) > MAX_REASON_CHARS:
@@ -108,7 +109,10 @@ def session_escalate(
             target=target,
             reason=reason,
             intercept=intercept if asked else "",
-            at_step=locked.step_count,
+            # The conversation shows the escalation after the last answered step (the current
+            # step, if any, is still waiting for whoever picks the session up).
+            at_step=locked.steps.exclude(response_kind="").order_by("-order").values_list("order", flat=True).first()
+            or 0,
             package="" if asked else (package or "").strip(),
         )
         locked.status = AISession.Status.REQUESTING_ESCALATION

@@ -517,7 +517,9 @@ class Escalation(TenantModel):
     )
     reason = models.TextField()
     intercept = models.CharField(max_length=16, choices=Intercept.choices, blank=True, default="")
-    at_step = models.PositiveSmallIntegerField(default=0, help_text="The session's step count when escalated.")
+    at_step = models.PositiveSmallIntegerField(
+        default=0, help_text="The last answered step when escalated (where the conversation shows it)."
+    )
     package = models.TextField(blank=True, help_text="The escalation package (markdown), as posted.")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     claimed_by = models.ForeignKey(

@@ -721,7 +721,8 @@ def session_resolve(*, session: AISession, actor: User, summary: str, action: st
     from .documents import RESOLUTION_NOTE
     from .pushes import push_attempt, push_create
 
-    summary, action, note = (summary or "").strip(), (action or "").strip(), (note or "").strip()
+    summary, action = (summary or "").strip(), (action or "").strip()
+    note = (note or "").replace("\r\n", "\n").strip()  # a textarea sends CRLF
     if not summary:
         raise InvalidInput("Say how the problem was resolved.", field="summary")
     if len(note) > 20000:

@@ -38,10 +38,10 @@ def _page_context(session: AISession, **extra) -> dict:
     last = steps[-1] if steps else None
     lane = selectors.session_lane(session=session)
     from .fix_views import fix_context
-    from .handoff_views import escalate_form_for
 
     escalations = list(session.escalations.select_related("escalated_by", "claimed_by", "target"))
-    fixes = fix_context(session)
+    given = extra.pop("escalate_form", None)
+    fixes = fix_context(session, **({"escalate_form": given} if given else {}))
     return {
         **fixes,
         "session": session,
@@ -55,9 +55,6 @@ def _page_context(session: AISession, **extra) -> dict:
         "at_step_limit": session.step_count >= MAX_STEPS and (last is None or last.answered),
         "resolve_form": extra.pop("resolve_form", None) or ResolveForm(),
         "rate_form": extra.pop("rate_form", None) or RateForm(),
-        "escalate_form": extra.pop("escalate_form", None) or escalate_form_for(
-            session, session.owner, fix=fixes["fix"]
-        ),
         "escalations": escalations,
         "open_escalation": next((e for e in escalations if e.claimed_at is None), None),
         "pushes": list(session.pushes.order_by("created_at", "id")),
@@ -69,7 +66,7 @@ def _conversation_response(request, session: AISession, **extra) -> HttpResponse
     """The conversation region plus out-of-band lane and header: one answer changes all three."""
     response = render(request, "sessions_app/partials/_conversation_update.html", _page_context(session, **extra))
     response["Vary"] = "HX-Request"
-    return trigger_client_event(response, "state-changed")
+    return trigger_client_event(response, "state-changed", after="settle")
 
 
 @engineer_required
@@ -196,7 +193,7 @@ def lane_answer(request, session_id: int, item_id: int):
     context = _page_context(session, lane_error=lane_error, lane_error_item=item.pk if lane_error else None)
     response = render(request, "sessions_app/partials/_lane_update.html", context)
     response["Vary"] = "HX-Request"
-    return trigger_client_event(response, "state-changed") if not lane_error else response
+    return trigger_client_event(response, "state-changed", after="settle") if not lane_error else response
 
 
 def _lifecycle(service, success: str):

@@ -33,7 +33,7 @@ def test_adding_a_note_returns_the_panel_and_tells_the_page(session, client):
     assert "<html" not in body and 'id="facts_app-what-we-know"' in body
     assert "Only Outlook desktop prompts" in body
     assert "HX-Request" in response["Vary"]
-    assert "state-changed" in json.loads(response["HX-Trigger"])
+    assert "state-changed" in json.loads(response["HX-Trigger-After-Settle"])
     plain = client.post(f"/sessions/{session.pk}/facts/add/", {"text": "Second"})
     assert plain.status_code == 302 and plain["Location"] == f"/sessions/{session.pk}/"
 
@@ -130,7 +130,7 @@ def test_fix_actions_swap_the_banner_and_the_card(session, client):
     body = response.content.decode()
     assert 'id="sessions_app-fix-banner"' in body and 'data-banner-mode="verifying"' in body
     assert 'id="sessions_app-fix-card" class="lane-section fix-card" hx-swap-oob="true"' in body
-    assert "state-changed" in json.loads(response["HX-Trigger"])
+    assert "state-changed" in json.loads(response["HX-Trigger-After-Settle"])
     body = client.post(
         f"/sessions/{session.pk}/fix/{fix.pk}/outcome/", {"outcome": "applied_pending", "note": ""}, headers=HTMX
     ).content.decode()

@@ -125,9 +125,7 @@ def _stop(worker: CeleryWorker) -> None:
 
 
 @pytest.fixture(scope="session")
-def celery_worker_process(
-    request, django_db_setup, tmp_path_factory, fake_anthropic_server
-) -> Iterator[CeleryWorker]:
+def celery_worker_process(request, django_db_setup, tmp_path_factory, fake_anthropic_server) -> Iterator[CeleryWorker]:
     """A real `celery worker` subprocess on the test database; stopped at the end of the session.
     Its AI calls go to the session's fake Messages API (never the real one), with the handoff
     assessment limited to WORKER_ASSESSMENT_TIMEOUT seconds."""

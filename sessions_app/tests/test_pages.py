@@ -99,7 +99,7 @@ def test_an_htmx_answer_returns_the_conversation_with_the_lane_out_of_band(begin
     assert '<div id="sessions_app-lane" class="lane" hx-swap-oob="true">' in body
     assert 'id="lane-Q1"' in body and "Is MFA enforced?" in body
     assert "HX-Request" in response["Vary"]
-    assert "state-changed" in response["HX-Trigger"]
+    assert "state-changed" in response["HX-Trigger-After-Settle"]
 
 
 def test_the_same_answer_without_htmx_redirects_to_the_page(begin, fake_anthropic, tenant_a, client):

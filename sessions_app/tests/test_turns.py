@@ -270,7 +270,7 @@ def test_a_lane_answer_over_htmx_returns_the_lane_and_announces_the_change(begin
     assert response.status_code == 200 and "<html" not in body
     assert body.lstrip().startswith('<div id="sessions_app-lane"')
     assert "It works" in body and "HX-Request" in response["Vary"]
-    assert "state-changed" in response["HX-Trigger"]
+    assert "state-changed" in response["HX-Trigger-After-Settle"]
 
 
 def test_a_lane_item_of_another_session_cannot_be_answered_through_this_one(begin, tenant_a, client):
