@@ -4,6 +4,7 @@ strong tier from the session's bundle and kept in Django's cache under
 an unchanged session answers from the cache with no AI call and any change is seen at the next
 request. The last good draft is kept apart, so a failed draft never leaves the engineer with nothing."""
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -38,15 +39,18 @@ class Preview:
         return "Resolution note" if self.kind == "resolution_note" else "Escalation package"
 
 
-def preview_cache_key(*, account_id: int, kind: str, session_id: int, state_version: int) -> str:
-    return f"preview:{account_id}:{kind}:{session_id}:{state_version}"
+def preview_cache_key(*, account_id: int, kind: str, session_id: int, state_version: int, summary: str = "") -> str:
+    """The summary the engineer is typing into Resolve is not saved yet, so a note drafted with it
+    is a variant of the same version, told apart by a digest of the text."""
+    key = f"preview:{account_id}:{kind}:{session_id}:{state_version}"
+    return f"{key}:{hashlib.sha256(summary.encode()).hexdigest()[:16]}" if summary else key
 
 
 def _last_good_key(*, account_id: int, kind: str, session_id: int) -> str:
     return f"preview-last:{account_id}:{kind}:{session_id}"
 
 
-def preview_bundle(*, session: AISession) -> dict:
+def preview_bundle(*, session: AISession, resolution_summary: str = "") -> dict:
     """Everything a preview may say, and nothing else: secrets are already redacted in what is
     stored of a script generation, so they cannot reach the AI from here."""
     facts = Fact.objects.live().filter(session=session).order_by("created_at", "id")
@@ -77,7 +81,7 @@ def preview_bundle(*, session: AISession) -> dict:
         "checks_run": checks,
         "scripts": scripts,
         "open_items": [{"id": i.public_id, "text": i.text} for i in lane["questions"] + lane["checks"]],
-        "resolution_summary": session.resolution_summary or None,
+        "resolution_summary": session.resolution_summary or resolution_summary or None,
     }
 
 
@@ -103,15 +107,21 @@ def _fix_fields(fix) -> dict:
 _OUTER_FENCE = re.compile(r"^\s*```(?:markdown|md)?\s*\n(.*?)\n\s*```\s*$", re.DOTALL)
 
 
-def preview_get(*, session: AISession, kind: str, actor: User, regenerate: bool = False) -> Preview:
+def preview_get(
+    *, session: AISession, kind: str, actor: User, regenerate: bool = False, resolution_summary: str = ""
+) -> Preview:
     """The preview of `kind` for the session as it is now: from the cache when nothing changed
-    (no AI call), else drafted and stored. Raises AIError when a draft fails (nothing is cached)."""
+    (no AI call), else drafted and stored. Raises AIError when a draft fails (nothing is cached).
+    `resolution_summary`: what the engineer has typed into Resolve so far (resolution notes only)."""
     if kind not in KINDS:
         raise ValueError(kind)
+    summary = " ".join(resolution_summary.split())[:5000] if kind == "resolution_note" else ""
     # The version is read before the bundle: a write in between can only make this draft newer
     # than its key, never older.
     version = AISession.objects.values_list("state_version", flat=True).get(pk=session.pk)
-    key = preview_cache_key(account_id=session.account_id, kind=kind, session_id=session.pk, state_version=version)
+    key = preview_cache_key(
+        account_id=session.account_id, kind=kind, session_id=session.pk, state_version=version, summary=summary
+    )
     if not regenerate:
         hit = cache.get(key)
         if hit is not None:
@@ -119,7 +129,9 @@ def preview_get(*, session: AISession, kind: str, actor: User, regenerate: bool 
     text = ai_text(
         action=kind,
         system=prompts.PREVIEW_SYSTEMS[kind],
-        messages=prompts.bundle_message(preview_bundle(session=session), ask="Write the document."),
+        messages=prompts.bundle_message(
+            preview_bundle(session=session, resolution_summary=summary), ask="Write the document."
+        ),
         account=session.account,
         user=actor,
         subject=Subject("session", session.pk),

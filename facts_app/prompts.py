@@ -176,16 +176,20 @@ def _demo_resolution_note(request) -> str:
     bundle, _ = _bundle_from(request)
     fix = bundle.get("fix") or {}
     outcome = fix.get("outcome")
+    said = bundle.get("resolution_summary")
     if fix and outcome == "applied_pending":
         resolution = (
-            f"Provisional: “{fix['title']}” was applied and is awaiting verification ({fix.get('pending_reason')})."
+            f"Provisional: “{fix['title']}” was applied and is awaiting verification "
+            f"({fix.get('pending_reason')})." + (f" {said}" if said else "")
         )
+    elif said:
+        resolution = said
     elif fix and (
         outcome in ("applied_success", "applied_partial") or (outcome == "proposed" and fix.get("applied_at"))
     ):
         resolution = f"Applied “{fix['title']}”." + (f" {fix['description']}" if fix.get("description") else "")
     else:
-        resolution = bundle.get("resolution_summary") or "Resolved as recorded by the engineer."
+        resolution = "Not recorded yet: say how it was resolved."
     cause = fix.get("description") if fix and outcome == "applied_success" else ""
     return "\n".join(
         [

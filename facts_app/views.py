@@ -139,7 +139,10 @@ def _preview_response(request, session, kind: str, *, regenerate: bool):
 
     context = {"session": session, "kind": kind}
     try:
-        context["preview"] = preview_get(session=session, kind=kind, actor=request.user, regenerate=regenerate)
+        context["preview"] = preview_get(
+            session=session, kind=kind, actor=request.user, regenerate=regenerate,
+            resolution_summary=(request.POST if regenerate else request.GET).get("summary", ""),
+        )  # fmt: skip
     except AIError as exc:
         context["error"] = exc.message
         context["preview"] = preview_last_good(session=session, kind=kind)

@@ -428,7 +428,7 @@ def demo_classify(request) -> dict:
     }
 
 
-# Demo fixes by scenario: proposed at the first action or resolution step, with a seeded
+# Demo fixes by scenario: proposed at the first instruction or resolution step, with a seeded
 # script template when the session offers it.
 _FIX_TEMPLATES = {"outlook": "clear-office-credentials", "lockout": "unlock-ad-account"}
 _LANE_ANSWER = re.compile(r"^((?:Q|C)\d+) (.+?) → (.+)$", re.MULTILINE)
@@ -454,7 +454,12 @@ def demo_turn(request) -> dict:
     step, confidence, reasoning, lane = steps[min(turn_index, len(steps) - 1)]
     turn = {"step": step, "confidence": confidence, "reasoning": reasoning, "lane": lane}
     proposed_before = any(m["role"] == "assistant" and '"fix":{' in _message_text(m) for m in request.messages)
-    if step["type"] != "question" and not proposed_before:
+    # A fix is something to apply: an instruction or script, or the resolution; never a step that
+    # only gathers information or verifies.
+    applies = step["type"] == "resolution_suggestion" or (
+        step["type"] == "action" and step["action"]["kind"] in ("instruction", "script_generation")
+    )
+    if applies and not proposed_before:
         turn["fix"] = _demo_fix(scenario, step, first)
     last = _message_text(request.messages[-1]) if turn_index else ""
     # Lane answers reported since the last step become facts, resting on their lane item.

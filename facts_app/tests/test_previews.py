@@ -317,3 +317,24 @@ def test_the_screen_says_unavailable_when_the_assessment_is_late(session, tenant
     Escalation.objects.filter(pk=escalation.pk).update(created_at=late)
     body = client.get(f"/sessions/{session.pk}/handoff/assessment/", headers=HTMX).content.decode()
     assert "Assessment unavailable" in body and "every 2s" not in body
+
+
+def test_the_note_is_drafted_with_what_the_engineer_wrote_under_resolve(session, fake_anthropic, client):
+    fake_anthropic.set_responder(lambda body: Reply.text(NOTE))
+    client.force_login(session.owner)
+    client.get(_url(session), headers=HTMX)
+    typed = "Removed the stale Office credentials; Outlook signed in once and stayed."
+    client.get(_url(session), {"summary": typed}, headers=HTMX)
+    assert len(fake_anthropic.requests) == 2 and typed in _bundle_sent(fake_anthropic)
+    again = client.get(_url(session), {"summary": typed}, headers=HTMX).content.decode()
+    assert len(fake_anthropic.requests) == 2 and "from cache" in again  # the same text: the same draft
+    client.get(_url(session, "escalation_package"), {"summary": typed}, headers=HTMX)
+    assert typed not in _bundle_sent(fake_anthropic)  # only the resolution note reads it
+
+
+def test_the_demo_note_says_what_the_engineer_wrote(session):
+    typed = "Removed the stale Office credentials."
+    note = previews.preview_get(
+        session=session, kind="resolution_note", actor=session.owner, resolution_summary=typed
+    ).markdown
+    assert note.split("## Resolution\n", 1)[1].strip() == typed

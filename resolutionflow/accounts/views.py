@@ -21,10 +21,14 @@ def home(request):
 
 @engineer_required
 def engineer_home(request):
-    from sessions_app.selectors import session_list_for_user
+    from sessions_app.selectors import escalation_queue, session_list_for_user
 
     open_sessions = session_list_for_user(user=request.user).filter(status__in=["active", "paused"])[:8]
-    return render(request, "accounts/engineer_home.html", {"open_sessions": open_sessions})
+    waiting = escalation_queue(user=request.user)
+    return render(
+        request, "accounts/engineer_home.html", {"open_sessions": open_sessions, "escalations": waiting[:5],
+                                                 "escalation_count": len(waiting)}
+    )  # fmt: skip
 
 
 @l1_required

@@ -21,8 +21,8 @@ from sessions_app.tests.factories import ScriptTemplateFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE, DESKTOP = 360, 1280
-# Matches the demo's lockout scenario, whose first action step proposes a fix with the
-# `unlock-ad-account` template when the session offers it.
+# Matches the demo's lockout scenario: its information-gathering step proposes nothing; its
+# resolution proposes a fix with the `unlock-ad-account` template when the session offers it.
 TICKET = (
     "Dana Whitfield's AD account has been locked out three times this morning, "
     "ever since she changed her password on Friday."
@@ -188,6 +188,10 @@ def test_facts_fix_banner_and_a_secret_shown_once(page, live_server, tenant_a, p
     step.get_by_role("button", name="Yes", exact=True).click()
     expect(step).to_contain_text("filter the Security log for event 4740")
     card = page.locator("#sessions_app-fix-card")
+    # Reading a log is not a fix: nothing asks "did it work?" about it.
+    expect(card).to_contain_text("When the evidence points at a fix")
+    step.get_by_role("button", name="Done — as expected").click()
+    expect(step).to_contain_text("Removed the old password from the user's phone mail profile")
     expect(card).to_contain_text("Apply it: script template unlock-ad-account")
     expect(card.get_by_test_id("fix-status")).to_have_text("Proposed")
     # The AI's own promotion of Q1's answer does not duplicate the engineer's fact.

@@ -81,3 +81,7 @@ def test_each_common_problem_gets_several_sensible_steps(tenant_a, client, intak
     assert len({s.title for s in session.steps.all()}) >= 3, "the session moves on"
     types = {s.step_type for s in session.steps.all()}
     assert "question" in types and types & {"action", "resolution_suggestion"}
+    # A fix is proposed only at a step that applies something, never at one that gathers or verifies.
+    for fix in session.fixes.select_related("step"):
+        step = fix.step
+        assert step.step_type == "resolution_suggestion" or step.content.get("kind") in ("instruction", "script_generation")

@@ -129,3 +129,7 @@ window.previewWanted = function (kind) {
 document.addEventListener("input", function (event) {
   if (event.target.matches && event.target.matches("[data-preview-text]")) event.target.dataset.edited = "1";
 });
+// The resolution note is drafted with what the engineer wrote under "How was it resolved?".
+document.addEventListener("change", function (event) {
+  if (event.target.id === "id_summary" && window.htmx) htmx.trigger(document.body, "state-changed");
+});
