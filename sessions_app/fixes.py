@@ -22,6 +22,17 @@ def _lock(fix: SuggestedFix) -> SuggestedFix:
     return SuggestedFix.objects.select_for_update().select_related("session").get(pk=fix.pk)
 
 
+def _lock_open(fix: SuggestedFix, actor: User | None) -> SuggestedFix:
+    """Lock the fix for an outcome change: the session's engineer, the active fix, not yet final."""
+    locked = _lock(fix)
+    _check_actor(locked.session, actor)
+    if locked.superseded_at is not None:
+        raise Conflict("This fix is no longer the active one; its outcome cannot change.")
+    if locked.outcome not in OPEN_OUTCOMES:
+        raise Conflict(f"This fix is already recorded as “{locked.get_outcome_display()}”.")
+    return locked
+
+
 def _check_actor(session: AISession, actor: User | None) -> None:
     if actor is not None and session.owner_id != actor.pk:
         raise Conflict("Only the session's engineer can act on its fix.")
@@ -119,12 +130,7 @@ def fix_record_outcome(*, fix: SuggestedFix, actor: User | None, outcome: str, n
     if outcome not in (Out.APPLIED_SUCCESS, Out.APPLIED_FAILED, Out.APPLIED_PARTIAL, Out.APPLIED_PENDING):
         raise InvalidInput("Unknown outcome.")
     note = (note or "").strip()[:2000]
-    locked = _lock(fix)
-    _check_actor(locked.session, actor)
-    if locked.superseded_at is not None:
-        raise Conflict("This fix is no longer the active one; its outcome cannot change.")
-    if locked.outcome not in OPEN_OUTCOMES:
-        raise Conflict(f"This fix is already recorded as “{locked.get_outcome_display()}”.")
+    locked = _lock_open(fix, actor)
     if outcome == Out.APPLIED_PENDING and not note:
         raise InvalidInput("Say what we are waiting on (a power cycle, AD replication, a sync…).")
     now = timezone.now()
@@ -159,12 +165,7 @@ def fix_record_outcome(*, fix: SuggestedFix, actor: User | None, outcome: str, n
 @transaction.atomic
 def fix_record_never_applied(*, fix: SuggestedFix, actor: User) -> SuggestedFix:
     """The engineer says a fix marked applied never actually ran: it goes back to being a proposal."""
-    locked = _lock(fix)
-    _check_actor(locked.session, actor)
-    if locked.superseded_at is not None:
-        raise Conflict("This fix is no longer the active one; its outcome cannot change.")
-    if locked.outcome not in OPEN_OUTCOMES:
-        raise Conflict(f"This fix is already recorded as “{locked.get_outcome_display()}”.")
+    locked = _lock_open(fix, actor)
     locked.outcome = Out.PROPOSED
     locked.applied_at = None
     locked.pending_reason = locked.partial_notes = locked.ai_proposed_outcome = locked.ai_proposed_note = ""

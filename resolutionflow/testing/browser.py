@@ -91,3 +91,18 @@ def screenshot(page, name: str, width: int) -> Path:
     path = SCREENSHOT_DIR / f"{name}-{width}.png"
     page.screenshot(path=str(path), full_page=True, animations="disabled")
     return path
+
+
+PHONE, DESKTOP = 360, 1280
+
+
+def assert_no_sideways_scroll(page, name: str) -> None:
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= PHONE, f"{name}: the page scrolls sideways at {PHONE} px ({scroll_width} px wide)"
+
+
+def shoot_both(page, name: str) -> None:
+    """Screenshot at both widths (phone first: nothing may scroll sideways there), back at desk width."""
+    screenshot(page, name, PHONE)
+    assert_no_sideways_scroll(page, name)
+    screenshot(page, name, DESKTOP)

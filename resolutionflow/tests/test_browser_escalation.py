@@ -22,13 +22,21 @@ from playwright.sync_api import expect
 from resolutionflow.accounts.models import Notification
 from resolutionflow.psa.models import InternalTicket, InternalTicketNote
 from resolutionflow.psa.services import internal_ticket_create
-from resolutionflow.testing.browser import SCREENSHOT_DIR, VIEWPORT_HEIGHT, login_as, screenshot
+from resolutionflow.testing.browser import (
+    DESKTOP,
+    PHONE,
+    SCREENSHOT_DIR,
+    VIEWPORT_HEIGHT,
+    assert_no_sideways_scroll,
+    login_as,
+    screenshot,
+    shoot_both,
+)
 from sessions_app import services
 from sessions_app.models import AISession, Escalation, SuggestedFix, TicketPush
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PHONE, DESKTOP = 360, 1280
 TICKET = (
     "Since her password change on Monday, Outlook keeps asking Jane for her password every hour. "
     "She types it in, it works for a while, then the prompt comes back."
@@ -39,18 +47,6 @@ DEBOUNCE_MS = 500
 
 
 # --- helpers (as in the other browser tests) ------------------------------------------------------
-
-
-def shoot_both(page, name: str) -> None:
-    """Screenshot at both widths (phone first: nothing may scroll sideways there), back at desk width."""
-    screenshot(page, name, PHONE)
-    assert_no_sideways_scroll(page, name)
-    screenshot(page, name, DESKTOP)
-
-
-def assert_no_sideways_scroll(page, name: str) -> None:
-    scroll_width = page.evaluate("document.documentElement.scrollWidth")
-    assert scroll_width <= PHONE, f"{name}: the page scrolls sideways at {PHONE} px ({scroll_width} px wide)"
 
 
 def shoot_lane(page, name: str, locator) -> None:

@@ -13,14 +13,22 @@ import pytest
 from playwright.sync_api import expect
 
 from facts_app.models import Fact
-from resolutionflow.testing.browser import SCREENSHOT_DIR, VIEWPORT_HEIGHT, login_as, screenshot
+from resolutionflow.testing.browser import (
+    DESKTOP,
+    PHONE,
+    SCREENSHOT_DIR,
+    VIEWPORT_HEIGHT,
+    assert_no_sideways_scroll,
+    login_as,
+    screenshot,
+    shoot_both,
+)
 from sessions_app.models import ScriptGeneration, SuggestedFix
 from sessions_app.scripts import REDACTED, ps_quote
 from sessions_app.tests.factories import ScriptTemplateFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PHONE, DESKTOP = 360, 1280
 # Matches the demo's lockout scenario: its information-gathering step proposes nothing; its
 # resolution proposes a fix with the `unlock-ad-account` template when the session offers it.
 TICKET = (
@@ -35,18 +43,6 @@ PROMOTED = "Dana's iPhone still has company mail set up."
 PENDING_REASON = "AD replication to the branch DC"
 SAM = "dwhitfield"
 SECRET = "Harbor-7f3Q-lantern"  # the temporary password: shown once, then never again
-
-
-def shoot_both(page, name: str) -> None:
-    """Screenshot at both widths (phone first: nothing may scroll sideways there), back at desk width."""
-    screenshot(page, name, PHONE)
-    assert_no_sideways_scroll(page, name)
-    screenshot(page, name, DESKTOP)
-
-
-def assert_no_sideways_scroll(page, name: str) -> None:
-    scroll_width = page.evaluate("document.documentElement.scrollWidth")
-    assert scroll_width <= PHONE, f"{name}: the page scrolls sideways at {PHONE} px ({scroll_width} px wide)"
 
 
 def shoot_drawer(page, name: str) -> None:

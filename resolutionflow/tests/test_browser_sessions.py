@@ -11,30 +11,24 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from resolutionflow.testing.browser import SCREENSHOT_DIR, login_as, screenshot
+from resolutionflow.testing.browser import (
+    DESKTOP,
+    PHONE,
+    SCREENSHOT_DIR,
+    assert_no_sideways_scroll,
+    login_as,
+    shoot_both,
+)
 from sessions_app import services
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-PHONE, DESKTOP = 360, 1280
 TICKET = (
     "Since her password change on Monday, Outlook keeps asking Jane for her password every hour. "
     "She types it in, it works for a while, then the prompt comes back."
 )
 FREE_TEXT = "OWA signs in fine on her laptop, no prompt at all."
 RESOLUTION = "Removed the stale MicrosoftOffice16 entries from Credential Manager; Outlook signed in once and stayed."
-
-
-def shoot_both(page, name: str) -> None:
-    """Screenshot at both widths (phone first: nothing may scroll sideways there), back at desk width."""
-    screenshot(page, name, PHONE)
-    assert_no_sideways_scroll(page, name)
-    screenshot(page, name, DESKTOP)
-
-
-def assert_no_sideways_scroll(page, name: str) -> None:
-    scroll_width = page.evaluate("document.documentElement.scrollWidth")
-    assert scroll_width <= PHONE, f"{name}: the page scrolls sideways at {PHONE} px ({scroll_width} px wide)"
 
 
 def lane_texts(page, heading: str) -> list[str]:

@@ -83,5 +83,5 @@ def test_each_common_problem_gets_several_sensible_steps(tenant_a, client, intak
     assert "question" in types and types & {"action", "resolution_suggestion"}
     # A fix is proposed only at a step that applies something, never at one that gathers or verifies.
     for fix in session.fixes.select_related("step"):
-        step = fix.step
-        assert step.step_type == "resolution_suggestion" or step.content.get("kind") in ("instruction", "script_generation")
+        applies = ("instruction", "script_generation")
+        assert fix.step.step_type == "resolution_suggestion" or fix.step.content.get("kind") in applies
