@@ -34,10 +34,6 @@ class Preview:
     generated_at: str
     from_cache: bool
 
-    @property
-    def title(self) -> str:
-        return "Resolution note" if self.kind == "resolution_note" else "Escalation package"
-
 
 def preview_cache_key(*, account_id: int, kind: str, session_id: int, state_version: int, summary: str = "") -> str:
     """The summary the engineer is typing into Resolve is not saved yet, so a note drafted with it

@@ -2,9 +2,8 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
 from resolutionflow.accounts.tenancy import get_for_account
@@ -133,7 +132,7 @@ def promote(request, session_id: int, item_id: int):
 def _preview_response(request, session, kind: str, *, regenerate: bool):
     """The preview region: the cached draft when nothing changed, else a fresh one; a failed draft
     shows its error with a retry beside the last good draft (which is never dropped)."""
-    if session.read_only or not session.is_open:
+    if not session.is_open:  # not open to this viewer: read-only, or closed
         raise PermissionDenied("Only the session's engineer previews its documents while it is open.")
     from .previews import preview_get, preview_last_good
 
@@ -154,9 +153,8 @@ def _preview_response(request, session, kind: str, *, regenerate: bool):
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def preview(request, session_id: int, kind: str):
     """GET: the preview as the session is now. POST: regenerate (a new draft, whatever the cache holds)."""
-    if request.method not in ("GET", "POST"):
-        return HttpResponseNotAllowed(["GET", "POST"])
     session = session_get_for_user(user=request.user, session_id=session_id)
     return _preview_response(request, session, kind, regenerate=request.method == "POST")

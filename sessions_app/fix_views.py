@@ -16,19 +16,21 @@ from .models import AISession, ScriptGeneration, SuggestedFix, TemplateDraft
 from .selectors import session_get_for_user
 
 
-def fix_context(session: AISession, **extra) -> dict:
+def fix_context(session: AISession, escalate_form=None, **extra) -> dict:
     """What the card and the banner need (a fixed number of queries)."""
     fix = fixes.fix_active(session=session)
     generations = list(session.script_generations.select_related("template").order_by("-created_at")[:10])
     from .selectors import script_templates_for_session
 
     templates = script_templates_for_session(account_id=session.account_id, team_id=session.team_id, user=session.owner)
-    context = {"session": session, "fix": fix, "generations": generations, "script_templates": templates}
-    if "escalate_form" not in extra:
+    if escalate_form is None:
         from .handoff_views import escalate_form_for
 
-        context["escalate_form"] = escalate_form_for(session, session.owner, fix=fix)
-    return {**context, **extra}
+        escalate_form = escalate_form_for(session, session.owner, fix=fix)
+    return {
+        "session": session, "fix": fix, "generations": generations, "script_templates": templates,
+        "escalate_form": escalate_form, **extra,
+    }  # fmt: skip
 
 
 def _respond(request, session: AISession, *, error: str = "", changed: bool = True, **extra):

@@ -24,6 +24,7 @@ Out = SuggestedFix.Outcome
 I = Escalation.Intercept  # noqa: E741
 MAX_REASON_CHARS = 2000
 MAX_PACKAGE_CHARS = 20000
+MAX_FRESH_CONTEXT_CHARS = 10000
 
 
 def escalation_needs_intercept(fix: SuggestedFix | None) -> bool:
@@ -209,7 +210,7 @@ def session_claim(*, session: AISession, actor: User, mode: str = "continue", fr
     fresh_context = (fresh_context or "").strip()
     if mode == Escalation.StartMode.FRESH and not fresh_context:
         raise InvalidInput("Write the fresh context the AI should start from.", field="fresh_context")
-    if len(fresh_context) > MAX_REASON_CHARS * 5:
+    if len(fresh_context) > MAX_FRESH_CONTEXT_CHARS:
         raise InvalidInput("The fresh context is too long (at most 10,000 characters).", field="fresh_context")
     now = timezone.now()
     with transaction.atomic():

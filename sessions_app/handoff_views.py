@@ -14,19 +14,17 @@ from django.views.decorators.http import require_GET, require_POST
 from resolutionflow.accounts.tenancy import engineer_required, get_for_account
 from resolutionflow.errors import Conflict, InvalidInput
 
-from . import handoff, pushes, selectors
+from . import fixes, handoff, pushes, selectors
 from .forms import ClaimForm, EscalateForm
 from .models import AISession, Escalation, TicketPush
 
 
-def escalate_form_for(session: AISession, user, data=None, *, fix=False) -> EscalateForm:
-    """`fix`: the active fix when the caller already has it (False: look it up)."""
-    from .fixes import fix_active
-
+def escalate_form_for(session: AISession, user, data=None, *, fix) -> EscalateForm:
+    """The escalate form; whether it asks how the fix went depends on the active `fix`."""
     return EscalateForm(
         data,
         targets=handoff.escalation_targets(session=session, actor=user),
-        needs_intercept=handoff.escalation_needs_intercept(fix_active(session=session) if fix is False else fix),
+        needs_intercept=handoff.escalation_needs_intercept(fix),
     )
 
 
@@ -34,7 +32,7 @@ def escalate_form_for(session: AISession, user, data=None, *, fix=False) -> Esca
 @require_POST
 def session_escalate(request, session_id: int):
     session = selectors.session_get_for_user(user=request.user, session_id=session_id)
-    form = escalate_form_for(session, request.user, request.POST)
+    form = escalate_form_for(session, request.user, request.POST, fix=fixes.fix_active(session=session))
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -138,8 +136,6 @@ def session_claim(request, session_id: int):
 def push_retry(request, session_id: int, push_id: int):
     session = selectors.session_get_for_user(user=request.user, session_id=session_id)
     push = get_for_account(TicketPush.objects.filter(session=session), account=session.account_id, pk=push_id)
-    if session.read_only:
-        raise Conflict("Only the session's engineer can retry posting.")
     try:
         push = pushes.push_retry(push=push, actor=request.user)
     except Conflict as exc:

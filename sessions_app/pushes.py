@@ -13,7 +13,7 @@ from django.utils import timezone
 from resolutionflow.accounts.models import User
 from resolutionflow.accounts.services import account_settings_get, audit_record
 from resolutionflow.ai.errors import AIError
-from resolutionflow.errors import Conflict, ExternalServiceError
+from resolutionflow.errors import Conflict, ExternalServiceError, PermissionDenied
 from resolutionflow.psa.client import psa_client_for_account
 from resolutionflow.psa.models import InternalTicket, InternalTicketNote
 from resolutionflow.psa.services import internal_ticket_post_note, internal_ticket_set_status
@@ -124,7 +124,9 @@ def _record(
 
 
 def push_retry(*, push: TicketPush, actor: User) -> TicketPush:
-    """Retry by hand, from the session page."""
+    """Retry by hand, from the session page: the session's engineer only."""
+    if push.session.owner_id != actor.pk:
+        raise PermissionDenied("Only the session's engineer can retry posting.")
     if push.status != TicketPush.Status.FAILED:
         raise Conflict("Only a failed post can be retried.")
     push = push_attempt(push=push, actor=actor)

@@ -40,8 +40,7 @@ def _page_context(session: AISession, **extra) -> dict:
     from .fix_views import fix_context
 
     escalations = list(session.escalations.select_related("escalated_by", "claimed_by", "target"))
-    given = extra.pop("escalate_form", None)
-    fixes = fix_context(session, **({"escalate_form": given} if given else {}))
+    fixes = fix_context(session, escalate_form=extra.pop("escalate_form", None))
     return {
         **fixes,
         "session": session,
