@@ -172,7 +172,13 @@ class EscalateForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": "Say why you are escalating: what the next engineer should know first."},
     )
-    target = forms.TypedChoiceField(label="To (optional)", coerce=int, required=False, empty_value=None)
+    target = forms.TypedChoiceField(
+        label="To (optional)", coerce=int, required=False, empty_value=None,
+        error_messages={
+            "invalid_choice": "Pick another engineer of your account, or leave it empty "
+            "(not yourself: pause the session instead)."
+        },
+    )  # fmt: skip
     package = forms.CharField(max_length=20000, required=False, strip=True, widget=forms.HiddenInput)
 
     def __init__(self, *args, targets=(), needs_intercept: bool = False, **kwargs):

@@ -9,7 +9,7 @@ from django.db import close_old_connections
 
 from resolutionflow.accounts.models import Notification
 from resolutionflow.ai.fake_api import Reply
-from resolutionflow.errors import Conflict, InvalidInput
+from resolutionflow.errors import Conflict, InvalidInput, PermissionDenied
 from resolutionflow.psa.client import PostResult
 from resolutionflow.psa.models import InternalTicket, InternalTicketNote
 from resolutionflow.psa.services import internal_ticket_create
@@ -168,7 +168,8 @@ def test_the_queue_lists_what_awaits_pickup_except_ones_own(session, tenant_a, t
     client.force_login(tenant_a.engineer)
     partial = client.get("/sessions/escalations/", headers={"HX-Request": "true"})
     body = partial.content.decode()
-    assert body.startswith("{# Polled") is False and 'id="sessions_app-queue"' in body and "<html" not in body
+    assert [t.name for t in partial.templates][0] == "sessions_app/partials/_queue.html"
+    assert 'id="sessions_app-queue"' in body and "<html" not in body
     assert "HX-Request" in partial["Vary"] and 'hx-trigger="every 5s"' in body
     assert body.count('data-testid="queue-card"') == 1 and "Credentials cleared twice" not in body
 
@@ -450,3 +451,41 @@ def test_resolve_drafts_the_note_when_none_was_confirmed(session, fake_anthropic
     assert push.body == NOTE and push.status == "local"
     assert "resolution note" in fake_anthropic.requests[-1]["system"][0]["text"]
     assert "Cleared the cached credentials" in message_text(fake_anthropic.requests[-1], 0)
+
+
+def test_bad_escalate_input_says_why_and_changes_nothing(session, client):
+    _applied_fix(session)
+    client.force_login(session.owner)
+    response = client.post(f"/sessions/{session.pk}/escalate/", {"reason": "", "intercept": ""})
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "Say why you are escalating" in page and "Say how the fix went before you escalate." in page
+    response = client.post(
+        f"/sessions/{session.pk}/escalate/", {"reason": "Stuck", "intercept": "didnt", "target": session.owner.pk}
+    )
+    assert response.status_code == 400 and "not yourself: pause the session instead" in response.content.decode()
+    session.refresh_from_db()
+    assert session.status == "active" and not Escalation.objects.exists() and not TicketPush.objects.exists()
+    assert SuggestedFix.objects.get(session=session).outcome == "proposed"  # the intercept was not recorded
+
+
+def test_bad_resolve_input_says_why_and_changes_nothing(session, client):
+    client.force_login(session.owner)
+    response = client.post(f"/sessions/{session.pk}/resolve/", {"summary": "", "note": NOTE})
+    assert response.status_code == 400 and "Say how the problem was resolved." in response.content.decode()
+    response = client.post(f"/sessions/{session.pk}/resolve/", {"summary": "Fixed", "note": "x" * 20001})
+    assert response.status_code == 400 and "at most 20000 characters" in response.content.decode()
+    assert AISession.objects.get(pk=session.pk).status == "active" and not TicketPush.objects.exists()
+
+
+def test_only_the_sessions_engineer_retries_a_failed_post(session, tenant_a, client):
+    AISession.objects.filter(pk=session.pk).update(psa_ticket_ref="12345")
+    escalation = _escalate(session)
+    push = escalation.pushes.get()
+    assert push.status == "failed"
+    client.force_login(tenant_a.coverage_engineer)  # may read the session while it awaits pickup
+    assert client.post(f"/sessions/{session.pk}/pushes/{push.pk}/retry/").status_code == 403
+    with pytest.raises(PermissionDenied):
+        pushes.push_retry(push=push, actor=tenant_a.coverage_engineer)
+    push.refresh_from_db()
+    assert push.status == "failed" and push.attempts == 1
