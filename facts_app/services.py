@@ -10,7 +10,7 @@ from resolutionflow.accounts.models import User
 from resolutionflow.ai.client import Subject, ai_json
 from resolutionflow.errors import Conflict, InvalidInput
 from sessions_app.models import AISession, LaneItem
-from sessions_app.state import session_bump_state_version
+from sessions_app.services.state import session_bump_state_version
 
 from . import prompts
 from .models import MAX_FACT_CHARS, Fact

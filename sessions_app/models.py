@@ -339,7 +339,7 @@ class ScriptTemplate(TenantModel):
         return self.name
 
     def clean(self) -> None:
-        from .scripts import validate_parameter_schema
+        from .powershell import validate_parameter_schema
 
         super().clean()
         validate_parameter_schema(self.parameters, self.body)

@@ -8,7 +8,7 @@ ABANDON_LOCK = "lock:sessions_abandon_idle"
 def sessions_abandon_idle() -> int | None:
     """Periodic: mark sessions idle past SESSION_ABANDON_AFTER_HOURS as abandoned (kept for audit).
     One run at a time: `cache.add` is atomic on Redis, so an overlapping run returns at once."""
-    from .services import sessions_abandon_idle as abandon
+    from sessions_app.services.turns import sessions_abandon_idle as abandon
 
     if not cache.add(ABANDON_LOCK, "1", timeout=150):
         return None
@@ -25,7 +25,7 @@ RETRY_LOCK = "lock:pushes_retry_failed"
 def pushes_retry_failed() -> int | None:
     """Periodic: retry failed posts of resolution notes and escalation packages (SPEC §9: every
     5 minutes, 3 times). One run at a time, under a cache.add lock."""
-    from .pushes import pushes_retry_failed as retry
+    from sessions_app.services.ticket_pushes import pushes_retry_failed as retry
 
     if not cache.add(RETRY_LOCK, "1", timeout=280):
         return None

@@ -6,7 +6,7 @@ import pytest
 
 from facts_app.models import Fact
 from facts_app.tests.factories import FactFactory
-from sessions_app import fixes
+from sessions_app.services import fixes
 from sessions_app.tests.factories import AISessionFactory, LaneItemFactory
 from sessions_app.tests.test_pages import PAGE_QUERIES
 

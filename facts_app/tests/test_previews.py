@@ -11,9 +11,9 @@ from facts_app import previews, services
 from facts_app.tests.factories import FactFactory
 from resolutionflow.ai.fake_api import Reply
 from resolutionflow.testing.services import WORKER_ASSESSMENT_TIMEOUT, wait_until
-from sessions_app import fixes, handoff
 from sessions_app.models import AISession, Escalation
-from sessions_app.script_services import script_generate
+from sessions_app.services import escalations, fixes
+from sessions_app.services.scripts import script_generate
 from sessions_app.tests.factories import AISessionFactory, ScriptTemplateFactory, message_text
 
 pytestmark = pytest.mark.django_db
@@ -214,7 +214,7 @@ def test_only_the_sessions_engineer_previews(session, tenant_a, tenant_b, client
     assert client.get(_url(session), headers=HTMX).status_code == 404
     client.force_login(tenant_a.l1)
     assert client.get(_url(session)).status_code == 404  # L1 techs never see engineer sessions
-    handoff.session_escalate(session=session, actor=session.owner, reason="Stuck", package="x")
+    escalations.session_escalate(session=session, actor=session.owner, reason="Stuck", package="x")
     client.force_login(tenant_a.coverage_engineer)  # may read it while it awaits pickup; not spend on it
     assert client.get(_url(session)).status_code == 403
     refused = client.get(_url(session), headers=HTMX)  # HTMX gets the error partial to swap in
@@ -266,7 +266,9 @@ def test_a_real_worker_drafts_the_handoff_assessment(celery_worker_process, fake
     fake_anthropic_server.enqueue(Reply.json(assessment))
     session = AISessionFactory(owner=tenant_a.engineer)
     FactFactory(session=session, text="OWA signs in fine")
-    escalation = handoff.session_escalate(session=session, actor=tenant_a.engineer, reason="Stuck on WAM", package="x")
+    escalation = escalations.session_escalate(
+        session=session, actor=tenant_a.engineer, reason="Stuck on WAM", package="x"
+    )
     assert wait_until(lambda: Escalation.objects.get(pk=escalation.pk).assessment_status != "pending", timeout=15)
     escalation.refresh_from_db()
     assert escalation.assessment_status == "ready" and escalation.assessment["confidence"] == 65
@@ -288,7 +290,7 @@ def test_a_slow_ai_leaves_the_assessment_unavailable_within_the_time_limit(
     try:
         session = AISessionFactory(owner=tenant_a.engineer)
         started = time.monotonic()
-        escalation = handoff.session_escalate(session=session, actor=tenant_a.engineer, reason="Slow", package="x")
+        escalation = escalations.session_escalate(session=session, actor=tenant_a.engineer, reason="Slow", package="x")
         assert wait_until(
             lambda: Escalation.objects.get(pk=escalation.pk).assessment_status != "pending",
             timeout=WORKER_ASSESSMENT_TIMEOUT + 10,
@@ -309,7 +311,7 @@ def test_the_screen_says_unavailable_when_the_assessment_is_late(session, tenant
 
     from django.utils import timezone
 
-    escalation = handoff.session_escalate(session=session, actor=session.owner, reason="Stuck", package="x")
+    escalation = escalations.session_escalate(session=session, actor=session.owner, reason="Stuck", package="x")
     client.force_login(tenant_a.coverage_engineer)
     pending = client.get(f"/sessions/{session.pk}/handoff/assessment/", headers=HTMX).content.decode()
     assert "Drafting the assessment" in pending and 'hx-trigger="every 2s"' in pending

@@ -32,8 +32,8 @@ from resolutionflow.testing.browser import (
     screenshot,
     shoot_both,
 )
-from sessions_app import services
 from sessions_app.models import AISession, Escalation, SuggestedFix, TicketPush
+from sessions_app.services import turns
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -155,8 +155,8 @@ NOTE_EDITED = "OWA signs in fine with the new password, no prompt."
 
 @pytest.fixture
 def outlook_session(tenant_a):
-    session = services.session_start(user=tenant_a.engineer, intake_type="text", intake_text=TICKET)
-    services.session_take_turn(session=session, actor=tenant_a.engineer)
+    session = turns.session_start(user=tenant_a.engineer, intake_type="text", intake_text=TICKET)
+    turns.session_take_turn(session=session, actor=tenant_a.engineer)
     return session
 
 

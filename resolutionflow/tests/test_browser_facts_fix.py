@@ -24,7 +24,7 @@ from resolutionflow.testing.browser import (
     shoot_both,
 )
 from sessions_app.models import ScriptGeneration, SuggestedFix
-from sessions_app.scripts import REDACTED, ps_quote
+from sessions_app.powershell import REDACTED, ps_quote
 from sessions_app.tests.factories import ScriptTemplateFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

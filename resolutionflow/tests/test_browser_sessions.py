@@ -19,7 +19,7 @@ from resolutionflow.testing.browser import (
     login_as,
     shoot_both,
 )
-from sessions_app import services
+from sessions_app.services import turns
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -191,8 +191,8 @@ def test_engineer_is_led_from_ticket_text_to_downloaded_documentation(page, live
 
 @pytest.fixture
 def outlook_session(tenant_a):
-    session = services.session_start(user=tenant_a.engineer, intake_type="text", intake_text=TICKET)
-    services.session_take_turn(session=session, actor=tenant_a.engineer)
+    session = turns.session_start(user=tenant_a.engineer, intake_type="text", intake_text=TICKET)
+    turns.session_take_turn(session=session, actor=tenant_a.engineer)
     return session
 
 

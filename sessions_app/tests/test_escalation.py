@@ -13,8 +13,8 @@ from resolutionflow.errors import Conflict, InvalidInput, PermissionDenied
 from resolutionflow.psa.client import PostResult
 from resolutionflow.psa.models import InternalTicket, InternalTicketNote
 from resolutionflow.psa.services import internal_ticket_create
-from sessions_app import fixes, handoff, pushes, services
 from sessions_app.models import AISession, Escalation, SuggestedFix, TicketPush
+from sessions_app.services import escalations, fixes, ticket_pushes, turns
 
 from .factories import AISessionFactory, SessionStepFactory, answer_step, message_text, question_turn
 
@@ -43,7 +43,7 @@ def _applied_fix(session, title="Clear the cached Office credentials"):
 def _escalate(session, **kwargs):
     kwargs.setdefault("reason", "Credentials cleared twice; the prompt is back within the hour.")
     kwargs.setdefault("package", PACKAGE)
-    return handoff.session_escalate(session=session, actor=session.owner, **kwargs)
+    return escalations.session_escalate(session=session, actor=session.owner, **kwargs)
 
 
 # --- Escalate ----------------------------------------------------------------------------------
@@ -98,8 +98,8 @@ def test_escalation_is_never_to_oneself_and_only_to_an_engineer_of_the_account(s
 
 def test_only_an_active_or_paused_session_of_ones_own_is_escalated(session, tenant_a):
     with pytest.raises(Conflict):
-        handoff.session_escalate(session=session, actor=tenant_a.coverage_engineer, reason="not mine")
-    services.session_pause(session=session, actor=session.owner)
+        escalations.session_escalate(session=session, actor=tenant_a.coverage_engineer, reason="not mine")
+    turns.session_pause(session=session, actor=session.owner)
     _escalate(session)
     with pytest.raises(Conflict):
         _escalate(session)
@@ -137,7 +137,7 @@ def test_a_failed_package_draft_leaves_the_escalation_standing_and_can_be_retrie
     assert AISession.objects.get(pk=session.pk).status == "requesting_escalation"
     assert push.status == "failed" and "could not be drafted" in push.error and push.body == ""
     fake_anthropic.enqueue(Reply.text(PACKAGE))
-    push = pushes.push_retry(push=push, actor=session.owner)
+    push = ticket_pushes.push_retry(push=push, actor=session.owner)
     escalation.refresh_from_db()
     assert push.status == "local" and push.body == PACKAGE and escalation.package == PACKAGE
 
@@ -158,9 +158,9 @@ def test_engineers_of_the_account_are_told_and_nobody_else(session, tenant_a, te
 def test_the_queue_lists_what_awaits_pickup_except_ones_own(session, tenant_a, tenant_b, client):
     _escalate(session)
     other = AISessionFactory(owner=tenant_a.coverage_engineer, urgency="critical")
-    handoff.session_escalate(session=other, actor=tenant_a.coverage_engineer, reason="Need AD rights", package="x")
+    escalations.session_escalate(session=other, actor=tenant_a.coverage_engineer, reason="Need AD rights", package="x")
     foreign = AISessionFactory(owner=tenant_b.engineer)
-    handoff.session_escalate(session=foreign, actor=tenant_b.engineer, reason="Theirs", package="x")
+    escalations.session_escalate(session=foreign, actor=tenant_b.engineer, reason="Theirs", package="x")
     client.force_login(tenant_a.admin)
     page = client.get("/sessions/escalations/").content.decode()
     assert page.count('data-testid="queue-card"') == 2 and "Theirs" not in page
@@ -177,7 +177,7 @@ def test_the_queue_lists_what_awaits_pickup_except_ones_own(session, tenant_a, t
 def test_the_queue_costs_a_fixed_number_of_queries(tenant_a, client, django_assert_max_num_queries):
     for n in range(12):
         s = AISessionFactory(owner=tenant_a.engineer)
-        handoff.session_escalate(session=s, actor=tenant_a.engineer, reason=f"reason {n}", package="x")
+        escalations.session_escalate(session=s, actor=tenant_a.engineer, reason=f"reason {n}", package="x")
     client.force_login(tenant_a.admin)
     with django_assert_max_num_queries(4):  # auth (2), the queue, the notification bell
         body = client.get("/sessions/escalations/", headers={"HX-Request": "true"}).content.decode()
@@ -222,7 +222,7 @@ def test_while_awaiting_pickup_any_engineer_reads_it_and_nobody_acts(session, te
 def test_the_original_engineer_cannot_claim(session):
     _escalate(session)
     with pytest.raises(Conflict) as err:
-        handoff.session_claim(session=session, actor=session.owner)
+        escalations.session_claim(session=session, actor=session.owner)
     assert err.value.message == "You escalated this session; a colleague picks it up."
 
 
@@ -230,7 +230,7 @@ def test_claiming_makes_the_session_the_new_engineers_with_a_briefing(session, t
     fix = _applied_fix(session)
     fixes.fix_record_outcome(fix=fix, actor=session.owner, outcome="applied_partial", note="Only on Wi-Fi")
     escalation = _escalate(session, intercept="partly", intercept_note="Still prompts on Wi-Fi")
-    claimed = handoff.session_claim(session=session, actor=tenant_a.coverage_engineer)
+    claimed = escalations.session_claim(session=session, actor=tenant_a.coverage_engineer)
     escalation.refresh_from_db()
     assert claimed.owner_id == tenant_a.coverage_engineer.pk and claimed.status == "active"
     assert escalation.claimed_by_id == tenant_a.coverage_engineer.pk and escalation.start_mode == "continue"
@@ -252,14 +252,14 @@ def test_claiming_makes_the_session_the_new_engineers_with_a_briefing(session, t
 
 def test_continuing_sends_the_briefing_with_the_next_answer(session, tenant_a, fake_anthropic):
     _escalate(session)
-    handoff.session_claim(session=session, actor=tenant_a.coverage_engineer)
+    escalations.session_claim(session=session, actor=tenant_a.coverage_engineer)
     session.refresh_from_db()
     step = session.steps.get(order=2)
-    services.session_answer_step(
+    turns.session_answer_step(
         session=session, step=step, actor=tenant_a.coverage_engineer, kind="free_text", text="Yes, always on VPN."
     )
     fake_anthropic.enqueue(Reply.json(question_turn("Which VPN client?")))
-    services.session_take_turn(session=session, actor=tenant_a.coverage_engineer)
+    turns.session_take_turn(session=session, actor=tenant_a.coverage_engineer)
     last = message_text(fake_anthropic.requests[-1])
     assert "Yes, always on VPN." in last and '<data source="briefing">' in last
     assert "continue from where the session was" in last.lower() or "They continue" in last
@@ -269,37 +269,37 @@ def test_continuing_sends_the_briefing_with_the_next_answer(session, tenant_a, f
 def test_starting_from_fresh_context_answers_the_waiting_step_and_asks_the_ai(session, tenant_a, fake_anthropic):
     _escalate(session)
     with pytest.raises(InvalidInput):
-        handoff.session_claim(session=session, actor=tenant_a.coverage_engineer, mode="fresh", fresh_context=" ")
-    handoff.session_claim(
+        escalations.session_claim(session=session, actor=tenant_a.coverage_engineer, mode="fresh", fresh_context=" ")
+    escalations.session_claim(
         session=session, actor=tenant_a.coverage_engineer, mode="fresh",
         fresh_context="The user has a second laptop that works fine on the same Wi-Fi.",
     )  # fmt: skip
     step = AISession.objects.get(pk=session.pk).steps.get(order=2)
     assert step.answered and step.responded_by_id == tenant_a.coverage_engineer.pk
     fake_anthropic.enqueue(Reply.json(question_turn("Compare the two laptops' Office builds?")))
-    services.session_take_turn(session=AISession.objects.get(pk=session.pk), actor=tenant_a.coverage_engineer)
+    turns.session_take_turn(session=AISession.objects.get(pk=session.pk), actor=tenant_a.coverage_engineer)
     last = message_text(fake_anthropic.requests[-1])
     assert "second laptop that works fine" in last and '<data source="briefing">' in last
 
 
 def test_the_loser_of_a_claim_is_told_who_won(session, tenant_a):
     _escalate(session)
-    handoff.session_claim(session=session, actor=tenant_a.coverage_engineer)
+    escalations.session_claim(session=session, actor=tenant_a.coverage_engineer)
     with pytest.raises(Conflict) as err:
-        handoff.session_claim(session=session, actor=tenant_a.admin)
+        escalations.session_claim(session=session, actor=tenant_a.admin)
     assert err.value.message == f"{tenant_a.coverage_engineer.get_full_name()} picked this session up first."
 
 
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_claims_on_postgresql_exactly_one_wins(tenant_a):
     session = AISessionFactory(owner=tenant_a.engineer)
-    handoff.session_escalate(session=session, actor=tenant_a.engineer, reason="Stuck", package="x")
+    escalations.session_escalate(session=session, actor=tenant_a.engineer, reason="Stuck", package="x")
     barrier, results = threading.Barrier(2), {}
 
     def claim(user):
         try:
             barrier.wait()
-            handoff.session_claim(session=session, actor=user)
+            escalations.session_claim(session=session, actor=user)
             results[user.pk] = "won"
         except Conflict as exc:
             results[user.pk] = exc.message
@@ -352,7 +352,7 @@ def test_resolve_posts_the_confirmed_note_to_the_internal_ticket(session, tenant
 
 
 def test_resolve_with_no_ticket_keeps_the_note_local(session):
-    services.session_resolve(session=session, actor=session.owner, summary="Fixed", note=NOTE)
+    turns.session_resolve(session=session, actor=session.owner, summary="Fixed", note=NOTE)
     push = TicketPush.objects.get(session=session)
     assert push.status == "local" and push.posted_at is not None and push.body == NOTE
 
@@ -362,15 +362,15 @@ def test_resolving_marks_a_verifying_or_pending_fix_as_a_success(session, outcom
     fix = _applied_fix(session)
     if outcome == "applied_pending":
         fixes.fix_record_outcome(fix=fix, actor=session.owner, outcome=outcome, note="Waiting on a reboot")
-    services.session_resolve(session=session, actor=session.owner, summary="Fixed", note=NOTE)
+    turns.session_resolve(session=session, actor=session.owner, summary="Fixed", note=NOTE)
     fix.refresh_from_db()
     assert fix.outcome == SuggestedFix.Outcome.APPLIED_SUCCESS and fix.verified_at is not None
 
 
 def test_resolving_twice_is_refused(session):
-    services.session_resolve(session=session, actor=session.owner, summary="Fixed", note=NOTE)
+    turns.session_resolve(session=session, actor=session.owner, summary="Fixed", note=NOTE)
     with pytest.raises(Conflict) as err:
-        services.session_resolve(session=session, actor=session.owner, summary="Again", note=NOTE)
+        turns.session_resolve(session=session, actor=session.owner, summary="Again", note=NOTE)
     assert err.value.message == "This session is already resolved."
     assert TicketPush.objects.filter(session=session).count() == 1
 
@@ -398,7 +398,7 @@ class FlakyPSA:
 
 def test_a_failed_push_never_blocks_the_resolve_and_is_retried_by_hand(session, monkeypatch, client):
     psa = FlakyPSA(failures=1)
-    monkeypatch.setattr(pushes, "psa_client_for_account", lambda account: psa)
+    monkeypatch.setattr(ticket_pushes, "psa_client_for_account", lambda account: psa)
     AISession.objects.filter(pk=session.pk).update(psa_ticket_ref="12345")
     client.force_login(session.owner)
     response = client.post(f"/sessions/{session.pk}/resolve/", {"summary": "Fixed", "note": NOTE}, follow=True)
@@ -413,12 +413,12 @@ def test_a_failed_push_never_blocks_the_resolve_and_is_retried_by_hand(session, 
     assert psa.posted == [("12345", "resolution", NOTE)]
     assert "No resolved status is configured" in push.status_note
     with pytest.raises(Conflict):
-        pushes.push_retry(push=push, actor=session.owner)
+        ticket_pushes.push_retry(push=push, actor=session.owner)
 
 
 def test_without_a_psa_connection_the_push_fails_loudly(session):
     AISession.objects.filter(pk=session.pk).update(psa_ticket_ref="12345")
-    services.session_resolve(session=session, actor=session.owner, summary="Fixed", note=NOTE)
+    turns.session_resolve(session=session, actor=session.owner, summary="Fixed", note=NOTE)
     push = TicketPush.objects.get(session=session)
     assert push.status == "failed" and push.error.startswith("PSA not connected")
 
@@ -429,24 +429,24 @@ def test_failed_pushes_are_retried_in_the_background_every_5_minutes_3_times(ses
     from django.utils import timezone
 
     psa = FlakyPSA(failures=10)
-    monkeypatch.setattr(pushes, "psa_client_for_account", lambda account: psa)
+    monkeypatch.setattr(ticket_pushes, "psa_client_for_account", lambda account: psa)
     AISession.objects.filter(pk=session.pk).update(psa_ticket_ref="12345")
-    services.session_resolve(session=session, actor=session.owner, summary="Fixed", note=NOTE)
+    turns.session_resolve(session=session, actor=session.owner, summary="Fixed", note=NOTE)
     push = TicketPush.objects.get(session=session)
     now = timezone.now()
-    assert pushes.pushes_retry_failed(now=now + timedelta(minutes=4)) == 0  # not yet due
+    assert ticket_pushes.pushes_retry_failed(now=now + timedelta(minutes=4)) == 0  # not yet due
     for n in range(1, 4):
         TicketPush.objects.filter(pk=push.pk).update(last_attempt_at=now - timedelta(minutes=6))
-        assert pushes.pushes_retry_failed(now=now) == 1
+        assert ticket_pushes.pushes_retry_failed(now=now) == 1
         push.refresh_from_db()
         assert push.attempts == 1 + n
     TicketPush.objects.filter(pk=push.pk).update(last_attempt_at=now - timedelta(minutes=6))
-    assert pushes.pushes_retry_failed(now=now) == 0  # the first attempt and three retries, then by hand only
+    assert ticket_pushes.pushes_retry_failed(now=now) == 0  # the first attempt and three retries, then by hand only
 
 
 def test_resolve_drafts_the_note_when_none_was_confirmed(session, fake_anthropic):
     fake_anthropic.enqueue(Reply.text(NOTE))
-    services.session_resolve(session=session, actor=session.owner, summary="Cleared the cached credentials")
+    turns.session_resolve(session=session, actor=session.owner, summary="Cleared the cached credentials")
     push = TicketPush.objects.get(session=session)
     assert push.body == NOTE and push.status == "local"
     assert "resolution note" in fake_anthropic.requests[-1]["system"][0]["text"]
@@ -486,6 +486,6 @@ def test_only_the_sessions_engineer_retries_a_failed_post(session, tenant_a, cli
     client.force_login(tenant_a.coverage_engineer)  # may read the session while it awaits pickup
     assert client.post(f"/sessions/{session.pk}/pushes/{push.pk}/retry/").status_code == 403
     with pytest.raises(PermissionDenied):
-        pushes.push_retry(push=push, actor=tenant_a.coverage_engineer)
+        ticket_pushes.push_retry(push=push, actor=tenant_a.coverage_engineer)
     push.refresh_from_db()
     assert push.status == "failed" and push.attempts == 1

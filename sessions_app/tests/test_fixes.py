@@ -7,8 +7,8 @@ from django.db import IntegrityError, connection, connections, transaction
 
 from resolutionflow.ai.fake_api import Reply
 from resolutionflow.errors import Conflict, InvalidInput
-from sessions_app import fixes, services
 from sessions_app.models import AISession, SuggestedFix
+from sessions_app.services import fixes, turns
 
 from .factories import AISessionFactory, question_turn
 
@@ -202,7 +202,7 @@ def test_resolving_records_a_verifying_or_pending_fix_as_success(session, setup,
         fixes.fix_record_outcome(fix=fix, actor=session.owner, outcome="applied_pending", note="sync")
     elif setup == "partial":
         fixes.fix_record_outcome(fix=fix, actor=session.owner, outcome="applied_partial", note="half")
-    services.session_resolve(session=session, actor=session.owner, summary="Cleared the tokens.")
+    turns.session_resolve(session=session, actor=session.owner, summary="Cleared the tokens.")
     fix.refresh_from_db()
     assert fix.outcome == expected
     assert (fix.verified_at is not None) is (expected == "applied_success")
@@ -239,8 +239,8 @@ def test_a_turn_can_propose_a_fix_promote_facts_and_read_an_outcome(begin, fake_
         {"text": "Invented fact.", "summary": "no item", "source_ref": "Q42"},
     ]
     fake_anthropic.enqueue(Reply.json(turn))
-    services.session_answer_step(session=session, step=step, actor=tenant_a.engineer, kind="option", value="yes")
-    services.session_take_turn(session=session, actor=tenant_a.engineer)
+    turns.session_answer_step(session=session, step=step, actor=tenant_a.engineer, kind="option", value="yes")
+    turns.session_take_turn(session=session, actor=tenant_a.engineer)
     fix = fixes.fix_active(session=session)
     assert (fix.title, fix.confidence, fix.outcome) == ("Clear cached credentials", 100, "proposed")
     assert list(Fact.objects.filter(session=session).values_list("source_ref", "author")) == [("Q1", None)]
@@ -250,9 +250,9 @@ def test_a_turn_can_propose_a_fix_promote_facts_and_read_an_outcome(begin, fake_
     nxt["proposed_outcome"] = {"status": "applied_success", "note": "The engineer wrote that it fixed it."}
     fake_anthropic.enqueue(Reply.json(nxt))
     step = session.steps.order_by("order").last()
-    services.session_answer_step(
+    turns.session_answer_step(
         session=session, step=step, actor=tenant_a.engineer, kind="free_text", text="that fixed it"
     )
-    services.session_take_turn(session=session, actor=tenant_a.engineer)
+    turns.session_take_turn(session=session, actor=tenant_a.engineer)
     fix.refresh_from_db()
     assert (fix.ai_proposed_outcome, fix.outcome, fix.verified_at) == ("applied_success", "proposed", None)

@@ -7,9 +7,9 @@ from resolutionflow.accounts.services import account_settings_get
 from resolutionflow.ai.fake_api import Reply
 from resolutionflow.ai.tiers import model_for
 from resolutionflow.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from sessions_app import fixes, services
 from sessions_app.models import AISession, ScriptGeneration, ScriptTemplate, TemplateDraft
-from sessions_app.script_services import (
+from sessions_app.services import fixes, turns
+from sessions_app.services.scripts import (
     fix_attach_script,
     script_draft,
     script_generate,
@@ -103,8 +103,8 @@ def test_the_ai_receives_the_generation_redacted(begin, fake_anthropic, tenant_a
     )
     fake_anthropic.enqueue(Reply.json(question_turn("Next?")))
     step = session.steps.get()
-    services.session_answer_step(session=session, step=step, actor=tenant_a.engineer, kind="option", value="yes")
-    services.session_take_turn(session=session, actor=tenant_a.engineer)
+    turns.session_answer_step(session=session, step=step, actor=tenant_a.engineer, kind="option", value="yes")
+    turns.session_take_turn(session=session, actor=tenant_a.engineer)
     sent = str(fake_anthropic.requests[-1]["messages"])
     assert "reset-password" in sent and "********" in sent
     assert "Tr0ub4dor" not in str(fake_anthropic.requests)
@@ -209,7 +209,7 @@ def _resolved_with_draft(session, body="Restart-Service -Name {{ service_name }}
     fix = fixes.fix_propose(session=session, step=None, title="Restart the print spooler")
     fix_attach_script(fix=fix, actor=session.owner, body=body)
     fixes.fix_decide(fix=fix, actor=session.owner, decision="draft_template")  # run now, templatize after
-    services.session_resolve(session=session, actor=session.owner, summary="Spooler restarted.")
+    turns.session_resolve(session=session, actor=session.owner, summary="Spooler restarted.")
     return TemplateDraft.objects.get(session=session)
 
 

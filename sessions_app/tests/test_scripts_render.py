@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sessions_app.scripts import REDACTED, SINGLE_QUOTES, clean_parameter_values, ps_quote, render_script
+from sessions_app.powershell import REDACTED, SINGLE_QUOTES, clean_parameter_values, ps_quote, render_script
 
 PARAMS = [
     {"key": "user", "label": "User name", "type": "text", "required": True},

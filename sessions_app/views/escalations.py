@@ -13,18 +13,18 @@ from django.views.decorators.http import require_GET, require_POST
 
 from resolutionflow.accounts.tenancy import engineer_required, get_for_account
 from resolutionflow.errors import Conflict, InvalidInput
-
-from . import fixes, handoff, pushes, selectors
-from .forms import ClaimForm, EscalateForm
-from .models import AISession, Escalation, TicketPush
+from sessions_app import selectors
+from sessions_app.forms import ClaimForm, EscalateForm
+from sessions_app.models import AISession, Escalation, TicketPush
+from sessions_app.services import escalations, fixes, ticket_pushes
 
 
 def escalate_form_for(session: AISession, user, data=None, *, fix) -> EscalateForm:
     """The escalate form; whether it asks how the fix went depends on the active `fix`."""
     return EscalateForm(
         data,
-        targets=handoff.escalation_targets(session=session, actor=user),
-        needs_intercept=handoff.escalation_needs_intercept(fix),
+        targets=escalations.escalation_targets(session=session, actor=user),
+        needs_intercept=escalations.escalation_needs_intercept(fix),
     )
 
 
@@ -36,7 +36,7 @@ def session_escalate(request, session_id: int):
     if form.is_valid():
         data = form.cleaned_data
         try:
-            escalation = handoff.session_escalate(
+            escalation = escalations.session_escalate(
                 session=session, actor=request.user, reason=data["reason"], target_id=data["target"],
                 intercept=data.get("intercept", ""), intercept_note=data.get("intercept_note", ""),
                 package=data["package"],
@@ -50,7 +50,7 @@ def session_escalate(request, session_id: int):
             else:
                 messages.success(request, "Escalated. Your colleagues can see it in the escalation queue.")
             return redirect("sessions_app:detail", session_id=session.pk)
-    from .views import _page_context
+    from sessions_app.views.sessions import _page_context
 
     context = _page_context(session, escalate_form=form, escalate_open=True)
     return render(request, "sessions_app/session_detail.html", context, status=400)
@@ -70,7 +70,7 @@ def escalation_queue(request):
 
 def _handoff_escalation(request, session_id: int) -> tuple[AISession, Escalation]:
     session = selectors.session_get_for_user(user=request.user, session_id=session_id)
-    escalation = handoff.escalation_open(session=session)
+    escalation = escalations.escalation_open(session=session)
     return session, escalation
 
 
@@ -95,7 +95,7 @@ def handoff_screen(request, session_id: int):
         "escalation": escalation,
         "is_own": escalation.escalated_by_id == request.user.pk,
         "form": ClaimForm(),
-        "tried": handoff.handoff_briefing(session, escalation),
+        "tried": escalations.handoff_briefing(session, escalation),
         "facts": list(session.facts.filter(deleted_at__isnull=True).order_by("created_at", "id")),
         "package_push": escalation.pushes.first(),
         **_assessment_context(escalation),
@@ -123,7 +123,7 @@ def session_claim(request, session_id: int):
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
         return redirect("sessions_app:handoff", session_id=session.pk)
     try:
-        handoff.session_claim(session=session, actor=request.user, **form.cleaned_data)
+        escalations.session_claim(session=session, actor=request.user, **form.cleaned_data)
     except Conflict as exc:
         messages.error(request, exc.message)
         return redirect("sessions_app:escalation_queue")
@@ -137,7 +137,7 @@ def push_retry(request, session_id: int, push_id: int):
     session = selectors.session_get_for_user(user=request.user, session_id=session_id)
     push = get_for_account(TicketPush.objects.filter(session=session), account=session.account_id, pk=push_id)
     try:
-        push = pushes.push_retry(push=push, actor=request.user)
+        push = ticket_pushes.push_retry(push=push, actor=request.user)
     except Conflict as exc:
         messages.error(request, exc.message)
     else:

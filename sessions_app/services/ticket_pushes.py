@@ -17,9 +17,8 @@ from resolutionflow.errors import Conflict, ExternalServiceError, PermissionDeni
 from resolutionflow.psa.client import psa_client_for_account
 from resolutionflow.psa.models import InternalTicket, InternalTicketNote
 from resolutionflow.psa.services import internal_ticket_post_note, internal_ticket_set_status
-
-from .documents import RESOLUTION_NOTE, draft_document
-from .models import AISession, Escalation, TicketPush
+from sessions_app.documents import RESOLUTION_NOTE, draft_document
+from sessions_app.models import AISession, Escalation, TicketPush
 
 logger = logging.getLogger(__name__)
 

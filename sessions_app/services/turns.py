@@ -21,11 +21,10 @@ from resolutionflow.errors import Conflict, InvalidInput
 from resolutionflow.psa.client import PSANotConnected, psa_client_for_account
 from resolutionflow.psa.models import InternalTicket
 from resolutionflow.taxonomy import Domain
-
-from . import prompts
-from .documentation import session_documentation
-from .models import MAX_OPTIONS, MAX_STEPS, AISession, LaneItem, SessionStep
-from .selectors import script_templates_for_session
+from sessions_app import prompts
+from sessions_app.models import MAX_OPTIONS, MAX_STEPS, AISession, LaneItem, SessionStep
+from sessions_app.selectors import script_templates_for_session
+from sessions_app.services.documentation import session_documentation
 
 logger = logging.getLogger(__name__)
 
@@ -277,8 +276,8 @@ def session_take_turn(*, session: AISession, actor: User) -> SessionStep:
 
 def _apply_turn_extras(session: AISession, step: SessionStep, turn: dict) -> None:
     """What a turn may carry beside its step: a fix, an outcome reading, facts to promote."""
-    from . import fixes
-    from .signals import turn_recorded
+    from sessions_app.services import fixes
+    from sessions_app.signals import turn_recorded
 
     fix = turn.get("fix")
     if isinstance(fix, dict) and (fix.get("title") or "").strip():
@@ -473,7 +472,7 @@ def session_answer_step(
         locked.pending_context = ""
         locked.last_activity_at = timezone.now()
         locked.save(update_fields=["pending_context", "last_activity_at"])
-        from .fixes import fix_count_engineer_message
+        from sessions_app.services.fixes import fix_count_engineer_message
 
         fix_count_engineer_message(session_id=locked.pk)
     session.refresh_from_db()
@@ -718,8 +717,8 @@ def session_resolve(*, session: AISession, actor: User, summary: str, action: st
     write the documentation, queue the session for the flywheel — all saved first — then post the
     resolution note (the engineer's confirmed text, or a fresh draft) to the ticket. A failed post
     is recorded on the push and retried; it never undoes the resolve."""
-    from .documents import RESOLUTION_NOTE
-    from .pushes import push_attempt, push_create
+    from sessions_app.documents import RESOLUTION_NOTE
+    from sessions_app.services.ticket_pushes import push_attempt, push_create
 
     summary, action = (summary or "").strip(), (action or "").strip()
     note = (note or "").replace("\r\n", "\n").strip()  # a textarea sends CRLF
@@ -758,7 +757,7 @@ def session_resolve(*, session: AISession, actor: User, summary: str, action: st
                 "documentation",
             ]
         )
-        from .fixes import fix_on_resolve
+        from sessions_app.services.fixes import fix_on_resolve
 
         fix_on_resolve(session=locked)
         push = push_create(session=locked, kind=RESOLUTION_NOTE, body=note, actor=actor)

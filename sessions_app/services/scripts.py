@@ -14,12 +14,17 @@ from resolutionflow.accounts.models import ADMIN_ROLES, User
 from resolutionflow.accounts.services import account_settings_get, account_settings_update, audit_record
 from resolutionflow.ai.client import Subject, ai_json
 from resolutionflow.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-
-from . import fixes
-from .models import AISession, ScriptGeneration, ScriptTemplate, SuggestedFix, TemplateDraft
-from .prompts import SCRIPT_DRAFT_SCHEMA, SCRIPT_DRAFT_SYSTEM, fence, script_draft_message
-from .scripts import PLACEHOLDER, clean_parameter_values, redact_values, render_script, validate_parameter_schema
-from .state import session_bump_state_version
+from sessions_app.models import AISession, ScriptGeneration, ScriptTemplate, SuggestedFix, TemplateDraft
+from sessions_app.powershell import (
+    PLACEHOLDER,
+    clean_parameter_values,
+    redact_values,
+    render_script,
+    validate_parameter_schema,
+)
+from sessions_app.prompts import SCRIPT_DRAFT_SCHEMA, SCRIPT_DRAFT_SYSTEM, fence, script_draft_message
+from sessions_app.services import fixes
+from sessions_app.services.state import session_bump_state_version
 
 TEMPLATIZE_OFF_KEY = "templatize_prompt_off_teams"
 MAX_SCRIPT_CHARS = 50_000

@@ -13,12 +13,12 @@ from django.utils import timezone
 from resolutionflow.accounts.models import ENGINEER_ROLES, User
 from resolutionflow.accounts.services import audit_record, notification_send
 from resolutionflow.errors import Conflict, InvalidInput
-
-from . import fixes, prompts
-from .documents import ESCALATION_PACKAGE
-from .models import AISession, Escalation, LaneItem, SessionStep, SuggestedFix
-from .pushes import push_attempt, push_create
-from .signals import session_escalated
+from sessions_app import prompts
+from sessions_app.documents import ESCALATION_PACKAGE
+from sessions_app.models import AISession, Escalation, LaneItem, SessionStep, SuggestedFix
+from sessions_app.services import fixes
+from sessions_app.services.ticket_pushes import push_attempt, push_create
+from sessions_app.signals import session_escalated
 
 Out = SuggestedFix.Outcome
 I = Escalation.Intercept  # noqa: E741

@@ -5,7 +5,7 @@ a preview would say (facts, the suggested fix, script generations), so a cached 
 from django.db import transaction
 from django.db.models import F
 
-from .models import AISession
+from sessions_app.models import AISession
 
 
 def session_bump_state_version(*, session_id: int) -> None:

@@ -1,7 +1,7 @@
 """The session documentation written at Resolve (SPEC §2): problem, intake summary, each step with
 the engineer's response and outcome, resolution, duration. Built from the record, not the AI."""
 
-from .models import AISession, SessionStep
+from sessions_app.models import AISession, SessionStep
 
 
 def _duration(session: AISession) -> str:

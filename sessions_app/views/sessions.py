@@ -15,9 +15,8 @@ from django_htmx.http import trigger_client_event
 from resolutionflow.accounts.tenancy import engineer_required, get_for_account
 from resolutionflow.ai.errors import AIError
 from resolutionflow.errors import Conflict, InvalidInput, NotFound
-
-from . import selectors, services
-from .forms import (
+from sessions_app import selectors
+from sessions_app.forms import (
     AnswerForm,
     LaneAnswerForm,
     LinkTicketForm,
@@ -26,7 +25,8 @@ from .forms import (
     SessionFilterForm,
     SessionStartForm,
 )
-from .models import MAX_STEPS, AISession, LaneItem, SessionStep
+from sessions_app.models import MAX_STEPS, AISession, LaneItem, SessionStep
+from sessions_app.services import turns
 
 
 def _session(request, session_id: int) -> AISession:
@@ -37,7 +37,7 @@ def _page_context(session: AISession, **extra) -> dict:
     steps = selectors.session_steps(session=session)
     last = steps[-1] if steps else None
     lane = selectors.session_lane(session=session)
-    from .fix_views import fix_context
+    from sessions_app.views.fixes import fix_context
 
     escalations = list(session.escalations.select_related("escalated_by", "claimed_by", "target"))
     fixes = fix_context(session, escalate_form=extra.pop("escalate_form", None))
@@ -46,7 +46,7 @@ def _page_context(session: AISession, **extra) -> dict:
         "session": session,
         "steps": steps,
         "current_step": last if last is not None and not last.answered else None,
-        "needs_turn": services.session_needs_turn(session, last),
+        "needs_turn": turns.session_needs_turn(session, last),
         "lane": lane,
         # Facts count too: the lane opens by itself once there is something in it.
         "lane_count": selectors.lane_count(session=session, lane=lane),
@@ -97,7 +97,7 @@ def session_new(request):
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        session = services.session_start(
+        session = turns.session_start(
             user=request.user,
             intake_type=data["intake_type"],
             intake_text=data["intake_text"],
@@ -106,7 +106,7 @@ def session_new(request):
             psa_ticket_ref=data["psa_ticket_ref"] if data["intake_type"] == "psa_ticket" else "",
         )
         try:
-            services.session_take_turn(session=session, actor=request.user)
+            turns.session_take_turn(session=session, actor=request.user)
         except AIError as exc:
             # The session and its intake are saved; the page offers the retry.
             messages.warning(request, exc.message)
@@ -132,7 +132,7 @@ def session_answer(request, session_id: int, step_id: int):
         answer_error = " ".join(e for errors in form.errors.values() for e in errors)
     else:
         try:
-            services.session_answer_step(session=session, step=step, actor=request.user, **form.cleaned_data)
+            turns.session_answer_step(session=session, step=step, actor=request.user, **form.cleaned_data)
         except (InvalidInput, Conflict) as exc:
             answer_error = exc.message
     if answer_error:
@@ -151,7 +151,7 @@ def session_turn(request, session_id: int):
 def _take_turn_and_respond(request, session: AISession) -> HttpResponse:
     turn_error = None
     try:
-        services.session_take_turn(session=session, actor=request.user)
+        turns.session_take_turn(session=session, actor=request.user)
     except AIError as exc:
         turn_error = exc.message
     except Conflict as exc:
@@ -178,7 +178,7 @@ def lane_answer(request, session_id: int, item_id: int):
     lane_error = None
     if form.is_valid():
         try:
-            services.lane_item_answer(
+            turns.lane_item_answer(
                 session=session, item=item, actor=request.user, answer=form.cleaned_data["answer"]
             )
         except (InvalidInput, Conflict) as exc:
@@ -211,9 +211,9 @@ def _lifecycle(service, success: str):
     return view
 
 
-session_pause = _lifecycle(services.session_pause, "Session paused. Resume it whenever you're ready.")
-session_resume = _lifecycle(services.session_resume, "Session resumed.")
-session_reopen = _lifecycle(services.session_reopen, "Session reopened.")
+session_pause = _lifecycle(turns.session_pause, "Session paused. Resume it whenever you're ready.")
+session_resume = _lifecycle(turns.session_resume, "Session resumed.")
+session_reopen = _lifecycle(turns.session_reopen, "Session reopened.")
 
 
 @login_required
@@ -228,7 +228,7 @@ def session_resolve(request, session_id: int):
             _page_context(session, resolve_form=form, resolve_open=True),
             status=400,
         )
-    services.session_resolve(session=session, actor=request.user, **form.cleaned_data)
+    turns.session_resolve(session=session, actor=request.user, **form.cleaned_data)
     push = session.pushes.filter(kind="resolution_note").first()
     if push is not None and push.status == "failed":
         messages.warning(request, f"Resolved, but the note was not posted: {push.error} You can retry it below.")
@@ -247,7 +247,7 @@ def session_rate(request, session_id: int):
     form = RateForm(request.POST)
     if not form.is_valid():
         return render(request, "sessions_app/session_detail.html", _page_context(session, rate_form=form), status=400)
-    services.session_rate(session=session, actor=request.user, **form.cleaned_data)
+    turns.session_rate(session=session, actor=request.user, **form.cleaned_data)
     messages.success(request, "Thanks for rating this session.")
     return redirect("sessions_app:detail", session_id=session.pk)
 
@@ -258,7 +258,7 @@ def session_link_ticket(request, session_id: int):
     session = _session(request, session_id)
     form = LinkTicketForm(request.POST, user=request.user)
     if form.is_valid():
-        services.session_link_ticket(session=session, actor=request.user, **form.cleaned_data)
+        turns.session_link_ticket(session=session, actor=request.user, **form.cleaned_data)
         session.refresh_from_db()
         if session.ticket_context_status == AISession.TicketContextStatus.UNAVAILABLE:
             messages.warning(request, f"Ticket linked, but its context is unavailable: {session.ticket_context_note}.")

@@ -10,21 +10,20 @@ from django_htmx.http import trigger_client_event
 from resolutionflow.accounts.tenancy import get_for_account
 from resolutionflow.ai.errors import AIError
 from resolutionflow.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-
-from . import fixes, script_services
-from .models import AISession, ScriptGeneration, SuggestedFix, TemplateDraft
-from .selectors import session_get_for_user
+from sessions_app.models import AISession, ScriptGeneration, SuggestedFix, TemplateDraft
+from sessions_app.selectors import session_get_for_user
+from sessions_app.services import fixes, scripts
 
 
 def fix_context(session: AISession, escalate_form=None, **extra) -> dict:
     """What the card and the banner need (a fixed number of queries)."""
     fix = fixes.fix_active(session=session)
     generations = list(session.script_generations.select_related("template").order_by("-created_at")[:10])
-    from .selectors import script_templates_for_session
+    from sessions_app.selectors import script_templates_for_session
 
     templates = script_templates_for_session(account_id=session.account_id, team_id=session.team_id, user=session.owner)
     if escalate_form is None:
-        from .handoff_views import escalate_form_for
+        from sessions_app.views.escalations import escalate_form_for
 
         escalate_form = escalate_form_for(session, session.owner, fix=fix)
     return {
@@ -99,7 +98,7 @@ def fix_script(request, session_id: int, fix_id: int):
     body = request.POST.get("body", "")
     return _fix_action(
         request, session_id, fix_id,
-        lambda fix: script_services.fix_attach_script(fix=fix, actor=request.user, body=body),
+        lambda fix: scripts.fix_attach_script(fix=fix, actor=request.user, body=body),
         builder_draft=body,
     )  # fmt: skip
 
@@ -112,7 +111,7 @@ def fix_script_draft(request, session_id: int, fix_id: int):
     session, fix = _fix(request, session_id, fix_id)
     wish, current = request.POST.get("request", ""), request.POST.get("body", "")
     try:
-        draft = script_services.script_draft(fix=fix, actor=request.user, request=wish, current=current)
+        draft = scripts.script_draft(fix=fix, actor=request.user, request=wish, current=current)
     except (InvalidInput, Conflict) as exc:
         error = exc.message
     except AIError as exc:
@@ -130,7 +129,7 @@ def fix_script_draft(request, session_id: int, fix_id: int):
 def script_generate(request, session_id: int):
     session = session_get_for_user(user=request.user, session_id=session_id)
     try:
-        template = script_services.script_template_for_user(
+        template = scripts.script_template_for_user(
             user=request.user, template_id=int(request.POST.get("template", 0))
         )
     except (ValueError, NotFound):
@@ -138,7 +137,7 @@ def script_generate(request, session_id: int):
     fix = fixes.fix_active(session=session)
     values = {p["key"]: request.POST.get(f"param_{p['key']}", "") for p in template.parameters}
     try:
-        generation, full = script_services.script_generate(
+        generation, full = scripts.script_generate(
             session=session, template=template, actor=request.user, values=values,
             fix=fix if fix and fix.script_template_id == template.pk else None,
         )  # fmt: skip
@@ -156,7 +155,7 @@ def script_ran(request, session_id: int, generation_id: int):
         ScriptGeneration.objects.filter(session=session), account=session.account_id, pk=generation_id
     )
     try:
-        script_services.script_mark_ran(generation=generation, actor=request.user)
+        scripts.script_mark_ran(generation=generation, actor=request.user)
     except Conflict as exc:
         return _respond(request, session, error=exc.message)
     return _respond(request, session)
@@ -175,14 +174,14 @@ def drafts(request, session_id: int):
         )
         try:
             if request.POST.get("action") == "accept":
-                template = script_services.template_draft_accept(
+                template = scripts.template_draft_accept(
                     draft=draft, actor=request.user, name=request.POST.get("name", ""),
                     category=request.POST.get("category", ""), description=request.POST.get("description", ""),
                     remove_parameters=request.POST.getlist("remove"), share_with_team=request.POST.get("share") == "on",
                 )  # fmt: skip
                 messages.success(request, f"Saved “{template.name}” as a template.")
             else:
-                script_services.template_draft_reject(
+                scripts.template_draft_reject(
                     draft=draft, actor=request.user, dont_ask_again_for_team=request.POST.get("dont_ask") == "on"
                 )
                 messages.info(request, "Draft skipped.")

@@ -8,9 +8,8 @@ from django.utils import timezone
 from resolutionflow.accounts.models import User
 from resolutionflow.accounts.services import audit_record
 from resolutionflow.errors import Conflict, InvalidInput
-
-from .models import AISession, ScriptTemplate, SessionStep, SuggestedFix
-from .state import session_bump_state_version
+from sessions_app.models import AISession, ScriptTemplate, SessionStep, SuggestedFix
+from sessions_app.services.state import session_bump_state_version
 
 Out = SuggestedFix.Outcome
 D = SuggestedFix.Decision
@@ -101,7 +100,7 @@ def fix_decide(*, fix: SuggestedFix, actor: User, decision: str) -> SuggestedFix
     locked.save(update_fields=["decision", "decided_at", "superseded_at", "applied_at"])
     session_bump_state_version(session_id=locked.session_id)
     if decision == D.DRAFT_TEMPLATE and locked.superseded_at is None:
-        from .script_services import template_draft_queue
+        from sessions_app.services.scripts import template_draft_queue
 
         template_draft_queue(fix=locked, actor=actor)
     audit_record(account=locked.session.account, actor=actor, action=f"fix.{decision}", obj=locked)
