@@ -15,9 +15,9 @@ from django.utils import timezone
 from resolutionflow.accounts.models import User
 from resolutionflow.ai.client import Subject, ai_json, ai_text
 from resolutionflow.ai.errors import AIError
-from sessions_app.documents import KINDS, register_drafter
 from sessions_app.models import AISession, Escalation, LaneItem, SessionStep
 from sessions_app.selectors import session_lane
+from sessions_app.services.ticket_pushes import KINDS, register_drafter
 
 from . import prompts
 from .models import Fact

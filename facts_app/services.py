@@ -10,7 +10,7 @@ from resolutionflow.accounts.models import User
 from resolutionflow.ai.client import Subject, ai_json
 from resolutionflow.errors import Conflict, InvalidInput
 from sessions_app.models import AISession, LaneItem
-from sessions_app.services.state import session_bump_state_version
+from sessions_app.services.guards import OPEN, session_bump_guarded, session_check
 
 from . import prompts
 from .models import MAX_FACT_CHARS, Fact
@@ -38,11 +38,17 @@ def _clean_summary(summary: str) -> str:
     return summary[:80]
 
 
-def _check_writable(session: AISession, actor: User | None) -> None:
-    if actor is not None and session.owner_id != actor.pk:
-        raise Conflict("Only the session's engineer can change what we know.")
-    if session.status not in (AISession.Status.ACTIVE, AISession.Status.PAUSED):
-        raise Conflict(f"The session is {session.get_status_display().lower()}; its facts can no longer change.")
+def _guard_and_bump(session: AISession, actor: User | None) -> None:
+    """sessions_app's one ownership rule (403 for a colleague who may only read, 409 once the
+    session is no longer open), enforced by the state_version bump every fact write makes."""
+    session_bump_guarded(session=session, actor=actor, states=OPEN, conflict=_closed)
+
+
+_closed = {
+    status: f"The session is {label.lower()}; its facts can no longer change."
+    for status, label in AISession.Status.choices
+    if status not in OPEN
+}
 
 
 def _check_source(session: AISession, source_type: str, source_ref: str) -> str:
@@ -69,29 +75,29 @@ def fact_create(
     source_ref: str = "",
     summary: str = "",
 ) -> Fact:
-    locked = AISession.objects.select_for_update().get(pk=session.pk)
-    _check_writable(locked, actor)
+    _guard_and_bump(session, actor)
     fact = Fact(
-        account_id=locked.account_id,
-        session=locked,
+        account_id=session.account_id,
+        session=session,
         text=_clean_text(text),
         source_type=source_type,
-        source_ref=_check_source(locked, source_type, source_ref),
+        source_ref=_check_source(session, source_type, source_ref),
         summary=_clean_summary(summary),
         author=actor,
     )
-    fact.full_clean()
-    fact.save()
-    session_bump_state_version(session_id=locked.pk)
+    # The session is locked and loaded and the author is the request's user: only the fields
+    # themselves need checking (full_clean would look every foreign key up again).
+    fact.clean_fields(exclude=["account", "session", "author"])
+    fact.save(force_insert=True)
     return fact
 
 
 @transaction.atomic
 def fact_update(*, fact: Fact, actor: User, text: str, summary: str | None = None) -> Fact:
+    _guard_and_bump(fact.session, actor)
     locked = Fact.objects.select_for_update().select_related("session").get(pk=fact.pk)
     if locked.deleted_at is not None:
         raise Conflict("This fact was deleted.")
-    _check_writable(locked.session, actor)
     if not locked.is_editable:
         raise Conflict(
             f"This fact comes from {locked.source_ref}; change it by changing the answer to {locked.source_ref}."
@@ -102,20 +108,18 @@ def fact_update(*, fact: Fact, actor: User, text: str, summary: str | None = Non
         locked.summary = _clean_summary(summary)
         fields.append("summary")
     locked.save(update_fields=fields)
-    session_bump_state_version(session_id=locked.session_id)
     return locked
 
 
 @transaction.atomic
 def fact_delete(*, fact: Fact, actor: User) -> Fact:
     """Soft delete: the fact leaves the panel and the previews but stays in the database."""
+    _guard_and_bump(fact.session, actor)
     locked = Fact.objects.select_for_update().select_related("session").get(pk=fact.pk)
-    _check_writable(locked.session, actor)
     if locked.deleted_at is not None:
         return locked
     locked.deleted_at = timezone.now()
     locked.save(update_fields=["deleted_at", "updated_at"])
-    session_bump_state_version(session_id=locked.session_id)
     return locked
 
 
@@ -153,6 +157,7 @@ def facts_promote_from_ai(*, session: AISession, promotions: list[dict]) -> list
 def fact_draft(*, session: AISession, item: LaneItem, actor: User) -> dict:
     """Ask the fast tier to draft a fact from one answered lane item, using only that answer.
     Nothing is saved: the engineer confirms or edits the draft first. Raises NothingSubstantive."""
+    session_check(session, actor=actor, states=OPEN, conflict=_closed)
     if item.session_id != session.pk:
         raise InvalidInput("That item is not part of this session.")
     if not item.answer.strip():

@@ -1,41 +1,35 @@
 """The What-we-know panel: one region, every action returns it and tells the page the state changed."""
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import trigger_client_event
 
 from resolutionflow.accounts.tenancy import get_for_account
 from resolutionflow.ai.errors import AIError
 from resolutionflow.errors import Conflict, InvalidInput, PermissionDenied
+from resolutionflow.htmx import STATE_CHANGED, form_error_message, region_response
 from sessions_app.models import LaneItem
-from sessions_app.selectors import lane_count, session_get_for_user
+from sessions_app.selectors import session_get_for_user
 
 from . import services
 from .forms import FactForm, PromoteForm
 from .models import Fact
-from .templatetags.facts import panel_context
+from .previews import preview_get, preview_last_good
+from .selectors import facts_panel
 
 
-def _panel(request, session, status: int = 200, **extra):
-    if not request.htmx:
-        for key in ("error", "notice"):
-            if extra.get(key):
-                (messages.error if key == "error" else messages.info)(request, extra[key])
-        return redirect("sessions_app:detail", session_id=session.pk)
-    context = panel_context(session, **extra)
-    # The Tasks handle counts facts too: it is swapped out of band with the panel.
-    context["lane_count"] = lane_count(session=session)
-    response = render(request, "facts_app/partials/_panel_update.html", context, status=status)
-    response["Vary"] = "HX-Request"
-    if not extra.get("error") and not extra.get("draft") and not extra.get("notice"):
-        trigger_client_event(response, "state-changed", after="settle")
-    return response
-
-
-def _form_error(form) -> str:
-    return " ".join(e for errors in form.errors.values() for e in errors)
+def _panel(request, session, *, error: str = "", notice: str = "", **extra):
+    """The panel (and the Tasks count, out of band); a change tells the page the state changed.
+    A draft or a notice changes nothing, so it triggers nothing."""
+    return region_response(
+        request,
+        "facts_app/partials/_panel_update.html",
+        lambda: {**facts_panel(session=session), **extra},
+        redirect_to=reverse("sessions_app:detail", args=[session.pk]),
+        error=error,
+        notice=notice,
+        trigger=None if extra.get("draft") or notice else STATE_CHANGED,
+    )
 
 
 @login_required
@@ -43,10 +37,13 @@ def _form_error(form) -> str:
 def panel(request, session_id: int):
     session = session_get_for_user(user=request.user, session_id=session_id)
     editing = request.GET.get("editing")
-    context = panel_context(session, editing=int(editing) if editing and editing.isdigit() else None)
-    response = render(request, "facts_app/partials/_what_we_know.html", context)
-    response["Vary"] = "HX-Request"
-    return response
+    context = {**facts_panel(session=session), "editing": int(editing) if editing and editing.isdigit() else None}
+    return region_response(
+        request,
+        "facts_app/partials/_what_we_know.html",
+        context,
+        redirect_to=reverse("sessions_app:detail", args=[session.pk]),
+    )
 
 
 @login_required
@@ -55,7 +52,7 @@ def add_note(request, session_id: int):
     session = session_get_for_user(user=request.user, session_id=session_id)
     form = FactForm(request.POST)
     if not form.is_valid():
-        return _panel(request, session, error=_form_error(form), note_draft=request.POST.get("text", ""))
+        return _panel(request, session, error=form_error_message(form), note_draft=request.POST.get("text", ""))
     try:
         services.fact_create(session=session, actor=request.user, **form.cleaned_data)
     except (InvalidInput, Conflict) as exc:
@@ -67,10 +64,12 @@ def add_note(request, session_id: int):
 @require_POST
 def edit(request, session_id: int, fact_id: int):
     session = session_get_for_user(user=request.user, session_id=session_id)
-    fact = get_for_account(Fact.objects.live().filter(session=session), account=session.account_id, pk=fact_id)
+    fact = get_for_account(
+        Fact.objects.live().filter(session=session).select_related("session"), account=session.account_id, pk=fact_id
+    )
     form = FactForm(request.POST)
     if not form.is_valid():
-        return _panel(request, session, error=_form_error(form), editing=fact.pk)
+        return _panel(request, session, error=form_error_message(form), editing=fact.pk)
     try:
         services.fact_update(fact=fact, actor=request.user, **form.cleaned_data)
     except (InvalidInput, Conflict) as exc:
@@ -82,7 +81,9 @@ def edit(request, session_id: int, fact_id: int):
 @require_POST
 def delete(request, session_id: int, fact_id: int):
     session = session_get_for_user(user=request.user, session_id=session_id)
-    fact = get_for_account(Fact.objects.live().filter(session=session), account=session.account_id, pk=fact_id)
+    fact = get_for_account(
+        Fact.objects.live().filter(session=session).select_related("session"), account=session.account_id, pk=fact_id
+    )
     try:
         services.fact_delete(fact=fact, actor=request.user)
     except Conflict as exc:
@@ -114,7 +115,7 @@ def promote(request, session_id: int, item_id: int):
         return _panel(request, session, draft={**draft, "item": item})
     form = PromoteForm(request.POST)
     if not form.is_valid() or not form.cleaned_data["text"]:
-        error = _form_error(form) or "Write the fact: one short sentence."
+        error = form_error_message(form) or "Write the fact: one short sentence."
         return _panel(request, session, error=error, promoting=item.pk)
     try:
         services.fact_create(
@@ -134,8 +135,6 @@ def _preview_response(request, session, kind: str, *, regenerate: bool):
     shows its error with a retry beside the last good draft (which is never dropped)."""
     if not session.is_open:  # not open to this viewer: read-only, or closed
         raise PermissionDenied("Only the session's engineer previews its documents while it is open.")
-    from .previews import preview_get, preview_last_good
-
     context = {"session": session, "kind": kind}
     try:
         context["preview"] = preview_get(
@@ -146,10 +145,7 @@ def _preview_response(request, session, kind: str, *, regenerate: bool):
         context["error"] = exc.message
         context["preview"] = preview_last_good(session=session, kind=kind)
         context["stale"] = context["preview"] is not None
-    template = "facts_app/partials/_preview.html" if request.htmx else "facts_app/preview_page.html"
-    response = render(request, template, context)
-    response["Vary"] = "HX-Request"
-    return response
+    return region_response(request, "facts_app/partials/_preview.html", context, page="facts_app/preview_page.html")
 
 
 @login_required

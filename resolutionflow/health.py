@@ -2,6 +2,7 @@
 
 import time
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -29,8 +30,6 @@ def _check_cache() -> dict:
 def _check_broker() -> dict:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return {"ok": True, "backend": "inline (tasks run in the request)"}
-    import redis
-
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_connect_timeout=1, socket_timeout=1)
     try:
         return {"ok": bool(client.ping()), "backend": "redis"}

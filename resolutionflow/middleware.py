@@ -7,6 +7,7 @@ full error page with the real status code. Never a 500 page inside a fragment.
 
 import logging
 
+from django.http import Http404
 from django.shortcuts import render
 
 from .ai.errors import AIError
@@ -35,8 +36,6 @@ class DomainErrorMiddleware:
 
     def process_exception(self, request, exception):
         if isinstance(exception, NotFound):
-            from django.http import Http404
-
             raise Http404(exception.message)
         if isinstance(exception, AIError):
             logger.warning("AI call failed on %s: %s", request.path, exception.kind)

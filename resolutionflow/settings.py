@@ -7,6 +7,7 @@ Every setting read here is documented in `.env.example`.
 
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -139,8 +140,6 @@ REDIS_URL = env.str("REDIS_URL", default="")
 def _redis_db(url: str, offset: int) -> str:
     """The same server, database number + offset: the cache must not share the broker's database
     (clearing the cache would otherwise drop queued tasks)."""
-    from urllib.parse import urlsplit, urlunsplit
-
     parts = urlsplit(url)
     db = int(parts.path.strip("/") or 0) + offset
     return urlunsplit(parts._replace(path=f"/{db}"))
@@ -192,7 +191,9 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Every request reads the login session from the cache (Redis in production) and falls back to the
+# database; writes go to both, so flushing the cache logs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # Engineer sessions with no activity for this long are marked abandoned by a periodic task.
 SESSION_ABANDON_AFTER_HOURS = env.int("SESSION_ABANDON_AFTER_HOURS", default=48)

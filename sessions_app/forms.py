@@ -5,8 +5,7 @@ from django.core.exceptions import ValidationError
 
 from resolutionflow.psa.models import InternalTicket
 from resolutionflow.taxonomy import Domain
-
-from .models import AISession, SessionStep
+from sessions_app.models import AISession, ScriptTemplate, SessionStep, SuggestedFix, TemplateDraft
 
 MAX_SCREENSHOT_BYTES = 5 * 1024 * 1024
 
@@ -238,3 +237,87 @@ class SessionFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=200, strip=True)
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *AISession.Status.choices])
     domain = forms.ChoiceField(required=False, choices=[("", "Any domain"), *Domain.choices])
+
+
+# --- the suggested fix and scripts (SPEC §4, §5) ------------------------------------------
+
+
+class FixDecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        choices=SuggestedFix.Decision.choices,
+        error_messages={"required": "Choose what to do with the fix.", "invalid_choice": "Unknown decision."},
+    )
+
+
+class FixOutcomeForm(forms.Form):
+    outcome = forms.ChoiceField(
+        choices=[(o, label) for o, label in SuggestedFix.Outcome.choices if o != SuggestedFix.Outcome.PROPOSED],
+        error_messages={"required": "Say how the fix went.", "invalid_choice": "Unknown outcome."},
+    )
+    note = forms.CharField(required=False, max_length=2000, strip=True)
+
+
+class AIOutcomeForm(forms.Form):
+    """The one click that confirms (or turns down) the outcome the AI read from the conversation."""
+
+    answer = forms.ChoiceField(
+        choices=[("confirm", "Yes, record it"), ("reject", "Not quite")],
+        error_messages={"required": "Confirm or turn down the outcome.", "invalid_choice": "Confirm or turn down."},
+    )
+
+
+class ScriptBuilderForm(forms.Form):
+    """The script builder: what the engineer asks the AI for, and the script as it stands."""
+
+    request = forms.CharField(
+        required=False, max_length=2000, strip=True,
+        error_messages={"max_length": "Say what the script should do in at most 2,000 characters."},
+    )  # fmt: skip
+    body = forms.CharField(
+        required=False, max_length=50_000, strip=False,
+        error_messages={"max_length": "The script is too long (at most 50,000 characters)."},
+    )  # fmt: skip
+
+
+class ScriptGenerateForm(forms.Form):
+    """Generating a script from a template: the template, then one field per parameter of its
+    schema (`param_<key>`). Values are validated and quoted by the service against the same
+    schema, so the messages match wherever a template is used."""
+
+    template = forms.IntegerField(error_messages={"required": "Pick one of the offered templates.",
+                                                  "invalid": "Pick one of the offered templates."})  # fmt: skip
+
+    def add_parameter_fields(self, template: ScriptTemplate) -> None:
+        for param in template.parameters:
+            self.fields[f"param_{param['key']}"] = forms.CharField(
+                label=param.get("label") or param["key"], required=False, strip=param.get("type") != "password"
+            )
+
+    def parameter_values(self) -> dict[str, str]:
+        return {name.removeprefix("param_"): value for name, value in self.cleaned_data.items() if name != "template"}
+
+
+class DraftDecisionForm(forms.Form):
+    """After Resolve: save a queued draft as a template, or skip it."""
+
+    draft = forms.ModelChoiceField(
+        queryset=TemplateDraft.objects.none(),
+        error_messages={"required": "Pick a draft.", "invalid_choice": "That draft is not one of this session's."},
+    )
+    action = forms.ChoiceField(
+        choices=[("accept", "Save as template"), ("reject", "Skip")],
+        error_messages={"required": "Save the draft or skip it.", "invalid_choice": "Save the draft or skip it."},
+    )
+    name = forms.CharField(required=False, max_length=120, strip=True)
+    category = forms.CharField(required=False, max_length=60, strip=True)
+    description = forms.CharField(required=False, max_length=2000, strip=True)
+    remove = forms.MultipleChoiceField(required=False)
+    share = forms.BooleanField(required=False)
+    dont_ask = forms.BooleanField(required=False)
+
+    def __init__(self, *args, session: AISession, **kwargs):
+        super().__init__(*args, **kwargs)
+        drafts = TemplateDraft.objects.filter(session=session, account_id=session.account_id)
+        self.fields["draft"].queryset = drafts
+        keys = sorted({p.get("key") for d in drafts.only("parameters") for p in d.parameters if p.get("key")})
+        self.fields["remove"].choices = [(k, k) for k in keys]

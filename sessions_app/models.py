@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from resolutionflow.accounts.models import TenantModel
 from resolutionflow.taxonomy import Domain, Urgency
+from sessions_app.powershell import validate_parameter_schema
 
 MAX_STEPS = 30
 MAX_OPTIONS = 5
@@ -339,8 +340,6 @@ class ScriptTemplate(TenantModel):
         return self.name
 
     def clean(self) -> None:
-        from .powershell import validate_parameter_schema
-
         super().clean()
         validate_parameter_schema(self.parameters, self.body)
 

@@ -8,10 +8,12 @@ Rules every prompt here keeps:
   session, and each earlier AI turn is replayed exactly as it was returned.
 """
 
+import base64
 import json
 import re
 from typing import Any
 
+from flywheel_app.trees import tree_text
 from resolutionflow.taxonomy import Domain, Urgency
 
 # --- classification -------------------------------------------------------------------
@@ -55,6 +57,13 @@ def fence(text: str, *, source: str, **attrs: str) -> str:
     safe = _FENCE_TAG.sub(r"<\\\1", text or "")
     extra = "".join(f' {k}="{v}"' for k, v in attrs.items())
     return f'<data source="{source}"{extra}>\n{safe}\n</data>'
+
+
+def screenshot_block(session) -> dict:
+    """The intake screenshot as an image content block (the AI reads it as an image)."""
+    with session.screenshot.open("rb") as fh:
+        data = base64.b64encode(fh.read()).decode("ascii")
+    return {"type": "image", "source": {"type": "base64", "media_type": session.screenshot_content_type, "data": data}}
 
 
 def classify_message(intake: str) -> str:
@@ -346,7 +355,6 @@ def handover_message(*, engineer: str, briefing: dict, fresh_context: str = "") 
 
 
 def flow_guide_text(flow) -> str:
-    from flywheel_app.trees import tree_text
 
     return f"Title: {flow.title}\nWhen to use: {flow.when_to_use}\nSteps: {tree_text(flow.tree)}"
 

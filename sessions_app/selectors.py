@@ -1,11 +1,15 @@
 """Reads of engineer sessions, always inside the user's account and access rules."""
 
+import re
+
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 
-from resolutionflow.accounts.models import User
+from resolutionflow.accounts.models import ENGINEER_ROLES, User
 from resolutionflow.errors import NotFound
+from sessions_app.forms import EscalateForm, RateForm, ResolveForm
+from sessions_app.models import MAX_STEPS, AISession, Escalation, LaneItem, ScriptTemplate, SessionStep, SuggestedFix
 
-from .models import AISession, Escalation, LaneItem, ScriptTemplate, SessionStep
+Out = SuggestedFix.Outcome
 
 
 def session_get_for_user(*, user: User, session_id: int) -> AISession:
@@ -58,9 +62,9 @@ def session_steps(*, session: AISession) -> list[SessionStep]:
     return list(session.steps.select_related("responded_by").order_by("order"))
 
 
-def session_lane(*, session: AISession) -> dict[str, list[LaneItem]]:
+def session_lane(*, session: AISession, items: list[LaneItem] | None = None) -> dict[str, list[LaneItem]]:
     """Items the AI still wants (proposed in its latest turn) and the answered ones, by kind."""
-    items = list(session.lane_items.order_by("id"))
+    items = items if items is not None else list(session.lane_items.order_by("id"))
     lane: dict[str, list[LaneItem]] = {"questions": [], "checks": [], "answered": []}
     for item in items:
         if item.status == LaneItem.Status.ANSWERED:
@@ -70,11 +74,22 @@ def session_lane(*, session: AISession) -> dict[str, list[LaneItem]]:
     return lane
 
 
-def lane_count(*, session: AISession, lane: dict | None = None) -> int:
+def lane_count(*, session: AISession, lane: dict | None = None, facts: int | None = None) -> int:
     """What the Tasks handle counts: open questions and checks, and live facts (the lane opens by
-    itself once there is something in it)."""
+    itself once there is something in it). Pass what the caller already read to skip the queries."""
     lane = lane if lane is not None else session_lane(session=session)
-    return len(lane["questions"]) + len(lane["checks"]) + session.facts.filter(deleted_at__isnull=True).count()
+    if facts is None:
+        facts = session.facts.filter(deleted_at__isnull=True).count()
+    return len(lane["questions"]) + len(lane["checks"]) + facts
+
+
+def session_needs_turn(session: AISession, last_step: SessionStep | None) -> bool:
+    """The engineer answered and the AI has not given its next step yet."""
+    return (
+        session.status == AISession.Status.ACTIVE
+        and session.step_count < MAX_STEPS
+        and (last_step is None or last_step.answered)
+    )
 
 
 def session_list_for_user(*, user: User, query: str = "", status: str = "", domain: str = "") -> QuerySet[AISession]:
@@ -106,3 +121,177 @@ def script_templates_for_session(
         .filter(shared | personal)
         .order_by("-usage_count", "name")[:limit]
     )
+
+
+def script_template_for_user(*, user: User, template_id: int) -> ScriptTemplate:
+    """A template the user may use: active, of their account, shared with their team or the whole
+    account, or their own personal one. Anything else is NotFound."""
+    team_ids = list(user.teams.values_list("id", flat=True))
+    visible = Q(visibility=ScriptTemplate.Visibility.TEAM) & (Q(team__isnull=True) | Q(team_id__in=team_ids))
+    visible |= Q(visibility=ScriptTemplate.Visibility.PERSONAL, owner=user)
+    template = (
+        ScriptTemplate.objects.filter(account_id=user.account_id, is_active=True, deleted_at__isnull=True)
+        .filter(visible)
+        .filter(pk=template_id)
+        .first()
+    )
+    if template is None:
+        raise NotFound()
+    return template
+
+
+def fix_active(*, session: AISession) -> SuggestedFix | None:
+    """The session's one active suggested fix, if any."""
+    return (
+        SuggestedFix.objects.filter(session=session, superseded_at__isnull=True)
+        .select_related("script_template")
+        .first()
+    )
+
+
+# --- escalation and pickup -------------------------------------------------------------
+
+
+def escalation_needs_intercept(fix: SuggestedFix | None) -> bool:
+    """A fix that is verifying, partly worked or waiting to verify: ask how it went first."""
+    return bool(
+        fix
+        and fix.superseded_at is None
+        and fix.applied_at is not None
+        and fix.outcome in (Out.PROPOSED, Out.APPLIED_PARTIAL, Out.APPLIED_PENDING)
+    )
+
+
+def escalation_targets(*, session: AISession, actor: User):
+    """Who an engineer may name as the target: the account's other usable engineers."""
+    return (
+        User.objects.for_account(session.account_id)
+        .usable()
+        .filter(role__in=ENGINEER_ROLES)
+        .exclude(pk=actor.pk)
+        .order_by("full_name", "email")
+    )
+
+
+def handoff_briefing(session: AISession, escalation: Escalation) -> dict:
+    """What the new engineer starts from: who escalated and why, the steps tried with their
+    answers, the hypotheses still open, and the suggested next steps."""
+    steps = list(session.steps.filter(order__lte=escalation.at_step).order_by("order"))
+    tried = [{"order": s.order, "step": s.title, "answer": s.response_label} for s in steps if s.answered]
+    fix = fix_active(session=session)
+    hypotheses = []
+    still_open = (Out.PROPOSED, Out.APPLIED_PARTIAL, Out.APPLIED_PENDING)
+    if fix is not None and fix.outcome in still_open and fix.decision != SuggestedFix.Decision.DISMISSED:
+        hypotheses.append(f"{fix.title} ({fix.get_outcome_display().lower()}, {fix.confidence}% confidence)")
+    open_items = list(
+        session.lane_items.filter(status=LaneItem.Status.OPEN, last_step=session.step_count).order_by("id")
+    )
+    next_steps = []
+    if escalation.assessment_status == Escalation.AssessmentStatus.READY:
+        next_steps = list(escalation.assessment.get("suggested_steps") or [])
+        if escalation.assessment.get("likely_cause"):
+            hypotheses.append(escalation.assessment["likely_cause"])
+    if not next_steps:
+        next_steps = _package_next_steps(escalation.package)
+    if not next_steps:
+        next_steps = [f"{i.public_id}: {i.text}" for i in open_items][:4]
+    if not next_steps and fix is not None and fix.outcome == Out.APPLIED_PARTIAL:
+        next_steps = [f"Finish what “{fix.title}” left undone: {fix.partial_notes}"]
+    if fix is not None and fix.outcome == Out.APPLIED_PENDING:
+        next_steps.insert(0, f"Confirm the fix held: {fix.title} ({fix.pending_reason})")
+    by = escalation.escalated_by
+    return {
+        "escalated_by": by.get_full_name() or by.email,
+        "reason": escalation.reason,
+        "escalated_at": escalation.created_at.isoformat(),
+        "tried": tried,
+        "hypotheses": hypotheses,
+        "next_steps": next_steps,
+    }
+
+
+_NEXT_STEPS = re.compile(r"^#+\s*suggested next steps\s*$(.*?)(?=^#|\Z)", re.IGNORECASE | re.MULTILINE | re.DOTALL)
+_LIST_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*])\s+(.+)$", re.MULTILINE)
+
+
+def _package_next_steps(package: str) -> list[str]:
+    """The numbered steps under the package's "Suggested next steps" heading."""
+    section = _NEXT_STEPS.search(package or "")
+    return [m.strip() for m in _LIST_ITEM.findall(section.group(1))][:4] if section else []
+
+
+def escalation_open(*, session: AISession) -> Escalation | None:
+    return (
+        Escalation.objects.filter(session=session, claimed_at__isnull=True)
+        .select_related("escalated_by", "target")
+        .first()
+    )
+
+
+# --- the session page -------------------------------------------------------------------------
+
+
+def escalate_form(*, session: AISession, user: User, fix: SuggestedFix | None, data=None) -> EscalateForm:
+    """The escalate form; whether it asks how the fix went depends on the active `fix`."""
+    return EscalateForm(
+        data,
+        targets=escalation_targets(session=session, actor=user),
+        needs_intercept=escalation_needs_intercept(fix),
+    )
+
+
+def session_fix_context(*, session: AISession, escalate: EscalateForm | None = None) -> dict:
+    """What the fix banner, the fix card and the escalate form need (a fixed number of queries)."""
+    fix = fix_active(session=session)
+    return {
+        "session": session,
+        "fix": fix,
+        "generations": list(session.script_generations.select_related("template").order_by("-created_at")[:10]),
+        "script_templates": script_templates_for_session(
+            account_id=session.account_id, team_id=session.team_id, user=session.owner
+        ),
+        "escalate_form": escalate or escalate_form(session=session, user=session.owner, fix=fix),
+    }
+
+
+def session_conversation_context(*, session: AISession, steps: list[SessionStep] | None = None) -> dict:
+    """What the conversation's turn status needs: the current step, whether a turn is owed, the limit."""
+    last = (steps[-1] if steps else None) if steps is not None else session.steps.order_by("-order").first()
+    return {
+        "session": session,
+        "current_step": last if last is not None and not last.answered else None,
+        "needs_turn": session_needs_turn(session, last),
+        "max_steps": MAX_STEPS,
+        "at_step_limit": session.step_count >= MAX_STEPS and (last is None or last.answered),
+    }
+
+
+def session_lane_context(*, session: AISession) -> dict:
+    """The lane's questions, checks and answered items, and the Tasks count."""
+    lane = session_lane(session=session)
+    return {"session": session, "lane": lane, "lane_count": lane_count(session=session, lane=lane)}
+
+
+def session_page_context(
+    *,
+    session: AISession,
+    escalate: EscalateForm | None = None,
+    resolve: ResolveForm | None = None,
+    rate: RateForm | None = None,
+    **extra,
+) -> dict:
+    """Everything the session page renders; each region's own selector above answers its partial."""
+    steps = session_steps(session=session)
+    escalations = list(session.escalations.select_related("escalated_by", "claimed_by", "target"))
+    return {
+        **session_fix_context(session=session, escalate=escalate),
+        **session_conversation_context(session=session, steps=steps),
+        **session_lane_context(session=session),
+        "steps": steps,
+        "resolve_form": resolve or ResolveForm(),
+        "rate_form": rate or RateForm(),
+        "escalations": escalations,
+        "open_escalation": next((e for e in escalations if e.claimed_at is None), None),
+        "pushes": list(session.pushes.order_by("created_at", "id")),
+        **extra,
+    }

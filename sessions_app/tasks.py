@@ -8,7 +8,7 @@ ABANDON_LOCK = "lock:sessions_abandon_idle"
 def sessions_abandon_idle() -> int | None:
     """Periodic: mark sessions idle past SESSION_ABANDON_AFTER_HOURS as abandoned (kept for audit).
     One run at a time: `cache.add` is atomic on Redis, so an overlapping run returns at once."""
-    from sessions_app.services.turns import sessions_abandon_idle as abandon
+    from sessions_app.services.lifecycle import sessions_abandon_idle as abandon
 
     if not cache.add(ABANDON_LOCK, "1", timeout=150):
         return None

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sessions_app.views import escalations, fixes, sessions
+from sessions_app.views import escalations, fixes, scripts, sessions
 
 app_name = "sessions_app"
 
@@ -29,9 +29,9 @@ urlpatterns = [
     path("<int:session_id>/fix/<int:fix_id>/outcome/", fixes.fix_outcome, name="fix_outcome"),
     path("<int:session_id>/fix/<int:fix_id>/applied/", fixes.fix_applied, name="fix_applied"),
     path("<int:session_id>/fix/<int:fix_id>/ai-outcome/", fixes.fix_ai_outcome, name="fix_ai_outcome"),
-    path("<int:session_id>/fix/<int:fix_id>/script/", fixes.fix_script, name="fix_script"),
-    path("<int:session_id>/fix/<int:fix_id>/script/draft/", fixes.fix_script_draft, name="fix_script_draft"),
-    path("<int:session_id>/scripts/generate/", fixes.script_generate, name="script_generate"),
-    path("<int:session_id>/scripts/<int:generation_id>/ran/", fixes.script_ran, name="script_ran"),
-    path("<int:session_id>/drafts/", fixes.drafts, name="drafts"),
+    path("<int:session_id>/fix/<int:fix_id>/script/", scripts.fix_script, name="fix_script"),
+    path("<int:session_id>/fix/<int:fix_id>/script/draft/", scripts.fix_script_draft, name="fix_script_draft"),
+    path("<int:session_id>/scripts/generate/", scripts.script_generate, name="script_generate"),
+    path("<int:session_id>/scripts/<int:generation_id>/ran/", scripts.script_ran, name="script_ran"),
+    path("<int:session_id>/drafts/", scripts.drafts, name="drafts"),
 ]

@@ -8,7 +8,7 @@ from django.db import connection, connections
 from facts_app import services
 from facts_app.models import Fact
 from facts_app.tests.factories import FactFactory
-from resolutionflow.errors import Conflict, InvalidInput
+from resolutionflow.errors import Conflict, InvalidInput, PermissionDenied
 from sessions_app.models import AISession
 from sessions_app.tests.factories import AISessionFactory, LaneItemFactory
 
@@ -120,7 +120,7 @@ def test_delete_is_soft_bumps_once_and_leaves_the_live_list(session):
 
 
 def test_only_the_owner_of_an_open_session_changes_facts(session, tenant_a):
-    with pytest.raises(Conflict):
+    with pytest.raises(PermissionDenied):
         services.fact_create(session=session, actor=tenant_a.admin, text="Not mine.")
     AISession.objects.filter(pk=session.pk).update(status="resolved")
     with pytest.raises(Conflict) as err:

@@ -2,10 +2,12 @@
 
 from typing import Any
 
+from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
 from .models import Account, AccountSettings, AuditLog, Notification, User
+from .tasks import notification_email_send
 
 
 def account_settings_get(*, account: Account) -> AccountSettings:
@@ -67,10 +69,6 @@ def notification_send(
     Recipients of another account, deactivated or soft-deleted, are skipped: a notification
     never crosses accounts and never reaches someone who cannot log in.
     """
-    from django.conf import settings
-
-    from .tasks import notification_email_send
-
     ids = [u.pk for u in recipients]
     users = User.objects.for_account(account).usable().filter(pk__in=ids)
     created = Notification.objects.bulk_create(

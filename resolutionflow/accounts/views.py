@@ -3,6 +3,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
+from sessions_app.selectors import escalation_queue, session_list_for_user
+
 from . import selectors, services
 from .models import Role
 from .tenancy import admin_required, engineer_required, l1_required
@@ -21,8 +23,6 @@ def home(request):
 
 @engineer_required
 def engineer_home(request):
-    from sessions_app.selectors import escalation_queue, session_list_for_user
-
     open_sessions = session_list_for_user(user=request.user).filter(status__in=["active", "paused"])[:8]
     waiting = escalation_queue(user=request.user)
     return render(

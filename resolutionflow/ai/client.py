@@ -10,11 +10,14 @@ and raise only `AIError`. Without an API key the offline demo provider answers i
 from __future__ import annotations
 
 import concurrent.futures
+import contextvars
 import json
 import logging
 import re
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -39,6 +42,33 @@ _clients_lock = threading.Lock()
 _executor = concurrent.futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="ai-call")
 # The deadline of the call running on this executor thread, read by `_within_deadline`.
 _call_budget = threading.local()
+
+
+# The lists `collect_usage` opened in this context: every usage row recorded is appended to each.
+_collectors: contextvars.ContextVar[tuple[list[AIUsage], ...]] = contextvars.ContextVar("ai_usage", default=())
+
+
+@contextmanager
+def collect_usage() -> Iterator[list[AIUsage]]:
+    """The AIUsage rows recorded inside the block, failed attempts and retries included, so a
+    caller can add them to its own running totals without reading the usage table back."""
+    calls: list[AIUsage] = []
+    token = _collectors.set((*_collectors.get(), calls))
+    try:
+        yield calls
+    finally:
+        _collectors.reset(token)
+
+
+def usage_totals(calls: list[AIUsage]) -> dict[str, Any]:
+    """Tokens and cost of `calls`, by the field names the usage rows and their subjects share."""
+    return {
+        "input_tokens": sum(c.input_tokens for c in calls),
+        "output_tokens": sum(c.output_tokens for c in calls),
+        "cache_read_tokens": sum(c.cache_read_tokens for c in calls),
+        "cache_write_tokens": sum(c.cache_write_tokens for c in calls),
+        "cost_usd": sum((c.cost_usd for c in calls), Decimal("0")),
+    }
 
 
 class _DeadlinePassed(Exception):
@@ -339,7 +369,7 @@ def _record(
     **tokens,
 ) -> AIUsage:
     model = model or request.model
-    return AIUsage.objects.create(
+    usage = AIUsage.objects.create(
         account=account,
         user=user if getattr(user, "pk", None) else None,
         action=request.action,
@@ -354,6 +384,9 @@ def _record(
         subject_id=subject.id if subject else None,
         **tokens,
     )
+    for calls in _collectors.get():
+        calls.append(usage)
+    return usage
 
 
 def _mark_invalid(usage: AIUsage, error: Exception | str) -> None:

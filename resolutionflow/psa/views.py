@@ -3,6 +3,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 
 from resolutionflow.accounts.models import User
+from resolutionflow.errors import PermissionDenied
 
 from . import selectors, services
 from .forms import InternalTicketForm
@@ -14,8 +15,6 @@ def _can_use_tickets(user: User) -> bool:
 
 
 def _gate(request):
-    from resolutionflow.errors import PermissionDenied
-
     if not _can_use_tickets(request.user):
         raise PermissionDenied("Your role does not give access to tickets.")
 

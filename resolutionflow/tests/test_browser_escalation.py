@@ -33,7 +33,7 @@ from resolutionflow.testing.browser import (
     shoot_both,
 )
 from sessions_app.models import AISession, Escalation, SuggestedFix, TicketPush
-from sessions_app.services import turns
+from sessions_app.services import intake, turns
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -155,7 +155,7 @@ NOTE_EDITED = "OWA signs in fine with the new password, no prompt."
 
 @pytest.fixture
 def outlook_session(tenant_a):
-    session = turns.session_start(user=tenant_a.engineer, intake_type="text", intake_text=TICKET)
+    session = intake.session_start(user=tenant_a.engineer, intake_type="text", intake_text=TICKET)
     turns.session_take_turn(session=session, actor=tenant_a.engineer)
     return session
 

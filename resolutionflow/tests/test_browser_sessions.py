@@ -19,7 +19,7 @@ from resolutionflow.testing.browser import (
     login_as,
     shoot_both,
 )
-from sessions_app.services import turns
+from sessions_app.services import intake, turns
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -191,7 +191,7 @@ def test_engineer_is_led_from_ticket_text_to_downloaded_documentation(page, live
 
 @pytest.fixture
 def outlook_session(tenant_a):
-    session = turns.session_start(user=tenant_a.engineer, intake_type="text", intake_text=TICKET)
+    session = intake.session_start(user=tenant_a.engineer, intake_type="text", intake_text=TICKET)
     turns.session_take_turn(session=session, actor=tenant_a.engineer)
     return session
 

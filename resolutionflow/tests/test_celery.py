@@ -7,7 +7,7 @@ from celery.schedules import crontab
 from django.conf import settings
 from django.db import transaction
 
-from resolutionflow.accounts import tasks
+from resolutionflow.accounts import services, tasks
 from resolutionflow.accounts.models import Notification
 from resolutionflow.accounts.services import notification_send
 from resolutionflow.accounts.tests.factories import NotificationFactory
@@ -96,7 +96,7 @@ def test_the_worker_knows_every_task_beat_sends(celery_worker_process):
 def queued(monkeypatch):
     """The ids notification_email_send.delay() was called with (nothing reaches the broker)."""
     sent: list[int] = []
-    monkeypatch.setattr(tasks, "notification_email_send", SimpleNamespace(delay=sent.append))
+    monkeypatch.setattr(services, "notification_email_send", SimpleNamespace(delay=sent.append))
     return sent
 
 

@@ -2,22 +2,21 @@
 its package posted to the ticket, the engineers told, and the claim — one conditional update, so of
 two engineers racing for a session exactly one wins — with the briefing the new engineer starts from."""
 
-import re
-
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.urls import reverse
 from django.utils import timezone
 
-from resolutionflow.accounts.models import ENGINEER_ROLES, User
+from resolutionflow.accounts.models import User
 from resolutionflow.accounts.services import audit_record, notification_send
 from resolutionflow.errors import Conflict, InvalidInput
 from sessions_app import prompts
-from sessions_app.documents import ESCALATION_PACKAGE
-from sessions_app.models import AISession, Escalation, LaneItem, SessionStep, SuggestedFix
+from sessions_app.models import AISession, Escalation, SessionStep, SuggestedFix
+from sessions_app.selectors import escalation_needs_intercept, escalation_targets, fix_active, handoff_briefing
 from sessions_app.services import fixes
-from sessions_app.services.ticket_pushes import push_attempt, push_create
+from sessions_app.services.guards import session_lock
+from sessions_app.services.ticket_pushes import ESCALATION_PACKAGE, push_attempt, push_create
 from sessions_app.signals import session_escalated
 
 Out = SuggestedFix.Outcome
@@ -25,27 +24,6 @@ I = Escalation.Intercept  # noqa: E741
 MAX_REASON_CHARS = 2000
 MAX_PACKAGE_CHARS = 20000
 MAX_FRESH_CONTEXT_CHARS = 10000
-
-
-def escalation_needs_intercept(fix: SuggestedFix | None) -> bool:
-    """A fix that is verifying, partly worked or waiting to verify: ask how it went first."""
-    return bool(
-        fix
-        and fix.superseded_at is None
-        and fix.applied_at is not None
-        and fix.outcome in (Out.PROPOSED, Out.APPLIED_PARTIAL, Out.APPLIED_PENDING)
-    )
-
-
-def escalation_targets(*, session: AISession, actor: User):
-    """Who an engineer may name as the target: the account's other usable engineers."""
-    return (
-        User.objects.for_account(session.account_id)
-        .usable()
-        .filter(role__in=ENGINEER_ROLES)
-        .exclude(pk=actor.pk)
-        .order_by("full_name", "email")
-    )
 
 
 def _record_intercept(fix: SuggestedFix, actor: User, intercept: str, note: str) -> None:
@@ -92,12 +70,11 @@ def session_escalate(
         if target is None:
             raise InvalidInput("Pick an engineer of your account, or leave the target empty.", field="target")
     with transaction.atomic():
-        locked = AISession.objects.select_for_update(of=("self",)).select_related("account").get(pk=session.pk)
-        if locked.owner_id != actor.pk:
-            raise Conflict("Only the session's engineer can escalate it.")
-        if locked.status not in (AISession.Status.ACTIVE, AISession.Status.PAUSED):
-            raise Conflict("Only an active or paused session can be escalated.")
-        fix = fixes.fix_active(session=locked)
+        locked = session_lock(
+            session_id=session.pk, actor=actor, conflict="Only an active or paused session can be escalated.",
+            related=("account",),
+        )  # fmt: skip
+        fix = fix_active(session=locked)
         asked = escalation_needs_intercept(fix)
         if asked:
             if intercept not in (I.WORKED, I.DIDNT, I.PARTLY, I.NEVER_APPLIED):
@@ -150,53 +127,6 @@ def _notify_escalated(session: AISession, escalation: Escalation, actor: User, t
         account=session.account, recipients=list(others), kind="escalation", title=title, body=escalation.reason,
         url=url,
     )  # fmt: skip
-
-
-def handoff_briefing(session: AISession, escalation: Escalation) -> dict:
-    """What the new engineer starts from: who escalated and why, the steps tried with their
-    answers, the hypotheses still open, and the suggested next steps."""
-    steps = list(session.steps.filter(order__lte=escalation.at_step).order_by("order"))
-    tried = [{"order": s.order, "step": s.title, "answer": s.response_label} for s in steps if s.answered]
-    fix = fixes.fix_active(session=session)
-    hypotheses = []
-    still_open = (Out.PROPOSED, Out.APPLIED_PARTIAL, Out.APPLIED_PENDING)
-    if fix is not None and fix.outcome in still_open and fix.decision != SuggestedFix.Decision.DISMISSED:
-        hypotheses.append(f"{fix.title} ({fix.get_outcome_display().lower()}, {fix.confidence}% confidence)")
-    open_items = list(
-        session.lane_items.filter(status=LaneItem.Status.OPEN, last_step=session.step_count).order_by("id")
-    )
-    next_steps = []
-    if escalation.assessment_status == Escalation.AssessmentStatus.READY:
-        next_steps = list(escalation.assessment.get("suggested_steps") or [])
-        if escalation.assessment.get("likely_cause"):
-            hypotheses.append(escalation.assessment["likely_cause"])
-    if not next_steps:
-        next_steps = _package_next_steps(escalation.package)
-    if not next_steps:
-        next_steps = [f"{i.public_id}: {i.text}" for i in open_items][:4]
-    if not next_steps and fix is not None and fix.outcome == Out.APPLIED_PARTIAL:
-        next_steps = [f"Finish what “{fix.title}” left undone: {fix.partial_notes}"]
-    if fix is not None and fix.outcome == Out.APPLIED_PENDING:
-        next_steps.insert(0, f"Confirm the fix held: {fix.title} ({fix.pending_reason})")
-    by = escalation.escalated_by
-    return {
-        "escalated_by": by.get_full_name() or by.email,
-        "reason": escalation.reason,
-        "escalated_at": escalation.created_at.isoformat(),
-        "tried": tried,
-        "hypotheses": hypotheses,
-        "next_steps": next_steps,
-    }
-
-
-_NEXT_STEPS = re.compile(r"^#+\s*suggested next steps\s*$(.*?)(?=^#|\Z)", re.IGNORECASE | re.MULTILINE | re.DOTALL)
-_LIST_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*])\s+(.+)$", re.MULTILINE)
-
-
-def _package_next_steps(package: str) -> list[str]:
-    """The numbered steps under the package's "Suggested next steps" heading."""
-    section = _NEXT_STEPS.search(package or "")
-    return [m.strip() for m in _LIST_ITEM.findall(section.group(1))][:4] if section else []
 
 
 def session_claim(*, session: AISession, actor: User, mode: str = "continue", fresh_context: str = "") -> AISession:
@@ -280,11 +210,3 @@ def _answer_with_fresh_context(session: AISession, step: SessionStep, actor: Use
     )
     step.save(update_fields=["response_kind", "response_text", "responded_at", "responded_by", "answer_message"])
     AISession.objects.filter(pk=session.pk).update(pending_context="")
-
-
-def escalation_open(*, session: AISession) -> Escalation | None:
-    return (
-        Escalation.objects.filter(session=session, claimed_at__isnull=True)
-        .select_related("escalated_by", "target")
-        .first()
-    )

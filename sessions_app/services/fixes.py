@@ -3,38 +3,41 @@ transaction. Decisions (what the engineer does with the fix) and outcomes (how i
 kept apart; `applied_at` is stamped only by what says the fix really ran."""
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from resolutionflow.accounts.models import User
-from resolutionflow.accounts.services import audit_record
+from resolutionflow.accounts.services import account_settings_get, audit_record
 from resolutionflow.errors import Conflict, InvalidInput
-from sessions_app.models import AISession, ScriptTemplate, SessionStep, SuggestedFix
+from sessions_app.models import AISession, ScriptTemplate, SessionStep, SuggestedFix, TemplateDraft
+from sessions_app.powershell import PLACEHOLDER
+from sessions_app.services.guards import OPEN, session_lock
 from sessions_app.services.state import session_bump_state_version
 
 Out = SuggestedFix.Outcome
 D = SuggestedFix.Decision
 OPEN_OUTCOMES = (Out.PROPOSED, Out.APPLIED_PENDING, Out.APPLIED_PARTIAL)  # success and failure are final
 RUNS_NOW = (D.ONE_OFF, D.DRAFT_TEMPLATE)  # deciding these means the fix is being run now
+# A team that turned "save the script you ran as a template?" off (account preferences).
+TEMPLATIZE_OFF_KEY = "templatize_prompt_off_teams"
 
 
-def _lock(fix: SuggestedFix) -> SuggestedFix:
-    return SuggestedFix.objects.select_for_update().select_related("session").get(pk=fix.pk)
+def _lock(fix: SuggestedFix, actor: User | None) -> SuggestedFix:
+    """Lock the session (checking `actor` may act on it while it is open), then the fix."""
+    session = session_lock(session_id=fix.session_id, actor=actor, states=OPEN, related=("account",))
+    locked = SuggestedFix.objects.select_for_update().get(pk=fix.pk)
+    locked.session = session
+    return locked
 
 
 def _lock_open(fix: SuggestedFix, actor: User | None) -> SuggestedFix:
     """Lock the fix for an outcome change: the session's engineer, the active fix, not yet final."""
-    locked = _lock(fix)
-    _check_actor(locked.session, actor)
+    locked = _lock(fix, actor)
     if locked.superseded_at is not None:
         raise Conflict("This fix is no longer the active one; its outcome cannot change.")
     if locked.outcome not in OPEN_OUTCOMES:
         raise Conflict(f"This fix is already recorded as “{locked.get_outcome_display()}”.")
     return locked
-
-
-def _check_actor(session: AISession, actor: User | None) -> None:
-    if actor is not None and session.owner_id != actor.pk:
-        raise Conflict("Only the session's engineer can act on its fix.")
 
 
 def _text(value: str, limit: int = 2000) -> str:
@@ -57,7 +60,7 @@ def fix_propose(
     title = _text(title, 200)
     if not title:
         raise InvalidInput("A fix needs a title.")
-    locked = AISession.objects.select_for_update().get(pk=session.pk)
+    locked = session_lock(session_id=session.pk, actor=None, states=OPEN)
     now = timezone.now()
     SuggestedFix.objects.filter(session=locked, superseded_at__isnull=True).update(superseded_at=now)
     template = None
@@ -83,8 +86,7 @@ def fix_propose(
 def fix_decide(*, fix: SuggestedFix, actor: User, decision: str) -> SuggestedFix:
     if decision not in (D.ONE_OFF, D.DRAFT_TEMPLATE, D.BUILD_TEMPLATE, D.DISMISSED):
         raise InvalidInput("Unknown decision.")
-    locked = _lock(fix)
-    _check_actor(locked.session, actor)
+    locked = _lock(fix, actor)
     now = timezone.now()
     if decision == D.DISMISSED:
         if locked.superseded_at is not None:
@@ -100,8 +102,6 @@ def fix_decide(*, fix: SuggestedFix, actor: User, decision: str) -> SuggestedFix
     locked.save(update_fields=["decision", "decided_at", "superseded_at", "applied_at"])
     session_bump_state_version(session_id=locked.session_id)
     if decision == D.DRAFT_TEMPLATE and locked.superseded_at is None:
-        from sessions_app.services.scripts import template_draft_queue
-
         template_draft_queue(fix=locked, actor=actor)
     audit_record(account=locked.session.account, actor=actor, action=f"fix.{decision}", obj=locked)
     return locked
@@ -110,8 +110,7 @@ def fix_decide(*, fix: SuggestedFix, actor: User, decision: str) -> SuggestedFix
 @transaction.atomic
 def fix_mark_applied(*, fix: SuggestedFix, actor: User) -> SuggestedFix:
     """'I ran this': the fix really ran. Generating or copying a script does not call this."""
-    locked = _lock(fix)
-    _check_actor(locked.session, actor)
+    locked = _lock(fix, actor)
     if locked.superseded_at is not None:
         raise Conflict("This fix is no longer the active one.")
     if locked.applied_at is None:
@@ -208,8 +207,7 @@ def fix_confirm_ai_outcome(*, fix: SuggestedFix, actor: User) -> SuggestedFix:
 
 @transaction.atomic
 def fix_reject_ai_outcome(*, fix: SuggestedFix, actor: User) -> SuggestedFix:
-    locked = _lock(fix)
-    _check_actor(locked.session, actor)
+    locked = _lock(fix, actor)
     locked.ai_proposed_outcome = ""
     locked.ai_proposed_note = ""
     locked.save(update_fields=["ai_proposed_outcome", "ai_proposed_note"])
@@ -218,16 +216,14 @@ def fix_reject_ai_outcome(*, fix: SuggestedFix, actor: User) -> SuggestedFix:
 
 
 def fix_count_engineer_message(*, session_id: int) -> None:
-    """Called with each engineer message: while the fix is verifying, count towards the nudge."""
-    from django.db.models import F
-
-    with transaction.atomic():
-        changed = SuggestedFix.objects.filter(
-            session_id=session_id, superseded_at__isnull=True, applied_at__isnull=False,
-            outcome=Out.PROPOSED, ai_proposed_outcome="",
-        ).update(messages_while_verifying=F("messages_while_verifying") + 1)  # fmt: skip
-        if changed:
-            session_bump_state_version(session_id=session_id)
+    """Called with each engineer message, inside the answer's transaction (the session is locked):
+    while the fix is verifying, count towards the nudge."""
+    changed = SuggestedFix.objects.filter(
+        session_id=session_id, superseded_at__isnull=True, applied_at__isnull=False,
+        outcome=Out.PROPOSED, ai_proposed_outcome="",
+    ).update(messages_while_verifying=F("messages_while_verifying") + 1)  # fmt: skip
+    if changed:
+        session_bump_state_version(session_id=session_id)
 
 
 def fix_on_resolve(*, session: AISession) -> None:
@@ -241,9 +237,31 @@ def fix_on_resolve(*, session: AISession) -> None:
         session_bump_state_version(session_id=session.pk)
 
 
-def fix_active(*, session: AISession) -> SuggestedFix | None:
-    return (
-        SuggestedFix.objects.filter(session=session, superseded_at__isnull=True)
-        .select_related("script_template")
-        .first()
+def _draft_parameters(body: str) -> list[dict]:
+    keys = list(dict.fromkeys(PLACEHOLDER.findall(body)))
+    return [{"key": k, "label": k.replace("_", " ").capitalize(), "type": "text", "required": True} for k in keys]
+
+
+@transaction.atomic
+def template_draft_queue(*, fix: SuggestedFix, actor: User) -> TemplateDraft | None:
+    """'Run now, templatize after': queue a draft of a reusable template from the fix's script,
+    to review after Resolve (`scripts.template_draft_accept`). Skipped when the team turned the
+    prompt off."""
+    session = fix.session
+    if session.team_id and session.team_id in account_settings_get(account=session.account).preferences.get(
+        TEMPLATIZE_OFF_KEY, []
+    ):
+        return None
+    body = fix.script_body or (fix.script_template.body if fix.script_template else "")
+    if not body.strip():
+        return None
+    return TemplateDraft.objects.create(
+        account_id=session.account_id,
+        session=session,
+        fix=fix,
+        author=actor,
+        name=fix.title[:120],
+        description=fix.description[:2000],
+        body=body,
+        parameters=fix.script_template.parameters if fix.script_template else _draft_parameters(body),
     )

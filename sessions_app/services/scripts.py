@@ -6,7 +6,7 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -16,7 +16,6 @@ from resolutionflow.ai.client import Subject, ai_json
 from resolutionflow.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from sessions_app.models import AISession, ScriptGeneration, ScriptTemplate, SuggestedFix, TemplateDraft
 from sessions_app.powershell import (
-    PLACEHOLDER,
     clean_parameter_values,
     redact_values,
     render_script,
@@ -24,27 +23,11 @@ from sessions_app.powershell import (
 )
 from sessions_app.prompts import SCRIPT_DRAFT_SCHEMA, SCRIPT_DRAFT_SYSTEM, fence, script_draft_message
 from sessions_app.services import fixes
+from sessions_app.services.fixes import TEMPLATIZE_OFF_KEY
+from sessions_app.services.guards import session_check, session_lock
 from sessions_app.services.state import session_bump_state_version
 
-TEMPLATIZE_OFF_KEY = "templatize_prompt_off_teams"
 MAX_SCRIPT_CHARS = 50_000
-
-
-def script_template_for_user(*, user: User, template_id: int) -> ScriptTemplate:
-    """A template the user may use: active, of their account, shared with their team or the whole
-    account, or their own personal one. Anything else is NotFound."""
-    team_ids = list(user.teams.values_list("id", flat=True))
-    visible = Q(visibility=ScriptTemplate.Visibility.TEAM) & (Q(team__isnull=True) | Q(team_id__in=team_ids))
-    visible |= Q(visibility=ScriptTemplate.Visibility.PERSONAL, owner=user)
-    template = (
-        ScriptTemplate.objects.filter(account_id=user.account_id, is_active=True, deleted_at__isnull=True)
-        .filter(visible)
-        .filter(pk=template_id)
-        .first()
-    )
-    if template is None:
-        raise NotFound()
-    return template
 
 
 def script_generate(
@@ -53,8 +36,7 @@ def script_generate(
     """Render the template with validated, safely quoted values. Returns the generation (stored
     redacted) and the full script, which the caller shows once to its author and never stores.
     Generating is not running: applied_at is not stamped."""
-    if session.owner_id != actor.pk:
-        raise Conflict("Only the session's engineer can generate scripts in it.")
+    session_check(session, actor=actor, conflict="Scripts are generated while the session is open.")
     if template.account_id != session.account_id:
         raise NotFound()
     try:
@@ -63,9 +45,9 @@ def script_generate(
         raise InvalidInput(" ".join(m for msgs in exc.message_dict.values() for m in msgs)) from None
     full = render_script(template.body, template.parameters, clean)
     with transaction.atomic():
-        locked = AISession.objects.select_for_update().get(pk=session.pk)
-        if locked.status not in (AISession.Status.ACTIVE, AISession.Status.PAUSED):
-            raise Conflict("Scripts are generated while the session is open.")
+        locked = session_lock(
+            session_id=session.pk, actor=actor, conflict="Scripts are generated while the session is open."
+        )
         generation = ScriptGeneration.objects.create(
             account_id=locked.account_id,
             session=locked,
@@ -89,11 +71,9 @@ def script_generate(
 @transaction.atomic
 def script_mark_ran(*, generation: ScriptGeneration, actor: User) -> ScriptGeneration:
     """'I ran this': the script really ran; the fix it belongs to is applied."""
-    locked = (
-        ScriptGeneration.objects.select_for_update(of=("self",)).select_related("session", "fix").get(pk=generation.pk)
-    )
-    if locked.session.owner_id != actor.pk:
-        raise Conflict("Only the session's engineer can say a script ran.")
+    session = session_lock(session_id=generation.session_id, actor=actor)
+    locked = ScriptGeneration.objects.select_for_update(of=("self",)).select_related("fix").get(pk=generation.pk)
+    locked.session = session
     if locked.ran_at is None:
         locked.ran_at = timezone.now()
         locked.save(update_fields=["ran_at"])
@@ -111,9 +91,9 @@ def fix_attach_script(*, fix: SuggestedFix, actor: User, body: str) -> Suggested
         raise InvalidInput("Write the script before saving it.")
     if len(body) > MAX_SCRIPT_CHARS:
         raise InvalidInput("The script is too long (at most 50,000 characters).")
-    locked = SuggestedFix.objects.select_for_update().select_related("session").get(pk=fix.pk)
-    if locked.session.owner_id != actor.pk:
-        raise Conflict("Only the session's engineer can attach a script.")
+    session = session_lock(session_id=fix.session_id, actor=actor)
+    locked = SuggestedFix.objects.select_for_update().get(pk=fix.pk)
+    locked.session = session
     if locked.superseded_at is not None:
         raise Conflict("This fix is no longer the active one.")
     locked.script_body = body
@@ -132,12 +112,9 @@ def script_draft(*, fix: SuggestedFix, actor: User, request: str = "", current: 
         raise InvalidInput("The script is too long (at most 50,000 characters).")
     fix = SuggestedFix.objects.select_related("session__account").get(pk=fix.pk)  # as it is now
     session = fix.session
-    if session.owner_id != actor.pk:
-        raise Conflict("Only the session's engineer can draft a script for this fix.")
+    session_check(session, actor=actor, conflict="This session is closed.")
     if fix.superseded_at is not None:
         raise Conflict("This fix is no longer the active one.")
-    if not session.is_open:
-        raise Conflict("This session is closed.")
     draft = ai_json(
         action="script_draft",
         system=SCRIPT_DRAFT_SYSTEM,
@@ -151,47 +128,15 @@ def script_draft(*, fix: SuggestedFix, actor: User, request: str = "", current: 
     return {"script": draft["script"].strip()[:MAX_SCRIPT_CHARS], "explanation": draft["explanation"].strip()}
 
 
-def _draft_parameters(body: str) -> list[dict]:
-    keys = list(dict.fromkeys(PLACEHOLDER.findall(body)))
-    return [{"key": k, "label": k.replace("_", " ").capitalize(), "type": "text", "required": True} for k in keys]
-
-
-@transaction.atomic
-def template_draft_queue(*, fix: SuggestedFix, actor: User) -> TemplateDraft | None:
-    """'Run now, templatize after': queue a draft of a reusable template from the fix's script,
-    to review after Resolve. Skipped when the team turned the prompt off."""
-    session = fix.session
-    if session.team_id and session.team_id in account_settings_get(account=session.account).preferences.get(
-        TEMPLATIZE_OFF_KEY, []
-    ):
-        return None
-    body = fix.script_body or (fix.script_template.body if fix.script_template else "")
-    if not body.strip():
-        return None
-    return TemplateDraft.objects.create(
-        account_id=session.account_id,
-        session=session,
-        fix=fix,
-        author=actor,
-        name=fix.title[:120],
-        description=fix.description[:2000],
-        body=body,
-        parameters=fix.script_template.parameters if fix.script_template else _draft_parameters(body),
-    )
-
-
 def _decide(draft: TemplateDraft, actor: User) -> TemplateDraft:
-    locked = (
-        TemplateDraft.objects.select_for_update(of=("self",))
-        .select_related("session__owner", "session__internal_ticket")
-        .get(pk=draft.pk)
-    )
-    if locked.session.owner_id != actor.pk and actor.role not in ADMIN_ROLES:
-        raise Conflict("Only the session's engineer or an admin can decide this draft.")
+    session = session_lock(
+        session_id=draft.session_id, actor=actor, states=(AISession.Status.RESOLVED,), admins_too=True,
+        conflict="Drafts are reviewed once the session is resolved.", related=("owner", "internal_ticket", "account"),
+    )  # fmt: skip
+    locked = TemplateDraft.objects.select_for_update().get(pk=draft.pk)
+    locked.session = session
     if locked.status != TemplateDraft.Status.PENDING:
         raise Conflict(f"This draft was already decided ({locked.get_status_display().lower()}).")
-    if locked.session.status != AISession.Status.RESOLVED:
-        raise Conflict("Drafts are reviewed once the session is resolved.")
     return locked
 
 

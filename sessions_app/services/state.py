@@ -2,13 +2,38 @@
 a preview would say (facts, the suggested fix, script generations), so a cached preview keyed by
 (session, state_version) is never stale and concurrent writers never lose an increment."""
 
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from sessions_app.models import AISession
 
+# The sets `watch_state_versions` opened in this context: every bumped session id is added to each.
+_watchers: contextvars.ContextVar[tuple[set[int], ...]] = contextvars.ContextVar("state_watchers", default=())
 
-def session_bump_state_version(*, session_id: int) -> None:
+
+def session_bump_state_version(*, session_id: int, where: Q | None = None) -> bool:
+    """Bump, inside the transaction of the write it versions. With `where`, only while the session
+    row still matches it (the guard's conditional form); returns whether it bumped."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("Bump state_version inside the transaction of the write it versions.")
-    AISession.objects.filter(pk=session_id).update(state_version=F("state_version") + 1)
+    rows = AISession.objects.filter(Q(pk=session_id) & (where or Q())).update(state_version=F("state_version") + 1)
+    if rows:
+        for bumped in _watchers.get():
+            bumped.add(session_id)
+    return bool(rows)
+
+
+@contextmanager
+def watch_state_versions() -> Iterator[set[int]]:
+    """The ids of the sessions whose state_version was bumped inside the block, so a view knows
+    which regions a write changed without reading the session back."""
+    bumped: set[int] = set()
+    token = _watchers.set((*_watchers.get(), bumped))
+    try:
+        yield bumped
+    finally:
+        _watchers.reset(token)

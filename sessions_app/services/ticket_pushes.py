@@ -1,9 +1,14 @@
 """Posting a session's documents to its ticket (SPEC §9, the posting side): the PSA ticket through
 the PSA interface, else the internal ticket, else nowhere (`local`). Every attempt records its
 status; a failure never blocks the resolve or escalate and is retried by hand or in the background
-(every few minutes, a bounded number of times)."""
+(every few minutes, a bounded number of times).
+
+The documents themselves — the resolution note and the escalation package — are drafted by
+facts_app (they are built from What we know). facts_app registers its drafter here when it
+loads, so sessions_app can ask for a document without importing the app built on it."""
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.db import transaction
@@ -13,14 +18,40 @@ from django.utils import timezone
 from resolutionflow.accounts.models import User
 from resolutionflow.accounts.services import account_settings_get, audit_record
 from resolutionflow.ai.errors import AIError
-from resolutionflow.errors import Conflict, ExternalServiceError, PermissionDenied
+from resolutionflow.errors import Conflict, ExternalServiceError
 from resolutionflow.psa.client import psa_client_for_account
 from resolutionflow.psa.models import InternalTicket, InternalTicketNote
 from resolutionflow.psa.services import internal_ticket_post_note, internal_ticket_set_status
-from sessions_app.documents import RESOLUTION_NOTE, draft_document
 from sessions_app.models import AISession, Escalation, TicketPush
+from sessions_app.services.guards import ANY, session_check
 
 logger = logging.getLogger(__name__)
+
+RESOLUTION_NOTE = TicketPush.Kind.RESOLUTION_NOTE.value
+ESCALATION_PACKAGE = TicketPush.Kind.ESCALATION_PACKAGE.value
+KINDS = (RESOLUTION_NOTE, ESCALATION_PACKAGE)
+
+_drafter: Callable | None = None
+
+
+class NoDrafter(ExternalServiceError):
+    default_message = "No document drafter is installed."
+
+
+def register_drafter(fn: Callable) -> Callable:
+    """fn(*, session, kind, actor) -> markdown; raises AIError when the AI fails."""
+    global _drafter
+    _drafter = fn
+    return fn
+
+
+def draft_document(*, session: AISession, kind: str, actor: User | None) -> str:
+    if kind not in KINDS:
+        raise ValueError(kind)
+    if _drafter is None:
+        raise NoDrafter()
+    return _drafter(session=session, kind=kind, actor=actor)
+
 
 RETRY_EVERY = timedelta(minutes=5)
 # Per kind: the PSA note type, the internal note kind, the ticket status it moves to, the settings key.
@@ -124,8 +155,7 @@ def _record(
 
 def push_retry(*, push: TicketPush, actor: User) -> TicketPush:
     """Retry by hand, from the session page: the session's engineer only."""
-    if push.session.owner_id != actor.pk:
-        raise PermissionDenied("Only the session's engineer can retry posting.")
+    session_check(push.session, actor=actor, states=ANY)
     if push.status != TicketPush.Status.FAILED:
         raise Conflict("Only a failed post can be retried.")
     push = push_attempt(push=push, actor=actor)

@@ -13,7 +13,8 @@ def begin(fake_anthropic, client):
     with `client` logged in as `user`. The fake API's log then holds the classification and the
     first turn; a test reads what it caused from the end of `requests`."""
     from resolutionflow.ai.fake_api import Reply
-    from sessions_app.services.turns import session_start, session_take_turn
+    from sessions_app.services.intake import session_start
+    from sessions_app.services.turns import session_take_turn
 
     from .factories import classification
 

@@ -158,7 +158,9 @@ def test_an_invalid_answer_is_refused_with_a_clear_message_and_changes_nothing(
     if htmx:
         response = client.post(answer_url(session, step), form, headers={"HX-Request": "true"})
         body = response.content.decode()
-        assert response.status_code == 200 and 'id="sessions_app-conversation"' in body
+        # The step card comes back in place, with the message and nothing else.
+        assert response.status_code == 200 and body.lstrip().startswith(f'<article class="turn turn-{step.step_type}')
+        assert f'id="step-{step.order}"' in body
         assert message in body
     else:
         response = client.post(answer_url(session, step), form, follow=True)

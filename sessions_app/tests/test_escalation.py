@@ -14,7 +14,7 @@ from resolutionflow.psa.client import PostResult
 from resolutionflow.psa.models import InternalTicket, InternalTicketNote
 from resolutionflow.psa.services import internal_ticket_create
 from sessions_app.models import AISession, Escalation, SuggestedFix, TicketPush
-from sessions_app.services import escalations, fixes, ticket_pushes, turns
+from sessions_app.services import escalations, fixes, lifecycle, ticket_pushes, turns
 
 from .factories import AISessionFactory, SessionStepFactory, answer_step, message_text, question_turn
 
@@ -97,9 +97,9 @@ def test_escalation_is_never_to_oneself_and_only_to_an_engineer_of_the_account(s
 
 
 def test_only_an_active_or_paused_session_of_ones_own_is_escalated(session, tenant_a):
-    with pytest.raises(Conflict):
+    with pytest.raises(PermissionDenied):
         escalations.session_escalate(session=session, actor=tenant_a.coverage_engineer, reason="not mine")
-    turns.session_pause(session=session, actor=session.owner)
+    lifecycle.session_pause(session=session, actor=session.owner)
     _escalate(session)
     with pytest.raises(Conflict):
         _escalate(session)
@@ -352,7 +352,7 @@ def test_resolve_posts_the_confirmed_note_to_the_internal_ticket(session, tenant
 
 
 def test_resolve_with_no_ticket_keeps_the_note_local(session):
-    turns.session_resolve(session=session, actor=session.owner, summary="Fixed", note=NOTE)
+    lifecycle.session_resolve(session=session, actor=session.owner, summary="Fixed", note=NOTE)
     push = TicketPush.objects.get(session=session)
     assert push.status == "local" and push.posted_at is not None and push.body == NOTE
 
@@ -362,15 +362,15 @@ def test_resolving_marks_a_verifying_or_pending_fix_as_a_success(session, outcom
     fix = _applied_fix(session)
     if outcome == "applied_pending":
         fixes.fix_record_outcome(fix=fix, actor=session.owner, outcome=outcome, note="Waiting on a reboot")
-    turns.session_resolve(session=session, actor=session.owner, summary="Fixed", note=NOTE)
+    lifecycle.session_resolve(session=session, actor=session.owner, summary="Fixed", note=NOTE)
     fix.refresh_from_db()
     assert fix.outcome == SuggestedFix.Outcome.APPLIED_SUCCESS and fix.verified_at is not None
 
 
 def test_resolving_twice_is_refused(session):
-    turns.session_resolve(session=session, actor=session.owner, summary="Fixed", note=NOTE)
+    lifecycle.session_resolve(session=session, actor=session.owner, summary="Fixed", note=NOTE)
     with pytest.raises(Conflict) as err:
-        turns.session_resolve(session=session, actor=session.owner, summary="Again", note=NOTE)
+        lifecycle.session_resolve(session=session, actor=session.owner, summary="Again", note=NOTE)
     assert err.value.message == "This session is already resolved."
     assert TicketPush.objects.filter(session=session).count() == 1
 
@@ -418,7 +418,7 @@ def test_a_failed_push_never_blocks_the_resolve_and_is_retried_by_hand(session, 
 
 def test_without_a_psa_connection_the_push_fails_loudly(session):
     AISession.objects.filter(pk=session.pk).update(psa_ticket_ref="12345")
-    turns.session_resolve(session=session, actor=session.owner, summary="Fixed", note=NOTE)
+    lifecycle.session_resolve(session=session, actor=session.owner, summary="Fixed", note=NOTE)
     push = TicketPush.objects.get(session=session)
     assert push.status == "failed" and push.error.startswith("PSA not connected")
 
@@ -431,7 +431,7 @@ def test_failed_pushes_are_retried_in_the_background_every_5_minutes_3_times(ses
     psa = FlakyPSA(failures=10)
     monkeypatch.setattr(ticket_pushes, "psa_client_for_account", lambda account: psa)
     AISession.objects.filter(pk=session.pk).update(psa_ticket_ref="12345")
-    turns.session_resolve(session=session, actor=session.owner, summary="Fixed", note=NOTE)
+    lifecycle.session_resolve(session=session, actor=session.owner, summary="Fixed", note=NOTE)
     push = TicketPush.objects.get(session=session)
     now = timezone.now()
     assert ticket_pushes.pushes_retry_failed(now=now + timedelta(minutes=4)) == 0  # not yet due
@@ -446,7 +446,7 @@ def test_failed_pushes_are_retried_in_the_background_every_5_minutes_3_times(ses
 
 def test_resolve_drafts_the_note_when_none_was_confirmed(session, fake_anthropic):
     fake_anthropic.enqueue(Reply.text(NOTE))
-    turns.session_resolve(session=session, actor=session.owner, summary="Cleared the cached credentials")
+    lifecycle.session_resolve(session=session, actor=session.owner, summary="Cleared the cached credentials")
     push = TicketPush.objects.get(session=session)
     assert push.body == NOTE and push.status == "local"
     assert "resolution note" in fake_anthropic.requests[-1]["system"][0]["text"]

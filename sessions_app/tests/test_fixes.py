@@ -6,9 +6,10 @@ import pytest
 from django.db import IntegrityError, connection, connections, transaction
 
 from resolutionflow.ai.fake_api import Reply
-from resolutionflow.errors import Conflict, InvalidInput
+from resolutionflow.errors import Conflict, InvalidInput, PermissionDenied
+from sessions_app import selectors
 from sessions_app.models import AISession, SuggestedFix
-from sessions_app.services import fixes, turns
+from sessions_app.services import fixes, lifecycle, turns
 
 from .factories import AISessionFactory, question_turn
 
@@ -35,7 +36,7 @@ def test_a_new_fix_supersedes_the_active_one_and_history_is_kept(session):
     assert first.superseded_at is not None and second.superseded_at is None
     assert (first.confidence, second.confidence) == (100, 0)  # clamped to 0-100
     assert SuggestedFix.objects.filter(session=session).count() == 2
-    assert fixes.fix_active(session=session) == second
+    assert selectors.fix_active(session=session) == second
     assert _version(session) == 2
 
 
@@ -202,7 +203,7 @@ def test_resolving_records_a_verifying_or_pending_fix_as_success(session, setup,
         fixes.fix_record_outcome(fix=fix, actor=session.owner, outcome="applied_pending", note="sync")
     elif setup == "partial":
         fixes.fix_record_outcome(fix=fix, actor=session.owner, outcome="applied_partial", note="half")
-    turns.session_resolve(session=session, actor=session.owner, summary="Cleared the tokens.")
+    lifecycle.session_resolve(session=session, actor=session.owner, summary="Cleared the tokens.")
     fix.refresh_from_db()
     assert fix.outcome == expected
     assert (fix.verified_at is not None) is (expected == "applied_success")
@@ -210,9 +211,9 @@ def test_resolving_records_a_verifying_or_pending_fix_as_success(session, setup,
 
 def test_only_the_owner_acts_on_the_fix(session, tenant_a):
     fix = _fix(session)
-    with pytest.raises(Conflict):
+    with pytest.raises(PermissionDenied):
         fixes.fix_decide(fix=fix, actor=tenant_a.admin, decision="one_off")
-    with pytest.raises(Conflict):
+    with pytest.raises(PermissionDenied):
         fixes.fix_record_outcome(fix=fix, actor=tenant_a.admin, outcome="applied_success")
     fix.refresh_from_db()
     assert fix.decision == "" and fix.outcome == "proposed"
@@ -241,7 +242,7 @@ def test_a_turn_can_propose_a_fix_promote_facts_and_read_an_outcome(begin, fake_
     fake_anthropic.enqueue(Reply.json(turn))
     turns.session_answer_step(session=session, step=step, actor=tenant_a.engineer, kind="option", value="yes")
     turns.session_take_turn(session=session, actor=tenant_a.engineer)
-    fix = fixes.fix_active(session=session)
+    fix = selectors.fix_active(session=session)
     assert (fix.title, fix.confidence, fix.outcome) == ("Clear cached credentials", 100, "proposed")
     assert list(Fact.objects.filter(session=session).values_list("source_ref", "author")) == [("Q1", None)]
 

@@ -9,11 +9,11 @@ from django.utils import timezone
 
 from resolutionflow.accounts.models import AuditLog
 from resolutionflow.ai.fake_api import Reply
-from resolutionflow.errors import Conflict, InvalidInput
+from resolutionflow.errors import Conflict, InvalidInput, PermissionDenied
 from resolutionflow.psa.services import internal_ticket_create
 from sessions_app import tasks
 from sessions_app.models import MAX_STEPS, AISession
-from sessions_app.services import turns
+from sessions_app.services import lifecycle
 
 from .factories import AISessionFactory, fenced, message_text, question_turn, session_with_steps
 
@@ -160,7 +160,7 @@ def test_sessions_idle_past_the_setting_are_abandoned_by_the_periodic_job(tenant
     resolved = idle(tenant_a.engineer, 100, status="resolved")
     escalated = idle(tenant_a.engineer, 100, status="requesting_escalation")
 
-    assert turns.sessions_abandon_idle() == 2
+    assert lifecycle.sessions_abandon_idle() == 2
 
     statuses = {s.pk: s.status for s in AISession.objects.all()}
     assert statuses == {
@@ -174,15 +174,15 @@ def test_sessions_idle_past_the_setting_are_abandoned_by_the_periodic_job(tenant
     assert stale_active.abandoned_at is not None
     audit = AuditLog.objects.get(action="session.abandon", object_id=str(stale_active.pk))
     assert (audit.actor, audit.acting_as, audit.account) == (None, "system", tenant_a.account)
-    assert turns.sessions_abandon_idle() == 0, "idempotent"
+    assert lifecycle.sessions_abandon_idle() == 0, "idempotent"
 
 
 def test_the_idle_time_comes_from_settings(tenant_a, settings):
     session = idle(tenant_a.engineer, 30)
     settings.SESSION_ABANDON_AFTER_HOURS = 48
-    assert turns.sessions_abandon_idle() == 0
+    assert lifecycle.sessions_abandon_idle() == 0
     settings.SESSION_ABANDON_AFTER_HOURS = 24
-    assert turns.sessions_abandon_idle() == 1
+    assert lifecycle.sessions_abandon_idle() == 1
     session.refresh_from_db()
     assert session.status == "abandoned"
 
@@ -203,7 +203,7 @@ def test_the_abandon_task_is_in_the_beat_schedule_and_runs_the_service(tenant_a,
 def test_the_owner_reopens_an_abandoned_session_and_it_is_not_abandoned_again_at_once(tenant_a, client, settings):
     settings.SESSION_ABANDON_AFTER_HOURS = 1
     session = idle(tenant_a.engineer, 2)
-    turns.sessions_abandon_idle()
+    lifecycle.sessions_abandon_idle()
     client.force_login(tenant_a.engineer)
     page = client.get(url(session)).content.decode()
     assert f'action="{url(session, "reopen")}"' in page
@@ -212,7 +212,7 @@ def test_the_owner_reopens_an_abandoned_session_and_it_is_not_abandoned_again_at
 
     session.refresh_from_db()
     assert (session.status, session.abandoned_at) == ("active", None)
-    assert turns.sessions_abandon_idle() == 0
+    assert lifecycle.sessions_abandon_idle() == 0
     session.refresh_from_db()
     assert session.status == "active"
 
@@ -293,12 +293,12 @@ def test_resolve_with_an_empty_summary_is_refused_with_a_message(begin, tenant_a
 
 def test_a_paused_session_can_be_resolved_but_an_abandoned_one_cannot(tenant_a):
     paused = AISessionFactory(owner=tenant_a.engineer, status="paused")
-    turns.session_resolve(session=paused, actor=tenant_a.engineer, summary="Fixed")
+    lifecycle.session_resolve(session=paused, actor=tenant_a.engineer, summary="Fixed")
     assert paused.status == "resolved"
 
     abandoned = AISessionFactory(owner=tenant_a.engineer, status="abandoned")
     with pytest.raises(Conflict):
-        turns.session_resolve(session=abandoned, actor=tenant_a.engineer, summary="Fixed")
+        lifecycle.session_resolve(session=abandoned, actor=tenant_a.engineer, summary="Fixed")
 
 
 def test_the_documentation_of_an_unresolved_session_is_not_served(begin, tenant_a, client):
@@ -345,9 +345,9 @@ def test_the_rate_service_checks_the_range_itself(tenant_a):
     session = AISessionFactory(owner=tenant_a.engineer, status="resolved")
     for bad in (0, 6):
         with pytest.raises(InvalidInput):
-            turns.session_rate(session=session, actor=tenant_a.engineer, rating=bad)
-    with pytest.raises(Conflict):
-        turns.session_rate(session=session, actor=tenant_a.admin, rating=5)
+            lifecycle.session_rate(session=session, actor=tenant_a.engineer, rating=bad)
+    with pytest.raises(PermissionDenied):
+        lifecycle.session_rate(session=session, actor=tenant_a.admin, rating=5)
     session.refresh_from_db()
     assert session.rating is None
 

@@ -81,7 +81,9 @@ def test_the_list_page_costs_a_fixed_number_of_queries(tenant_a, client, django_
 # --- HTMX partials -------------------------------------------------------------------------
 
 
-def test_an_htmx_answer_returns_the_conversation_with_the_lane_out_of_band(begin, fake_anthropic, tenant_a, client):
+def test_an_htmx_answer_returns_the_answered_and_the_next_step_with_changed_regions_out_of_band(
+    begin, fake_anthropic, tenant_a, client
+):
     session = begin(tenant_a.engineer, question_turn("First?"))
     fake_anthropic.enqueue(Reply.json(question_turn("Second question?", questions=["Is MFA enforced?"])))
 
@@ -94,9 +96,15 @@ def test_an_htmx_answer_returns_the_conversation_with_the_lane_out_of_band(begin
     body = response.content.decode()
     assert response.status_code == 200
     assert "<html" not in body and "<body" not in body
-    assert body.lstrip().startswith('<section id="sessions_app-conversation"')
-    assert "Second question?" in body
-    assert '<div id="sessions_app-lane" class="lane" hx-swap-oob="true">' in body
+    # In place of the step card: the answered step, then the new one; not the whole conversation.
+    assert body.lstrip().startswith('<article class="turn turn-question turn-done" id="step-1">')
+    assert 'id="step-2"' in body and "Second question?" in body
+    assert 'id="sessions_app-conversation"' not in body and "Intake ·" not in body
+    # Out of band: the lane's items, the header, the turn status; not the resolve/escalate boxes.
+    assert '<div id="sessions_app-lane-items" class="lane-items" hx-swap-oob="true">' in body
+    assert '<header id="sessions_app-header" class="session-head" hx-swap-oob="true">' in body
+    assert '<div id="sessions_app-turn-status" hx-swap-oob="true">' in body
+    assert 'id="resolve-form"' not in body
     assert 'id="lane-Q1"' in body and "Is MFA enforced?" in body
     assert "HX-Request" in response["Vary"]
     assert "state-changed" in response["HX-Trigger-After-Settle"]

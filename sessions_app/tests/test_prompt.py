@@ -10,7 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from resolutionflow.ai.fake_api import Reply
 from sessions_app import prompts
 from sessions_app.models import AISession
-from sessions_app.services.turns import session_start, session_take_turn
+from sessions_app.services.intake import session_start
+from sessions_app.services.turns import session_take_turn
 
 from .factories import action_turn, classification, message_text, question_turn, resolution_turn
 

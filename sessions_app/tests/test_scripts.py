@@ -8,13 +8,13 @@ from resolutionflow.ai.fake_api import Reply
 from resolutionflow.ai.tiers import model_for
 from resolutionflow.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from sessions_app.models import AISession, ScriptGeneration, ScriptTemplate, TemplateDraft
-from sessions_app.services import fixes, turns
+from sessions_app.selectors import script_template_for_user
+from sessions_app.services import fixes, lifecycle, turns
 from sessions_app.services.scripts import (
     fix_attach_script,
     script_draft,
     script_generate,
     script_mark_ran,
-    script_template_for_user,
     template_draft_accept,
     template_draft_reject,
 )
@@ -209,7 +209,7 @@ def _resolved_with_draft(session, body="Restart-Service -Name {{ service_name }}
     fix = fixes.fix_propose(session=session, step=None, title="Restart the print spooler")
     fix_attach_script(fix=fix, actor=session.owner, body=body)
     fixes.fix_decide(fix=fix, actor=session.owner, decision="draft_template")  # run now, templatize after
-    turns.session_resolve(session=session, actor=session.owner, summary="Spooler restarted.")
+    lifecycle.session_resolve(session=session, actor=session.owner, summary="Spooler restarted.")
     return TemplateDraft.objects.get(session=session)
 
 

@@ -252,7 +252,7 @@ def test_an_empty_lane_answer_is_refused_with_a_message(begin, tenant_a, client)
     )
 
     body = response.content.decode()
-    assert 'id="sessions_app-lane"' in body and "Type an answer before saving." in body
+    assert 'id="sessions_app-lane-items"' in body and "Type an answer before saving." in body
     assert "HX-Trigger" not in response
     item.refresh_from_db()
     assert item.status == "open" and item.answer == ""
@@ -268,7 +268,11 @@ def test_a_lane_answer_over_htmx_returns_the_lane_and_announces_the_change(begin
 
     body = response.content.decode()
     assert response.status_code == 200 and "<html" not in body
-    assert body.lstrip().startswith('<div id="sessions_app-lane"')
+    # The lane's items in place; the facts panel (now offering to promote it) and the count out of
+    # band; the resolve and escalate boxes are left alone (an open box stays open).
+    assert body.lstrip().startswith('<div id="sessions_app-lane-items"')
+    assert '<section id="facts_app-what-we-know" class="lane-section what-we-know" hx-swap-oob="true"' in body
+    assert 'id="resolve-form"' not in body
     assert "It works" in body and "HX-Request" in response["Vary"]
     assert "state-changed" in response["HX-Trigger-After-Settle"]
 

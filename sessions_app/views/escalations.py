@@ -8,31 +8,26 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from resolutionflow.accounts.tenancy import engineer_required, get_for_account
 from resolutionflow.errors import Conflict, InvalidInput
+from resolutionflow.htmx import form_error_message, region_response
 from sessions_app import selectors
-from sessions_app.forms import ClaimForm, EscalateForm
+from sessions_app.forms import ClaimForm
 from sessions_app.models import AISession, Escalation, TicketPush
-from sessions_app.services import escalations, fixes, ticket_pushes
-
-
-def escalate_form_for(session: AISession, user, data=None, *, fix) -> EscalateForm:
-    """The escalate form; whether it asks how the fix went depends on the active `fix`."""
-    return EscalateForm(
-        data,
-        targets=escalations.escalation_targets(session=session, actor=user),
-        needs_intercept=escalations.escalation_needs_intercept(fix),
-    )
+from sessions_app.services import escalations, ticket_pushes
 
 
 @login_required
 @require_POST
 def session_escalate(request, session_id: int):
     session = selectors.session_get_for_user(user=request.user, session_id=session_id)
-    form = escalate_form_for(session, request.user, request.POST, fix=fixes.fix_active(session=session))
+    form = selectors.escalate_form(
+        session=session, user=request.user, fix=selectors.fix_active(session=session), data=request.POST
+    )
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -50,9 +45,7 @@ def session_escalate(request, session_id: int):
             else:
                 messages.success(request, "Escalated. Your colleagues can see it in the escalation queue.")
             return redirect("sessions_app:detail", session_id=session.pk)
-    from sessions_app.views.sessions import _page_context
-
-    context = _page_context(session, escalate_form=form, escalate_open=True)
+    context = selectors.session_page_context(session=session, escalate=form, escalate_open=True)
     return render(request, "sessions_app/session_detail.html", context, status=400)
 
 
@@ -60,17 +53,14 @@ def session_escalate(request, session_id: int):
 @require_GET
 def escalation_queue(request):
     context = {"escalations": selectors.escalation_queue(user=request.user), "now": timezone.now()}
-    if request.htmx:
-        response = render(request, "sessions_app/partials/_queue.html", context)
-    else:
-        response = render(request, "sessions_app/escalation_queue.html", context)
-    response["Vary"] = "HX-Request"
-    return response
+    return region_response(
+        request, "sessions_app/partials/_queue.html", context, page="sessions_app/escalation_queue.html"
+    )
 
 
 def _handoff_escalation(request, session_id: int) -> tuple[AISession, Escalation]:
     session = selectors.session_get_for_user(user=request.user, session_id=session_id)
-    escalation = escalations.escalation_open(session=session)
+    escalation = selectors.escalation_open(session=session)
     return session, escalation
 
 
@@ -95,7 +85,7 @@ def handoff_screen(request, session_id: int):
         "escalation": escalation,
         "is_own": escalation.escalated_by_id == request.user.pk,
         "form": ClaimForm(),
-        "tried": escalations.handoff_briefing(session, escalation),
+        "tried": selectors.handoff_briefing(session, escalation),
         "facts": list(session.facts.filter(deleted_at__isnull=True).order_by("created_at", "id")),
         "package_push": escalation.pushes.first(),
         **_assessment_context(escalation),
@@ -107,11 +97,13 @@ def handoff_screen(request, session_id: int):
 @require_GET
 def handoff_assessment(request, session_id: int):
     session, escalation = _handoff_escalation(request, session_id)
-    if escalation is None:
-        return render(request, "sessions_app/partials/_assessment.html", {"gone": True})
-    response = render(request, "sessions_app/partials/_assessment.html", _assessment_context(escalation))
-    response["Vary"] = "HX-Request"
-    return response
+    context = {"gone": True} if escalation is None else _assessment_context(escalation)
+    # The assessment is a region of the handoff screen: without HTMX, that screen is the answer.
+    handoff = reverse("sessions_app:handoff", args=[session.pk])
+    return region_response(request, "sessions_app/partials/_assessment.html", context, redirect_to=handoff)
+    return region_response(
+        request, "sessions_app/partials/_assessment.html", context, page="sessions_app/partials/_assessment.html"
+    )
 
 
 @engineer_required
@@ -120,7 +112,7 @@ def session_claim(request, session_id: int):
     session, escalation = _handoff_escalation(request, session_id)
     form = ClaimForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        messages.error(request, form_error_message(form))
         return redirect("sessions_app:handoff", session_id=session.pk)
     try:
         escalations.session_claim(session=session, actor=request.user, **form.cleaned_data)

@@ -1,5 +1,5 @@
 """Engineer session pages. Thin: resolve the session through the selector (404 for anyone who may
-not open it), bind a form, call one service, render the page or the changed region."""
+not open it), bind a form, call one service, answer the page or the regions that changed."""
 
 import mimetypes
 
@@ -10,11 +10,12 @@ from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import trigger_client_event
+from django_htmx.http import HttpResponseClientRedirect
 
 from resolutionflow.accounts.tenancy import engineer_required, get_for_account
 from resolutionflow.ai.errors import AIError
 from resolutionflow.errors import Conflict, InvalidInput, NotFound
+from resolutionflow.htmx import STATE_CHANGED, form_error_message, region_response
 from sessions_app import selectors
 from sessions_app.forms import (
     AnswerForm,
@@ -25,47 +26,17 @@ from sessions_app.forms import (
     SessionFilterForm,
     SessionStartForm,
 )
-from sessions_app.models import MAX_STEPS, AISession, LaneItem, SessionStep
-from sessions_app.services import turns
+from sessions_app.models import AISession, LaneItem, SessionStep
+from sessions_app.services import intake, lifecycle, turns
+from sessions_app.services.state import watch_state_versions
 
 
 def _session(request, session_id: int) -> AISession:
     return selectors.session_get_for_user(user=request.user, session_id=session_id)
 
 
-def _page_context(session: AISession, **extra) -> dict:
-    steps = selectors.session_steps(session=session)
-    last = steps[-1] if steps else None
-    lane = selectors.session_lane(session=session)
-    from sessions_app.views.fixes import fix_context
-
-    escalations = list(session.escalations.select_related("escalated_by", "claimed_by", "target"))
-    fixes = fix_context(session, escalate_form=extra.pop("escalate_form", None))
-    return {
-        **fixes,
-        "session": session,
-        "steps": steps,
-        "current_step": last if last is not None and not last.answered else None,
-        "needs_turn": turns.session_needs_turn(session, last),
-        "lane": lane,
-        # Facts count too: the lane opens by itself once there is something in it.
-        "lane_count": selectors.lane_count(session=session, lane=lane),
-        "max_steps": MAX_STEPS,
-        "at_step_limit": session.step_count >= MAX_STEPS and (last is None or last.answered),
-        "resolve_form": extra.pop("resolve_form", None) or ResolveForm(),
-        "rate_form": extra.pop("rate_form", None) or RateForm(),
-        "escalations": escalations,
-        "open_escalation": next((e for e in escalations if e.claimed_at is None), None),
-        "pushes": list(session.pushes.order_by("created_at", "id")),
-        **extra,
-    }
-
-
-def _conversation_response(request, session: AISession, **extra) -> HttpResponse:
-    """The conversation region plus out-of-band lane and header: one answer changes all three."""
-    response = render(request, "sessions_app/partials/_conversation_update.html", _page_context(session, **extra))
-    response["Vary"] = "HX-Request"
-    return trigger_client_event(response, "state-changed", after="settle")
+def _detail(session: AISession) -> str:
+    return reverse("sessions_app:detail", args=[session.pk])
 
 
 @engineer_required
@@ -97,7 +68,7 @@ def session_new(request):
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        session = turns.session_start(
+        session = intake.session_start(
             user=request.user,
             intake_type=data["intake_type"],
             intake_text=data["intake_text"],
@@ -118,26 +89,33 @@ def session_new(request):
 @require_GET
 def session_detail(request, session_id: int):
     session = _session(request, session_id)
-    return render(request, "sessions_app/session_detail.html", _page_context(session))
+    return render(request, "sessions_app/session_detail.html", selectors.session_page_context(session=session))
 
 
 @login_required
 @require_POST
 def session_answer(request, session_id: int, step_id: int):
+    """The answer is saved, then the AI asked. HTMX gets the answered step and the next one in
+    place of the step card, and out of band only the regions the turn changed."""
     session = _session(request, session_id)
     step = get_for_account(SessionStep.objects.filter(session=session), account=session.account_id, pk=step_id)
     form = AnswerForm(request.POST)
-    answer_error = None
-    if not form.is_valid():
-        answer_error = " ".join(e for errors in form.errors.values() for e in errors)
-    else:
+    error = "" if form.is_valid() else form_error_message(form)
+    if not error:
         try:
-            turns.session_answer_step(session=session, step=step, actor=request.user, **form.cleaned_data)
+            with watch_state_versions() as bumped:
+                answered = turns.session_answer_step(
+                    session=session, step=step, actor=request.user, **form.cleaned_data
+                )
         except (InvalidInput, Conflict) as exc:
-            answer_error = exc.message
-    if answer_error:
-        return _after_change(request, session, answer_error=answer_error, draft=request.POST.get("text", ""))
-    return _take_turn_and_respond(request, session)
+            error = exc.message
+        else:
+            changed = session.pk in bumped
+            return _turn_response(request, session, answered=answered, changed=changed, before=answered.order)
+    context = {"session": session, "step": step, "answer_error": error, "draft": request.POST.get("text", "")}
+    return region_response(
+        request, "sessions_app/partials/_step_card.html", context, redirect_to=_detail(session), error=error
+    )
 
 
 @login_required
@@ -145,28 +123,36 @@ def session_answer(request, session_id: int, step_id: int):
 def session_turn(request, session_id: int):
     """Retry the AI turn after a failure (the answer is already saved)."""
     session = _session(request, session_id)
-    return _take_turn_and_respond(request, session)
+    return _turn_response(request, session, answered=None, changed=False, before=session.step_count)
 
 
-def _take_turn_and_respond(request, session: AISession) -> HttpResponse:
-    turn_error = None
-    try:
-        turns.session_take_turn(session=session, actor=request.user)
-    except AIError as exc:
-        turn_error = exc.message
-    except Conflict as exc:
-        turn_error = exc.message
-    # The service leaves `session` current whether the turn succeeded or failed.
-    return _after_change(request, session, turn_error=turn_error)
-
-
-def _after_change(request, session: AISession, **extra) -> HttpResponse:
-    if request.htmx:
-        return _conversation_response(request, session, **extra)
-    for key in ("answer_error", "turn_error"):
-        if extra.get(key):
-            messages.error(request, extra[key])
-    return redirect("sessions_app:detail", session_id=session.pk)
+def _turn_response(
+    request, session: AISession, *, answered: SessionStep | None, changed: bool, before: int
+) -> HttpResponse:
+    """The regions an AI turn changed. `before` is the step count the page already shows: a step
+    after it is new (a double submit that found the turn already taken adds nothing)."""
+    turn_error = ""
+    with watch_state_versions() as bumped:
+        try:
+            step = turns.session_take_turn(session=session, actor=request.user)
+        except (AIError, Conflict) as exc:
+            step, turn_error = None, exc.message
+    if not request.htmx:
+        return region_response(request, "", {}, redirect_to=_detail(session), error=turn_error)
+    # The service left `session` current (step count, confidence, totals); what else changed is
+    # whatever bumped state_version, in the answer or the turn (a fix, an outcome, promoted facts,
+    # the nudge count).
+    changed = changed or session.pk in bumped
+    context = {
+        **selectors.session_conversation_context(session=session, steps=[step] if step else None),
+        **selectors.session_lane_context(session=session),
+        **(selectors.session_fix_context(session=session) if changed else {}),
+        "answered": answered,
+        "new_step": step if step is not None and step.order > before else None,
+        "turn_error": turn_error,
+        "state_changed": changed,
+    }
+    return region_response(request, "sessions_app/partials/_turn_update.html", context, trigger=STATE_CHANGED)
 
 
 @login_required
@@ -175,24 +161,24 @@ def lane_answer(request, session_id: int, item_id: int):
     session = _session(request, session_id)
     item = get_for_account(LaneItem.objects.filter(session=session), account=session.account_id, pk=item_id)
     form = LaneAnswerForm(request.POST)
-    lane_error = None
-    if form.is_valid():
+    error = "" if form.is_valid() else form_error_message(form)
+    if not error:
         try:
-            turns.lane_item_answer(
-                session=session, item=item, actor=request.user, answer=form.cleaned_data["answer"]
-            )
+            turns.lane_item_answer(session=session, item=item, actor=request.user, answer=form.cleaned_data["answer"])
         except (InvalidInput, Conflict) as exc:
-            lane_error = exc.message
-    else:
-        lane_error = " ".join(e for errors in form.errors.values() for e in errors)
-    if not request.htmx:
-        if lane_error:
-            messages.error(request, lane_error)
-        return redirect("sessions_app:detail", session_id=session.pk)
-    context = _page_context(session, lane_error=lane_error, lane_error_item=item.pk if lane_error else None)
-    response = render(request, "sessions_app/partials/_lane_update.html", context)
-    response["Vary"] = "HX-Request"
-    return trigger_client_event(response, "state-changed", after="settle") if not lane_error else response
+            error = exc.message
+    return region_response(
+        request,
+        "sessions_app/partials/_lane_update.html",
+        lambda: {
+            **selectors.session_lane_context(session=session),
+            "lane_error": error,
+            "lane_error_item": item.pk if error else None,
+        },
+        redirect_to=_detail(session),
+        error=error,
+        trigger=STATE_CHANGED,
+    )
 
 
 def _lifecycle(service, success: str):
@@ -203,17 +189,15 @@ def _lifecycle(service, success: str):
         service(session=session, actor=request.user)
         messages.success(request, success)
         if request.htmx:
-            from django_htmx.http import HttpResponseClientRedirect
-
-            return HttpResponseClientRedirect(reverse("sessions_app:detail", args=[session.pk]))
-        return redirect("sessions_app:detail", session_id=session.pk)
+            return HttpResponseClientRedirect(_detail(session))
+        return redirect(_detail(session))
 
     return view
 
 
-session_pause = _lifecycle(turns.session_pause, "Session paused. Resume it whenever you're ready.")
-session_resume = _lifecycle(turns.session_resume, "Session resumed.")
-session_reopen = _lifecycle(turns.session_reopen, "Session reopened.")
+session_pause = _lifecycle(lifecycle.session_pause, "Session paused. Resume it whenever you're ready.")
+session_resume = _lifecycle(lifecycle.session_resume, "Session resumed.")
+session_reopen = _lifecycle(lifecycle.session_reopen, "Session reopened.")
 
 
 @login_required
@@ -222,13 +206,9 @@ def session_resolve(request, session_id: int):
     session = _session(request, session_id)
     form = ResolveForm(request.POST)
     if not form.is_valid():
-        return render(
-            request,
-            "sessions_app/session_detail.html",
-            _page_context(session, resolve_form=form, resolve_open=True),
-            status=400,
-        )
-    turns.session_resolve(session=session, actor=request.user, **form.cleaned_data)
+        context = selectors.session_page_context(session=session, resolve=form, resolve_open=True)
+        return render(request, "sessions_app/session_detail.html", context, status=400)
+    lifecycle.session_resolve(session=session, actor=request.user, **form.cleaned_data)
     push = session.pushes.filter(kind="resolution_note").first()
     if push is not None and push.status == "failed":
         messages.warning(request, f"Resolved, but the note was not posted: {push.error} You can retry it below.")
@@ -237,7 +217,7 @@ def session_resolve(request, session_id: int):
         return redirect("sessions_app:drafts", session_id=session.pk)
     if push is None or push.status != "failed":
         messages.success(request, "Resolved. The note is posted and the documentation is below.")
-    return redirect("sessions_app:detail", session_id=session.pk)
+    return redirect(_detail(session))
 
 
 @login_required
@@ -246,10 +226,11 @@ def session_rate(request, session_id: int):
     session = _session(request, session_id)
     form = RateForm(request.POST)
     if not form.is_valid():
-        return render(request, "sessions_app/session_detail.html", _page_context(session, rate_form=form), status=400)
-    turns.session_rate(session=session, actor=request.user, **form.cleaned_data)
+        context = selectors.session_page_context(session=session, rate=form)
+        return render(request, "sessions_app/session_detail.html", context, status=400)
+    lifecycle.session_rate(session=session, actor=request.user, **form.cleaned_data)
     messages.success(request, "Thanks for rating this session.")
-    return redirect("sessions_app:detail", session_id=session.pk)
+    return redirect(_detail(session))
 
 
 @login_required
@@ -258,15 +239,14 @@ def session_link_ticket(request, session_id: int):
     session = _session(request, session_id)
     form = LinkTicketForm(request.POST, user=request.user)
     if form.is_valid():
-        turns.session_link_ticket(session=session, actor=request.user, **form.cleaned_data)
-        session.refresh_from_db()
+        lifecycle.session_link_ticket(session=session, actor=request.user, **form.cleaned_data)
         if session.ticket_context_status == AISession.TicketContextStatus.UNAVAILABLE:
             messages.warning(request, f"Ticket linked, but its context is unavailable: {session.ticket_context_note}.")
         else:
             messages.success(request, "Ticket linked. The AI will see its context from the next step.")
     else:
-        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
-    return redirect("sessions_app:detail", session_id=session.pk)
+        messages.error(request, form_error_message(form))
+    return redirect(_detail(session))
 
 
 @login_required

@@ -96,7 +96,7 @@
     lastCount = textOf("#lane-count");
     lastFacts = textOf("#lane-drawer [data-testid=fact-count]");
   });
-  document.body.addEventListener("htmx:afterSettle", function () {
+  document.body.addEventListener("htmx:afterSettle", function (event) {
     var now = textOf("#lane-count");
     if (lastCount !== null && now !== lastCount) {
       var badge = document.getElementById("lane-count");
@@ -112,8 +112,16 @@
       if (window.matchMedia(DRAWER_MEDIA).matches) { setDrawer(true); drawer.scrollTop = 0; }
     }
     lastFacts = facts;
+    // Only the user moves focus: the cursor goes back to the answer box only after the user's own
+    // answer (or retry) replaced the element it was in, never after another region's swap (a
+    // background swap that took focus would send what the user is typing elsewhere into it).
+    var elt = event.detail && event.detail.requestConfig && event.detail.requestConfig.elt;
+    var fromAnswer = elt && elt.closest && (elt.closest(".answer-form") || elt.closest("#sessions_app-turn-status"));
+    var focusLost = !document.activeElement || document.activeElement === document.body;
     var text = document.getElementById("answer-text");
-    if (text && !text.value && window.matchMedia("(hover: hover) and (pointer: fine)").matches) text.focus({ preventScroll: true });
+    if (fromAnswer && focusLost && text && !text.value && window.matchMedia("(hover: hover) and (pointer: fine)").matches) {
+      text.focus({ preventScroll: true });
+    }
   });
 })();
 

@@ -25,7 +25,8 @@ from resolutionflow.ai.client import ai_json
 from resolutionflow.ai.fake_api import FakeMessagesAPI
 from resolutionflow.ai.prompts import HEALTHCHECK_SCHEMA, HEALTHCHECK_SYSTEM
 from sessions_app.models import AISession, SessionStep
-from sessions_app.services import turns
+from sessions_app.services import intake, turns
+from sessions_app.services.escalations import session_escalate
 
 
 def _timed(fn, repeat: int) -> tuple[float, list[float]]:
@@ -102,7 +103,7 @@ class Command(BaseCommand):
         with override_settings(AI_MODE="demo"):
             turn_samples = []
             for _ in range(max(5, repeat // 3)):
-                session = turns.session_start(
+                session = intake.session_start(
                     user=user, intake_type="text", intake_text="Outlook keeps asking for the password after a change"
                 )
                 turns.session_take_turn(session=session, actor=user)
@@ -141,8 +142,6 @@ class Command(BaseCommand):
         rows.append((f"preview from cache ({q_preview} queries) vs fresh draft", cached_ms, fresh_ms))
 
         # 6. The escalation queue with 50 sessions waiting vs 5.
-        from sessions_app.services.escalations import session_escalate
-
         colleague = User.objects.create_user(f"bench2-{tag}@example.test", "x", account=account, role=Role.ENGINEER)
         queue = Client()
         queue.force_login(colleague)

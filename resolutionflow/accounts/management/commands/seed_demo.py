@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from resolutionflow.accounts.models import Account, Role, Team, User
+from sessions_app.models import ScriptTemplate
 
 DEMO_PASSWORD = "demo-pass-2026"
 
@@ -60,8 +61,6 @@ class Command(BaseCommand):
 
     def _seed_templates(self) -> None:
         """Two team script templates for the demo account, so fixes can come with a script."""
-        from sessions_app.models import ScriptTemplate
-
         account = Account.objects.get(slug="northwind-msp")
         owner = User.objects.get(email="admin@northwind.example")
         templates = [

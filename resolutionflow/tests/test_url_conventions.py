@@ -1,0 +1,214 @@
+"""Conventions that test themselves, generated from the URLconf (SPEC §1, §2; ARCHITECTURE.md):
+
+- every route that takes an object id answers 404 to a user of another account, for GET and POST,
+  and changes nothing;
+- every session action answers 403 to a colleague who may read the session (it awaits pickup)
+  but not act on it, and changes nothing.
+
+A route added later (L1 walks, the flywheel, analytics) is covered without anyone remembering:
+a URL parameter these tests cannot fill fails them until `OBJECTS` learns how to make one."""
+
+from collections.abc import Iterator
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from facts_app.models import Fact
+from resolutionflow.accounts.models import Notification
+from resolutionflow.psa.models import InternalTicket
+from sessions_app.models import (
+    AISession,
+    Escalation,
+    LaneItem,
+    ScriptGeneration,
+    ScriptTemplate,
+    SessionStep,
+    SuggestedFix,
+    TemplateDraft,
+    TicketPush,
+)
+from sessions_app.tests.factories import AISessionFactory, question_turn, step_content
+
+pytestmark = pytest.mark.django_db
+
+# Namespaces whose pages are not the product's own (the Django admin scopes itself: test_admin_scoping).
+SKIP_NAMESPACES = {"admin"}
+
+
+def routes() -> Iterator[tuple[str, URLPattern, str]]:
+    """(route name with namespace, pattern, route text) of every URL pattern that takes arguments."""
+
+    def walk(patterns, namespace: str, prefix: str):
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                if entry.namespace in SKIP_NAMESPACES:
+                    continue
+                ns = ":".join(filter(None, [namespace, entry.namespace]))
+                yield from walk(entry.url_patterns, ns, prefix + str(entry.pattern))
+            elif entry.pattern.regex.groupindex:
+                yield ":".join(filter(None, [namespace, entry.name])), entry, prefix + str(entry.pattern)
+
+    yield from walk(get_resolver().url_patterns, "", "")
+
+
+def world(owner, *, status: str = "active") -> dict:
+    """A session of `owner` with one object of every kind a URL can point at."""
+    account = owner.account
+    session = AISessionFactory(owner=owner, status=status, step_count=1)
+    turn = question_turn("Does it happen everywhere?", questions=["Is MFA on?"])
+    step = SessionStep.objects.create(
+        account=account, session=session, order=1, step_type="question", content=step_content(turn)
+    )
+    item = LaneItem.objects.create(
+        account=account, session=session, kind="question", public_id="Q1", text="Is MFA on?",
+        normalized_text="Is MFA on?", first_step=1, last_step=1, status="answered", answer="Yes",
+    )  # fmt: skip
+    fix = SuggestedFix.objects.create(
+        account=account, session=session, title="Reset the profile", applied_at=timezone.now()
+    )
+    template = ScriptTemplate.objects.create(
+        account=account, owner=owner, name="Restart spooler", slug="restart-spooler", visibility="team",
+        body="Restart-Service -Name {{ name }}",
+        parameters=[{"key": "name", "label": "Service", "type": "text", "required": True}],
+    )  # fmt: skip
+    generation = ScriptGeneration.objects.create(
+        account=account, session=session, fix=fix, template=template, author=owner, script="Restart-Service 'x'"
+    )
+    push = TicketPush.objects.create(
+        account=account,
+        session=session,
+        kind="resolution_note",
+        body="Note",
+        status="failed",
+        error="PSA down",
+        attempts=1,
+        created_by=owner,
+    )
+    fact = Fact.objects.create(account=account, session=session, text="OWA works.", source_type="user_note")
+    draft = TemplateDraft.objects.create(
+        account=account, session=session, fix=fix, author=owner, name="Reset", body="Reset-It", parameters=[]
+    )
+    ticket = InternalTicket.objects.create(
+        account=account, number=900 + owner.pk, title="Printer", description="x", created_by=owner
+    )
+    notification = Notification.objects.create(account=account, recipient=owner, kind="escalation", title="Hi")
+    return {
+        "session_id": session.pk, "step_id": step.pk, "item_id": item.pk, "fix_id": fix.pk,
+        "generation_id": generation.pk, "push_id": push.pk, "fact_id": fact.pk, "number": ticket.number,
+        "notification_id": notification.pk, "kind": "resolution_note", "template": template.pk, "draft": draft.pk,
+    }  # fmt: skip
+
+
+def snapshot(account) -> dict:
+    """Every row a route could change, as values: compared before and after."""
+    models = [AISession, SessionStep, LaneItem, SuggestedFix, ScriptGeneration, TicketPush, Fact, TemplateDraft]
+    rows = {m.__name__: list(m.objects.filter(account=account).order_by("pk").values()) for m in models}
+    rows["InternalTicket"] = list(InternalTicket.objects.filter(account=account).order_by("pk").values())
+    rows["Notification"] = list(Notification.objects.filter(account=account).order_by("pk").values())
+    rows["Escalation"] = list(Escalation.objects.filter(account=account).order_by("pk").values())
+    return rows
+
+
+def _reverse(name: str, ids: dict, pattern: URLPattern) -> str:
+    kwargs = {key: ids[key] for key in pattern.pattern.regex.groupindex}
+    missing = set(pattern.pattern.regex.groupindex) - set(ids)
+    assert not missing, f"{name}: no test object for {sorted(missing)}; teach world() to make one"
+    return reverse(name, kwargs=kwargs)
+
+
+# What a POST to each session action sends, so its form is valid and the refusal comes from the
+# rule under test, not from a missing field. A new action without an entry posts nothing.
+VALID_POST = {
+    "sessions_app:answer": {"value": "yes"},
+    "sessions_app:lane_answer": {"answer": "Yes, MFA is on"},
+    "sessions_app:resolve": {"summary": "Reset the profile"},
+    "sessions_app:rate": {"rating": "5"},
+    "sessions_app:link_ticket": {"psa_ticket_ref": "12345"},
+    "sessions_app:escalate": {"reason": "Stuck", "intercept": "didnt"},
+    "sessions_app:claim": {"mode": "continue"},
+    "sessions_app:fix_decide": {"decision": "dismissed"},
+    "sessions_app:fix_outcome": {"outcome": "applied_success"},
+    "sessions_app:fix_ai_outcome": {"answer": "reject"},
+    "sessions_app:fix_script": {"body": "Write-Output 1"},
+    "sessions_app:fix_script_draft": {"request": "check first"},
+    "sessions_app:script_generate": {"param_name": "Spooler"},
+    "sessions_app:drafts": {"action": "reject"},
+    "facts_app:add": {"text": "Not mine."},
+    "facts_app:edit": {"text": "Changed."},
+    "facts_app:promote": {"action": "save", "text": "MFA is on."},
+}
+
+
+def _post_data(name: str, ids: dict) -> dict:
+    data = dict(VALID_POST.get(name, {}))
+    if name == "sessions_app:script_generate":
+        data["template"] = ids["template"]
+    if name == "sessions_app:drafts":
+        data["draft"] = ids["draft"]
+    return data
+
+
+ROUTES = sorted(routes(), key=lambda r: r[0])
+
+
+@pytest.mark.parametrize(("name", "pattern", "prefix"), ROUTES, ids=[r[0] for r in ROUTES])
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_another_accounts_object_is_a_404_and_nothing_changes(
+    tenant_a, tenant_b, client, fake_anthropic, name, pattern, prefix, htmx
+):
+    theirs = world(tenant_b.engineer)
+    # The session awaits pickup: still, nobody of another account may even read it.
+    AISession.objects.filter(pk=theirs["session_id"]).update(status="requesting_escalation")
+    url = _reverse(name, theirs, pattern)
+    before = snapshot(tenant_b.account)
+    client.force_login(tenant_a.engineer)
+    headers = {"HX-Request": "true"} if htmx else {}
+
+    # A method the route does not take is refused before any lookup (405 tells nothing about the id);
+    # every method it takes answers 404, exactly as for an id that does not exist.
+    answers = {
+        "GET": client.get(url, headers=headers).status_code,
+        "POST": client.post(url, _post_data(name, theirs), headers=headers).status_code,
+    }
+    assert set(answers.values()) <= {404, 405} and 404 in answers.values(), f"{url}: {answers}"
+
+    assert snapshot(tenant_b.account) == before
+    assert fake_anthropic.received == 0
+
+
+# Session routes that only read: a colleague may open them while the session awaits pickup.
+READS = {
+    "sessions_app:detail", "sessions_app:handoff", "sessions_app:handoff_assessment", "sessions_app:screenshot",
+    "sessions_app:documentation", "facts_app:panel",
+}  # fmt: skip
+SESSION_ROUTES = [r for r in ROUTES if "session_id" in r[1].pattern.regex.groupindex]
+# Claiming is the one action a colleague may take (test_escalation covers who may).
+SESSION_ACTIONS = [r for r in SESSION_ROUTES if r[0] not in READS and r[0] != "sessions_app:claim"]
+
+
+@pytest.mark.parametrize(("name", "pattern", "prefix"), SESSION_ACTIONS, ids=[r[0] for r in SESSION_ACTIONS])
+def test_a_colleague_who_may_only_read_gets_403_from_every_session_action(
+    tenant_a, client, fake_anthropic, name, pattern, prefix
+):
+    ours = world(tenant_a.engineer, status="requesting_escalation")
+    url = _reverse(name, ours, pattern)
+    client.force_login(tenant_a.coverage_engineer)  # an engineer of the account, not the session's
+    before = snapshot(tenant_a.account)
+
+    response = client.post(url, _post_data(name, ours), headers={"HX-Request": "true"})
+    assert response.status_code == 200 and response["HX-Error-Status"] == "403", (name, response.content[:300])
+    assert client.post(url, _post_data(name, ours)).status_code == 403, name
+
+    assert snapshot(tenant_a.account) == before
+    assert fake_anthropic.received == 0
+
+
+@pytest.mark.parametrize("name", sorted(READS))
+def test_the_reads_take_no_post(tenant_a, client, name):
+    ours = world(tenant_a.engineer, status="requesting_escalation")
+    pattern = next(r[1] for r in SESSION_ROUTES if r[0] == name)
+    client.force_login(tenant_a.coverage_engineer)
+    before = snapshot(tenant_a.account)
+    assert client.post(_reverse(name, ours, pattern)).status_code == 405
+    assert snapshot(tenant_a.account) == before

@@ -1,0 +1,230 @@
+"""The life of an engineer session after it starts (SPEC §2): pause, resume, reopen, the abandon
+job, linking a ticket mid-session, rating, and Resolve — which saves the resolution first and
+then posts the note, so a failed post never undoes it."""
+
+import json
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from resolutionflow.accounts.models import User
+from resolutionflow.accounts.services import audit_record
+from resolutionflow.errors import InvalidInput
+from resolutionflow.psa.models import InternalTicket
+from sessions_app import prompts
+from sessions_app.models import AISession
+from sessions_app.services.documentation import session_documentation
+from sessions_app.services.fixes import fix_on_resolve
+from sessions_app.services.guards import OPEN, session_lock
+from sessions_app.services.intake import ticket_context_fetch
+from sessions_app.services.ticket_pushes import RESOLUTION_NOTE, push_attempt, push_create
+
+S = AISession.Status
+
+
+def _transition(
+    session: AISession,
+    actor: User | None,
+    *,
+    allowed: tuple,
+    to: str,
+    action: str,
+    extra: dict | None = None,
+    message: str,
+) -> AISession:
+    with transaction.atomic():
+        locked = session_lock(session_id=session.pk, actor=actor, states=allowed, conflict=message)
+        locked.status = to
+        fields = ["status", "last_activity_at"]
+        locked.last_activity_at = timezone.now()
+        for name, value in (extra or {}).items():
+            setattr(locked, name, value)
+            fields.append(name)
+        locked.save(update_fields=fields)
+        audit_record(
+            account=locked.account, actor=actor, action=action, obj=locked, acting_as="" if actor else "system"
+        )
+    session.refresh_from_db()
+    return session
+
+
+def session_pause(*, session: AISession, actor: User) -> AISession:
+    return _transition(
+        session,
+        actor,
+        allowed=(AISession.Status.ACTIVE,),
+        to=AISession.Status.PAUSED,
+        action="session.pause",
+        extra={"paused_at": timezone.now()},
+        message="Only an active session can be paused.",
+    )
+
+
+def session_resume(*, session: AISession, actor: User) -> AISession:
+    return _transition(
+        session,
+        actor,
+        allowed=(AISession.Status.PAUSED,),
+        to=AISession.Status.ACTIVE,
+        action="session.resume",
+        extra={"paused_at": None},
+        message="Only a paused session can be resumed.",
+    )
+
+
+def session_reopen(*, session: AISession, actor: User) -> AISession:
+    return _transition(
+        session,
+        actor,
+        allowed=(AISession.Status.ABANDONED,),
+        to=AISession.Status.ACTIVE,
+        action="session.reopen",
+        extra={"abandoned_at": None},
+        message="Only an abandoned session can be reopened.",
+    )
+
+
+def sessions_abandon_idle(*, now=None) -> int:
+    """Mark active or paused sessions with no activity for SESSION_ABANDON_AFTER_HOURS as abandoned."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(hours=settings.SESSION_ABANDON_AFTER_HOURS)
+    count = 0
+    idle = AISession.objects.filter(
+        status__in=[AISession.Status.ACTIVE, AISession.Status.PAUSED], last_activity_at__lt=cutoff
+    )
+    for session in idle.only("pk"):
+        with transaction.atomic():
+            locked = (
+                AISession.objects.select_for_update(skip_locked=True)
+                .filter(
+                    pk=session.pk,
+                    status__in=[AISession.Status.ACTIVE, AISession.Status.PAUSED],
+                    last_activity_at__lt=cutoff,
+                )
+                .first()
+            )
+            if locked is None:
+                continue
+            locked.status = AISession.Status.ABANDONED
+            locked.abandoned_at = now
+            locked.save(update_fields=["status", "abandoned_at"])
+            audit_record(
+                account=locked.account,
+                actor=None,
+                action="session.abandon",
+                obj=locked,
+                acting_as="system",
+                details={"idle_since": locked.last_activity_at.isoformat()},
+            )
+            count += 1
+    return count
+
+
+def session_rate(*, session: AISession, actor: User, rating: int, feedback: str = "") -> AISession:
+    if not 1 <= int(rating) <= 5:
+        raise InvalidInput("Rate the session from 1 to 5.")
+    with transaction.atomic():
+        locked = session_lock(
+            session_id=session.pk,
+            actor=actor,
+            states=(S.RESOLVED,),
+            conflict="A session can be rated once it is resolved.",
+        )
+        locked.rating = int(rating)
+        locked.rating_feedback = feedback.strip()[:5000]
+        locked.save(update_fields=["rating", "rating_feedback"])
+        audit_record(
+            account=locked.account, actor=actor, action="session.rate", obj=locked, details={"rating": locked.rating}
+        )
+    session.refresh_from_db()
+    return session
+
+
+def session_link_ticket(
+    *, session: AISession, actor: User, psa_ticket_ref: str = "", internal_ticket: InternalTicket | None = None
+) -> AISession:
+    """Link a ticket mid-session; its context reaches the AI with the next answer."""
+    psa_ticket_ref = (psa_ticket_ref or "").strip()
+    if not psa_ticket_ref and internal_ticket is None:
+        raise InvalidInput("Give a PSA ticket number or pick an internal ticket.")
+    if internal_ticket is not None and internal_ticket.account_id != session.account_id:
+        raise InvalidInput("That ticket is not in your account.")
+    with transaction.atomic():
+        locked = session_lock(session_id=session.pk, actor=actor, states=OPEN)
+        locked.psa_ticket_ref = psa_ticket_ref
+        locked.internal_ticket = internal_ticket
+        context, note = ticket_context_fetch(locked)
+        locked.ticket_context = context or {}
+        locked.ticket_context_status = (
+            AISession.TicketContextStatus.FETCHED if context else AISession.TicketContextStatus.UNAVAILABLE
+        )
+        locked.ticket_context_note = note
+        if context:
+            locked.pending_context = "A ticket was linked to this session. Its context:\n" + prompts.fence(
+                json.dumps(context, ensure_ascii=False, sort_keys=True), source="ticket"
+            )
+        locked.save(
+            update_fields=[
+                "psa_ticket_ref",
+                "internal_ticket",
+                "ticket_context",
+                "ticket_context_status",
+                "ticket_context_note",
+                "pending_context",
+            ]
+        )
+        audit_record(
+            account=locked.account,
+            actor=actor,
+            action="session.link_ticket",
+            obj=locked,
+            details={"ticket": locked.psa_ticket_ref or (internal_ticket.reference if internal_ticket else "")},
+        )
+    session.refresh_from_db()
+    return session
+
+
+def session_resolve(*, session: AISession, actor: User, summary: str, action: str = "", note: str = "") -> AISession:
+    """Resolve (SPEC §2, §9): record the resolution, mark a verifying or pending fix as a success,
+    write the documentation, queue the session for the flywheel — all saved first — then post the
+    resolution note (the engineer's confirmed text, or a fresh draft) to the ticket. A failed post
+    is recorded on the push and retried; it never undoes the resolve."""
+    summary, action = (summary or "").strip(), (action or "").strip()
+    note = (note or "").replace("\r\n", "\n").strip()  # a textarea sends CRLF
+    if not summary:
+        raise InvalidInput("Say how the problem was resolved.", field="summary")
+    if len(note) > 20000:
+        raise InvalidInput("The resolution note is too long (at most 20,000 characters).", field="note")
+    with transaction.atomic():
+        locked = session_lock(
+            session_id=session.pk, actor=actor, states=OPEN, related=("owner", "internal_ticket", "account"),
+            conflict={S.RESOLVED: "This session is already resolved.",
+                      "": "Only an active or paused session can be resolved."},
+        )  # fmt: skip
+        now = timezone.now()
+        locked.status = AISession.Status.RESOLVED
+        locked.resolution_summary = summary[:5000]
+        locked.resolution_action = action[:5000]
+        locked.resolved_at = now
+        locked.last_activity_at = now
+        locked.analysis_status = AISession.AnalysisStatus.PENDING
+        locked.documentation = session_documentation(locked, list(locked.steps.order_by("order")))
+        locked.save(
+            update_fields=[
+                "status",
+                "resolution_summary",
+                "resolution_action",
+                "resolved_at",
+                "last_activity_at",
+                "analysis_status",
+                "documentation",
+            ]
+        )
+        fix_on_resolve(session=locked)
+        push = push_create(session=locked, kind=RESOLUTION_NOTE, body=note, actor=actor)
+        audit_record(account=locked.account, actor=actor, action="session.resolve", obj=locked)
+    push_attempt(push=push, actor=actor)
+    session.refresh_from_db()
+    return session
