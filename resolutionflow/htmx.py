@@ -65,3 +65,11 @@ def form_error_message(form: Form) -> str:
     errors = [error for field, field_errors in form.errors.items() if field != "__all__" for error in field_errors]
     errors += list(form.non_field_errors())
     return " ".join(errors)
+
+
+def nothing_changed() -> HttpResponse:
+    """The answer to a poll that found nothing new: no body, and htmx swaps nothing (204)."""
+    response = HttpResponse(status=204)
+    response["HX-Reswap"] = "none"
+    patch_vary_headers(response, ("HX-Request",))
+    return response

@@ -1,7 +1,10 @@
 """Reads of engineer sessions, always inside the user's account and access rules."""
 
 import re
+import time
+from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
 
 from resolutionflow.accounts.models import ENGINEER_ROLES, User
@@ -34,28 +37,56 @@ def session_get_for_user(*, user: User, session_id: int) -> AISession:
     return session
 
 
-def escalation_queue(*, user: User) -> list[Escalation]:
+QUEUE_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class EscalationQueue:
+    """The most urgent escalations awaiting pickup, and how many more wait behind them."""
+
+    shown: list[Escalation]
+    total: int
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.shown)
+
+
+def escalation_queue(*, user: User, limit: int = QUEUE_SHOWN) -> EscalationQueue:
     """Sessions of the user's account awaiting pickup, except the user's own escalations: the ones
-    escalated to the user first, then by urgency, then the longest waiting."""
+    escalated to the user first, then by urgency, then the longest waiting. At most `limit`, with
+    the count of all (a page costs the same with 200 waiting as with 5)."""
     urgency_rank = Case(
         *[When(session__urgency=u, then=Value(n)) for n, u in enumerate(["critical", "high", "medium", "low"])],
         default=Value(4),
         output_field=IntegerField(),
     )
-    return list(
-        Escalation.objects.filter(
-            account_id=user.account_id,
-            claimed_at__isnull=True,
-            session__status=AISession.Status.REQUESTING_ESCALATION,
-        )
-        .exclude(escalated_by=user)
-        .select_related("session", "escalated_by", "target")
+    waiting = Escalation.objects.filter(
+        account_id=user.account_id,
+        claimed_at__isnull=True,
+        session__status=AISession.Status.REQUESTING_ESCALATION,
+    ).exclude(escalated_by=user)
+    shown = list(
+        waiting.select_related("session", "escalated_by", "target")
         .annotate(
             for_me=Case(When(target=user, then=Value(0)), default=Value(1), output_field=IntegerField()),
             urgency_rank=urgency_rank,
         )
-        .order_by("for_me", "urgency_rank", "created_at", "id")
+        .order_by("for_me", "urgency_rank", "created_at", "id")[:limit]
     )
+    total = len(shown) if len(shown) < limit else waiting.count()
+    return EscalationQueue(shown=shown, total=total)
+
+
+def escalation_queue_version(*, account_id: int) -> str:
+    """What the queue of an account looks like, as a token a poll can compare: it changes when a
+    session of the account is escalated or claimed, and every minute (the waiting times move)."""
+    changes = cache.get_or_set(escalation_queue_key(account_id), 0, timeout=None)
+    return f"{changes}.{int(time.time() // 60)}"
+
+
+def escalation_queue_key(account_id: int) -> str:
+    return f"escalation-queue:{account_id}"
 
 
 def session_steps(*, session: AISession) -> list[SessionStep]:

@@ -24,10 +24,10 @@ def home(request):
 @engineer_required
 def engineer_home(request):
     open_sessions = session_list_for_user(user=request.user).filter(status__in=["active", "paused"])[:8]
-    waiting = escalation_queue(user=request.user)
+    waiting = escalation_queue(user=request.user, limit=5)
     return render(
-        request, "accounts/engineer_home.html", {"open_sessions": open_sessions, "escalations": waiting[:5],
-                                                 "escalation_count": len(waiting)}
+        request, "accounts/engineer_home.html", {"open_sessions": open_sessions, "escalations": waiting.shown,
+                                                 "escalation_count": waiting.total}
     )  # fmt: skip
 
 

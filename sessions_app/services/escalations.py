@@ -2,6 +2,7 @@
 its package posted to the ticket, the engineers told, and the claim — one conditional update, so of
 two engineers racing for a session exactly one wins — with the briefing the new engineer starts from."""
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat
@@ -13,7 +14,13 @@ from resolutionflow.accounts.services import audit_record, notification_send
 from resolutionflow.errors import Conflict, InvalidInput
 from sessions_app import prompts
 from sessions_app.models import AISession, Escalation, SessionStep, SuggestedFix
-from sessions_app.selectors import escalation_needs_intercept, escalation_targets, fix_active, handoff_briefing
+from sessions_app.selectors import (
+    escalation_needs_intercept,
+    escalation_queue_key,
+    escalation_targets,
+    fix_active,
+    handoff_briefing,
+)
 from sessions_app.services import fixes
 from sessions_app.services.guards import session_lock
 from sessions_app.services.ticket_pushes import ESCALATION_PACKAGE, push_attempt, push_create
@@ -106,6 +113,7 @@ def session_escalate(
         )  # fmt: skip
         _notify_escalated(locked, escalation, actor, target)
         transaction.on_commit(lambda: session_escalated.send(sender=AISession, session=locked, escalation=escalation))
+        transaction.on_commit(lambda: escalation_queue_changed(account_id=locked.account_id))
     push_attempt(push=push, actor=actor)  # drafts the package when needed; a failure is recorded, not raised
     escalation.refresh_from_db()
     session.refresh_from_db()
@@ -176,6 +184,7 @@ def session_claim(*, session: AISession, actor: User, mode: str = "continue", fr
                                        Value(handover))
             )  # fmt: skip
         audit_record(account=locked.account, actor=actor, action="session.claim", obj=locked, details={"mode": mode})
+        transaction.on_commit(lambda: escalation_queue_changed(account_id=locked.account_id))
         notification_send(
             account=locked.account, recipients=[escalation.escalated_by], kind="escalation.claimed",
             title=f"{actor.get_full_name() or actor.email} picked up: {locked.problem_summary}"[:200],
@@ -210,3 +219,13 @@ def _answer_with_fresh_context(session: AISession, step: SessionStep, actor: Use
     )
     step.save(update_fields=["response_kind", "response_text", "responded_at", "responded_by", "answer_message"])
     AISession.objects.filter(pk=session.pk).update(pending_context="")
+
+
+def escalation_queue_changed(*, account_id: int) -> None:
+    """Tell the account's queue pollers there is something new to fetch (see
+    `selectors.escalation_queue_version`). Atomic on Redis; a lost key only costs one re-render."""
+    key = escalation_queue_key(account_id)
+    try:
+        cache.incr(key)
+    except ValueError:  # not set yet (or evicted)
+        cache.set(key, 1, timeout=None)

@@ -2,6 +2,7 @@
 question, the package posted and kept, the right people told, the live queue, claiming (exactly one
 of two racing engineers wins), the briefing, and resolve posting the note with its push status."""
 
+import re
 import threading
 
 import pytest
@@ -182,6 +183,56 @@ def test_the_queue_costs_a_fixed_number_of_queries(tenant_a, client, django_asse
     with django_assert_max_num_queries(4):  # auth (2), the queue, the notification bell
         body = client.get("/sessions/escalations/", headers={"HX-Request": "true"}).content.decode()
     assert body.count('data-testid="queue-card"') == 12
+
+
+def _waiting(tenant, count, urgency="medium"):
+    sessions = AISessionFactory.create_batch(count, owner=tenant.engineer, urgency=urgency)
+    for s in sessions:
+        escalations.session_escalate(session=s, actor=tenant.engineer, reason="stuck", package="x")
+    return sessions
+
+
+def test_the_queue_shows_the_50_most_urgent_and_counts_the_rest(tenant_a, client, django_assert_max_num_queries):
+    _waiting(tenant_a, 55, urgency="low")
+    urgent = _waiting(tenant_a, 3, urgency="critical")
+    client.force_login(tenant_a.admin)
+    with django_assert_max_num_queries(5):  # auth (2), the 50, the count, the notification bell
+        body = client.get("/sessions/escalations/", headers={"HX-Request": "true"}).content.decode()
+    assert body.count('data-testid="queue-card"') == 50
+    assert "And 8 more waiting" in body
+    first_three = [int(n) for n in re.findall(r'data-session="(\d+)"', body)[:3]]
+    assert sorted(first_three) == sorted(s.pk for s in urgent), "the critical ones come first"
+
+
+def test_a_poll_that_finds_nothing_new_costs_at_most_two_queries_and_swaps_nothing(
+    tenant_a, client, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    _waiting(tenant_a, 3)
+    client.force_login(tenant_a.admin)
+    body = client.get("/sessions/escalations/", headers={"HX-Request": "true"}).content.decode()
+    poll = re.search(r'hx-get="([^"]+\?v=[^"]+)"', body).group(1).replace("&amp;", "&")
+
+    with django_assert_max_num_queries(2):
+        response = client.get(poll, headers={"HX-Request": "true"})
+    assert response.status_code == 204 and response["HX-Reswap"] == "none" and response.content == b""
+    assert "HX-Request" in response["Vary"]
+
+    # A new escalation changes the version once committed: the same poll now gets the queue with it.
+    with django_capture_on_commit_callbacks(execute=True):
+        newcomer = _waiting(tenant_a, 1)[0]
+    response = client.get(poll, headers={"HX-Request": "true"})
+    assert response.status_code == 200 and f'data-session="{newcomer.pk}"' in response.content.decode()
+
+
+def test_a_claim_changes_the_queue_for_the_next_poll(tenant_a, client, django_capture_on_commit_callbacks):
+    first, second = _waiting(tenant_a, 2)
+    client.force_login(tenant_a.admin)
+    body = client.get("/sessions/escalations/", headers={"HX-Request": "true"}).content.decode()
+    poll = re.search(r'hx-get="([^"]+\?v=[^"]+)"', body).group(1)
+    with django_capture_on_commit_callbacks(execute=True):
+        escalations.session_claim(session=first, actor=tenant_a.coverage_engineer)
+    body = client.get(poll, headers={"HX-Request": "true"}).content.decode()
+    assert f'data-session="{first.pk}"' not in body and f'data-session="{second.pk}"' in body
 
 
 def test_l1_techs_never_see_the_queue_or_a_handoff(session, tenant_a, client):

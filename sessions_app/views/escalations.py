@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from resolutionflow.accounts.tenancy import engineer_required, get_for_account
 from resolutionflow.errors import Conflict, InvalidInput
-from resolutionflow.htmx import form_error_message, region_response
+from resolutionflow.htmx import form_error_message, nothing_changed, region_response
 from sessions_app import selectors
 from sessions_app.forms import ClaimForm
 from sessions_app.models import AISession, Escalation, TicketPush
@@ -52,7 +52,13 @@ def session_escalate(request, session_id: int):
 @engineer_required
 @require_GET
 def escalation_queue(request):
-    context = {"escalations": selectors.escalation_queue(user=request.user), "now": timezone.now()}
+    """The queue page, and its region polled every 5 s. A poll that sends the version it shows gets
+    204 (nothing to swap) while the account's queue has not changed: no query beyond the login."""
+    version = selectors.escalation_queue_version(account_id=request.user.account_id)
+    if request.htmx and request.GET.get("v") == version:
+        return nothing_changed()
+    queue = selectors.escalation_queue(user=request.user)
+    context = {"queue": queue, "escalations": queue.shown, "queue_version": version, "now": timezone.now()}
     return region_response(
         request, "sessions_app/partials/_queue.html", context, page="sessions_app/escalation_queue.html"
     )
