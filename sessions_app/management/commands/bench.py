@@ -1,10 +1,18 @@
 """`manage.py bench` (run by `make bench` on throwaway PostgreSQL + Redis): latency and cost of the
 hot paths, reported as ratios measured in one run so the numbers compare across machines.
 
+In process (Django's test client):
 - AI door vs a bare SDK call, both against the fake Messages API with a fixed latency;
 - the session page with 3 steps vs 30 steps (it should cost the same: fixed queries);
 - an answer + AI turn (demo provider) vs the session page;
-- flow matching over 10 vs 300 published flows.
+- flow matching over 10 vs 300 published flows; a preview from cache vs a fresh draft.
+
+Served as production serves it (gunicorn, 2 sync workers, DEBUG off), with its targets:
+- the session page's requests per second vs a bare one-query view's (>= 25%);
+- fact-add p95 at 20 users vs the bare view's under the same users (<= x3, and <= 30 ms);
+- our own time in an answer + AI turn, at a fake AI latency of 1 s (<= 3% of it);
+- the session page with 30 steps and 50 facts vs 3 and 3 (<= x1.3);
+- the escalation queue with 200 waiting vs 5 (<= x1.5).
 """
 
 import statistics
@@ -12,6 +20,10 @@ import time
 import uuid
 from contextlib import contextmanager
 
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.cached_db import SessionStore
 from django.core.management.base import BaseCommand
 from django.db import connection
 from django.test import Client, override_settings
@@ -24,7 +36,9 @@ from resolutionflow.ai.benchmark import raw_sdk_call
 from resolutionflow.ai.client import ai_json
 from resolutionflow.ai.fake_api import FakeMessagesAPI
 from resolutionflow.ai.prompts import HEALTHCHECK_SCHEMA, HEALTHCHECK_SYSTEM
-from sessions_app.models import AISession, SessionStep
+from sessions_app.bench import load
+from sessions_app.bench.server import WORKERS, gunicorn
+from sessions_app.models import AISession, Escalation, SessionStep
 from sessions_app.services import intake, turns
 from sessions_app.services.escalations import session_escalate
 
@@ -43,6 +57,36 @@ def _timed(fn, repeat: int) -> tuple[float, list[float]]:
 def _queries():
     with CaptureQueriesContext(connection) as ctx:
         yield ctx
+
+
+def _login_session(user) -> str:
+    """A login session for `user`, as the login view would make it (signed with the settings'
+    SECRET_KEY in force); returns the cookie's value."""
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    return store.session_key
+
+
+def _bench_turn() -> dict:
+    """The fake AI's answer to every turn: a question with two options and a new lane item."""
+    return {
+        "step": {
+            "type": "question",
+            "question": {
+                "text": "Does it happen on every device?", "why": "Separates the account from the device.",
+                "options": [{"label": "Yes", "value": "yes"}, {"label": "No", "value": "no"}],
+                "allow_free_text": True, "allow_skip": True,
+            },
+            "action": None,
+            "resolution": None,
+        },
+        "confidence": 0.4,
+        "reasoning": "Bench.",
+        "lane": {"questions": [{"text": "Which devices?", "why": "Scope."}], "checks": []},
+    }  # fmt: skip
 
 
 class Command(BaseCommand):
@@ -159,9 +203,107 @@ class Command(BaseCommand):
         self.stdout.write(f"{'measurement':<66} {'median ms':>10} {'baseline ms':>12} {'ratio':>7}")
         for name, value, baseline in rows:
             self.stdout.write(f"{name:<66} {value:>10.2f} {baseline:>12.2f} {value / baseline:>7.2f}")
+        self._served(tag)
         # The bench account is left in place: it runs on a throwaway database under `make bench`.
 
-    def _session(self, account, user, steps: int) -> AISession:
+    # --- served by gunicorn ---------------------------------------------------------------------
+
+    def _served(self, tag: str) -> None:
+        # An account of its own, so the queue holds exactly what this part puts in it.
+        account = Account.objects.create(name=f"Bench served {tag}", slug=f"bench-served-{tag}")
+        user = User.objects.create_user(f"served-{tag}@example.test", "x", account=account, role=Role.ENGINEER)
+        secret = "bench-" + uuid.uuid4().hex + uuid.uuid4().hex
+        small = self._session(account, user, 3, facts=3)
+        large = self._session(account, user, 30, facts=50)
+        writers = [
+            User.objects.create_user(f"writer{n}-{tag}@example.test", "x", account=account, role=Role.ENGINEER)
+            for n in range(20)
+        ]
+        writer_sessions = [self._session(account, w, 3, facts=0) for w in writers]
+        colleague = User.objects.create_user(f"queue-{tag}@example.test", "x", account=account, role=Role.ENGINEER)
+        with override_settings(SECRET_KEY=secret):
+            cookie = {settings.SESSION_COOKIE_NAME: _login_session(user)}
+            writer_cookies = [{settings.SESSION_COOKIE_NAME: _login_session(w)} for w in writers]
+            colleague_cookie = {settings.SESSION_COOKIE_NAME: _login_session(colleague)}
+        rows = []
+        with FakeMessagesAPI(latency=1.0) as fake:
+            fake.set_responder(lambda body: _bench_turn())
+            with gunicorn(ai_url=fake.url, secret_key=secret) as host:
+                # 1. Requests per second: the session page vs a bare one-query view, 4 clients at once.
+                load.throughput(host, "/bench/bare/", cookies={}, concurrency=4, total=200)  # warm both workers
+                bare = load.throughput(host, "/bench/bare/", cookies={}, concurrency=4, total=800)
+                page = load.throughput(host, f"/sessions/{small.pk}/", cookies=cookie, concurrency=4, total=800)
+                rows.append(("session page req/s vs bare view (>= 0.25)", page.per_second, bare.per_second, 0.25, ">="))
+
+                # 2. Fact adds at 20 users (each on their own session) vs the bare view at the same 20.
+                browsers = [load.Browser(host, c) for c in writer_cookies]
+                for b, s in zip(browsers, writer_sessions, strict=True):
+                    b.open(f"/sessions/{s.pk}/")
+                htmx = {"HX-Request": "true"}
+                adds = load.users(
+                    host,
+                    [(b, "POST", f"/sessions/{s.pk}/facts/add/", lambda n: {"text": f"Fact {n}."}, htmx, 200)
+                     for b, s in zip(browsers, writer_sessions, strict=True)],
+                    repeat=15, think=(0.05, 0.25),
+                )  # fmt: skip
+                bares = load.users(
+                    host,
+                    [(load.Browser(host), "GET", "/bench/bare/", None, {}, 200) for _ in writers],
+                    repeat=15,
+                    think=(0.05, 0.25),
+                )
+                rows.append(("fact add p95 ms at 20 users vs bare view (<= 3)", adds.p95, bares.p95, 3, "<="))
+                rows.append(("fact add p95 ms at 20 users vs 30 ms (<= 1)", adds.p95, 30.0, 1, "<="))
+
+                # 3. Our own time in an answer + AI turn, the fake AI answering after 1 s.
+                ours = []
+                for _ in range(5):
+                    session = self._session(account, user, 3, facts=3)
+                    step = session.steps.get(order=3)
+                    browser = load.Browser(host, cookie)
+                    browser.open(f"/sessions/{session.pk}/")
+                    start = time.perf_counter()
+                    status, _ = browser.request(
+                        "POST", f"/sessions/{session.pk}/steps/{step.pk}/answer/", {"value": "yes"}, htmx
+                    )
+                    ours.append((time.perf_counter() - start) * 1000 - 1000)
+                    assert status == 200, status
+                turn_ms = statistics.median(ours)
+                rows.append(("our time per AI turn ms vs 1 s AI latency (<= 0.03)", turn_ms, 1000.0, 0.03, "<="))
+
+                # 4. The page with 30 steps and 50 facts vs 3 and 3, one client.
+                page_small = load.throughput(host, f"/sessions/{small.pk}/", cookies=cookie, concurrency=1, total=100)
+                page_large = load.throughput(host, f"/sessions/{large.pk}/", cookies=cookie, concurrency=1, total=100)
+                rows.append(("session page ms, 30 steps/50 facts vs 3/3 (<= 1.3)", page_large.median,
+                             page_small.median, 1.3, "<="))  # fmt: skip
+
+                # 5. The queue with 200 waiting vs 5, one client, the HTMX region as the poll gets it.
+                self._waiting(account, user, 5)
+                queue = f"/sessions/escalations/?v=full-{tag}"
+                few = load.throughput(host, queue, cookies=colleague_cookie, concurrency=1, total=100)
+                self._waiting(account, user, 195)
+                many = load.throughput(host, queue, cookies=colleague_cookie, concurrency=1, total=100)
+                rows.append(("escalation queue ms, 200 waiting vs 5 (<= 1.5)", many.median, few.median, 1.5, "<="))
+                failures = bare.failures + page.failures + adds.failures + bares.failures + few.failures + many.failures
+        self.stdout.write("")
+        self.stdout.write(f"served by gunicorn ({WORKERS} sync workers, DEBUG off); failed requests: {failures}")
+        self.stdout.write(f"{'measurement':<66} {'value':>10} {'baseline':>12} {'ratio':>7}  target")
+        for name, value, baseline, target, sense in rows:
+            ratio = value / baseline
+            met = ratio >= target if sense == ">=" else ratio <= target
+            self.stdout.write(
+                f"{name:<66} {value:>10.2f} {baseline:>12.2f} {ratio:>7.3f}  {'met' if met else 'MISSED'}"
+            )
+
+    def _waiting(self, account, by, count: int) -> None:
+        """`count` sessions awaiting pickup, escalated by `by` (rows only: the queue reads them)."""
+        sessions = [self._session(account, by, 3, facts=0) for _ in range(count)]
+        AISession.objects.filter(pk__in=[s.pk for s in sessions]).update(status=AISession.Status.REQUESTING_ESCALATION)
+        Escalation.objects.bulk_create(
+            [Escalation(account=account, session=s, escalated_by=by, reason="Stuck", at_step=2) for s in sessions]
+        )
+
+    def _session(self, account, user, steps: int, facts: int = 0) -> AISession:
         session = AISession.objects.create(
             account=account,
             owner=user,
@@ -189,6 +331,14 @@ class Command(BaseCommand):
                 responded_at=session.created_at if order < steps else None,
                 answer_message="Picked: Yes",
             )
+        # facts_app builds on sessions_app: the bench makes its rows without importing it.
+        Fact = apps.get_model("facts_app", "Fact")
+        Fact.objects.bulk_create(
+            [
+                Fact(account=account, session=session, text=f"Fact number {n}.", source_type="user_note")
+                for n in range(facts)
+            ]
+        )
         return session
 
     def _flows(self, account, count: int) -> None:
