@@ -148,7 +148,7 @@ def _redis_db(url: str, offset: int) -> str:
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "resolutionflow.cache.RedisCache",
             "LOCATION": env.str("REDIS_CACHE_URL", default=_redis_db(REDIS_URL, 1)),
             "TIMEOUT": 60 * 60 * 24,
         }

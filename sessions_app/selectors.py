@@ -1,5 +1,6 @@
 """Reads of engineer sessions, always inside the user's account and access rules."""
 
+import hashlib
 import re
 import time
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ def session_get_for_user(*, user: User, session_id: int) -> AISession:
     may_open = Q(owner=user) | Q(status=AISession.Status.REQUESTING_ESCALATION) | Q(Exists(escalated_to_user))
     try:
         session = (
-            AISession.objects.select_related("account", "owner", "matched_flow", "internal_ticket", "team")
+            AISession.objects.select_related("account", "owner", "matched_flow", "internal_ticket")
             .filter(may_open)
             .get(pk=session_id, account_id=user.account_id)
         )
@@ -326,3 +327,29 @@ def session_page_context(
         "pushes": list(session.pushes.order_by("created_at", "id")),
         **extra,
     }
+
+
+# --- the session page's cache ------------------------------------------------------------------
+
+
+def session_page_cache_keys(*, session: AISession, viewer: User, csrf_secret: str) -> tuple[str, str]:
+    """The key the session page's body is cached under, and the key of its epoch.
+
+    The body key names everything the body shows that the session row carries: every write to
+    what the page shows bumps state_version (facts, the fix, scripts, answered checks, a linked
+    ticket) or moves the step count, status, owner or last activity; the rating is there for the
+    resolved page. The viewer (read-only or not, the forms' CSRF tokens) and the minute (the
+    "x minutes ago" texts) are in it too. What changes the page without touching the session row —
+    a ticket push's status — bumps the epoch (`services.state.session_page_changed`), which is
+    stored with the body and compared on read."""
+    minute = int(time.time() // 60)
+    csrf = hashlib.blake2b(csrf_secret.encode(), digest_size=6).hexdigest() if csrf_secret else "-"
+    parts = (
+        session.account_id, session.pk, viewer.pk, session.owner_id, session.status, session.state_version,
+        session.step_count, session.last_activity_at.timestamp(), session.rating or 0, minute, csrf,
+    )  # fmt: skip
+    return "session-page:" + ":".join(str(p) for p in parts), session_page_epoch_key(session.pk)
+
+
+def session_page_epoch_key(session_id: int) -> str:
+    return f"session-page-epoch:{session_id}"

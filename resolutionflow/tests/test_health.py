@@ -35,7 +35,7 @@ def redis_down(settings):
 def test_healthz_is_ok_when_every_service_is_up(client):
     # The suite runs on the production stack: real PostgreSQL and Redis (make test).
     assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
-    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert settings.CACHES["default"]["BACKEND"] == "resolutionflow.cache.RedisCache"  # Django's, reusing clients
 
     response = client.get(reverse("healthz"))
 

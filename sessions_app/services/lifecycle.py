@@ -19,6 +19,7 @@ from sessions_app.services.documentation import session_documentation
 from sessions_app.services.fixes import fix_on_resolve
 from sessions_app.services.guards import OPEN, session_lock
 from sessions_app.services.intake import ticket_context_fetch
+from sessions_app.services.state import session_bump_state_version
 from sessions_app.services.ticket_pushes import RESOLUTION_NOTE, push_attempt, push_create
 
 S = AISession.Status
@@ -175,6 +176,8 @@ def session_link_ticket(
                 "pending_context",
             ]
         )
+        # The linked ticket is part of what a preview is drafted from (SPEC §6).
+        session_bump_state_version(session_id=locked.pk)
         audit_record(
             account=locked.account,
             actor=actor,

@@ -6,10 +6,12 @@ import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Q
 
 from sessions_app.models import AISession
+from sessions_app.selectors import session_page_epoch_key
 
 # The sets `watch_state_versions` opened in this context: every bumped session id is added to each.
 _watchers: contextvars.ContextVar[tuple[set[int], ...]] = contextvars.ContextVar("state_watchers", default=())
@@ -37,3 +39,13 @@ def watch_state_versions() -> Iterator[set[int]]:
         yield bumped
     finally:
         _watchers.reset(token)
+
+
+def session_page_changed(*, session_id: int) -> None:
+    """For a write that changes what the session page shows without touching the session row (a
+    ticket push's status): the cached page body is not served again."""
+    key = session_page_epoch_key(session_id)
+    try:
+        cache.incr(key)
+    except ValueError:  # not set yet (or evicted): any value differs from a missing one
+        cache.set(key, 1, timeout=None)

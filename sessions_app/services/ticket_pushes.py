@@ -24,6 +24,7 @@ from resolutionflow.psa.models import InternalTicket, InternalTicketNote
 from resolutionflow.psa.services import internal_ticket_post_note, internal_ticket_set_status
 from sessions_app.models import AISession, Escalation, TicketPush
 from sessions_app.services.guards import ANY, session_check
+from sessions_app.services.state import session_page_changed
 
 logger = logging.getLogger(__name__)
 
@@ -150,6 +151,7 @@ def _record(
             status=TicketPush.Status.FAILED, error=error[:500], attempts=F("attempts") + 1, last_attempt_at=now
         )
     push.refresh_from_db()
+    session_page_changed(session_id=push.session_id)
     return push
 
 

@@ -17,6 +17,7 @@ from sessions_app import prompts
 from sessions_app.models import MAX_OPTIONS, MAX_STEPS, AISession, LaneItem, SessionStep
 from sessions_app.services import fixes
 from sessions_app.services.guards import WORKING, session_check, session_lock
+from sessions_app.services.state import session_bump_state_version
 from sessions_app.services.usage import session_add_usage, session_usage_increments
 from sessions_app.signals import turn_recorded
 
@@ -326,4 +327,6 @@ def lane_item_answer(*, session: AISession, item: LaneItem, actor: User, answer:
         item.reported_in_step = None  # a changed answer is reported again
         item.save(update_fields=["answer", "status", "answered_at", "answered_by", "reported_in_step"])
         AISession.objects.filter(pk=locked.pk).update(last_activity_at=timezone.now())
+        # An answered check changes what a preview is drafted from (SPEC §6).
+        session_bump_state_version(session_id=locked.pk)
     return item

@@ -18,6 +18,7 @@ from resolutionflow.htmx import form_error_message, nothing_changed, region_resp
 from sessions_app import selectors
 from sessions_app.forms import ClaimForm
 from sessions_app.models import AISession, Escalation, TicketPush
+from sessions_app.page import session_page
 from sessions_app.services import escalations, ticket_pushes
 
 
@@ -45,8 +46,7 @@ def session_escalate(request, session_id: int):
             else:
                 messages.success(request, "Escalated. Your colleagues can see it in the escalation queue.")
             return redirect("sessions_app:detail", session_id=session.pk)
-    context = selectors.session_page_context(session=session, escalate=form, escalate_open=True)
-    return render(request, "sessions_app/session_detail.html", context, status=400)
+    return session_page(request, session, status=400, escalate=form, escalate_open=True)
 
 
 @engineer_required

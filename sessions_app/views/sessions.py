@@ -27,6 +27,7 @@ from sessions_app.forms import (
     SessionStartForm,
 )
 from sessions_app.models import AISession, LaneItem, SessionStep
+from sessions_app.page import session_page
 from sessions_app.services import intake, lifecycle, turns
 from sessions_app.services.state import watch_state_versions
 
@@ -89,7 +90,7 @@ def session_new(request):
 @require_GET
 def session_detail(request, session_id: int):
     session = _session(request, session_id)
-    return render(request, "sessions_app/session_detail.html", selectors.session_page_context(session=session))
+    return session_page(request, session)
 
 
 @login_required
@@ -206,8 +207,7 @@ def session_resolve(request, session_id: int):
     session = _session(request, session_id)
     form = ResolveForm(request.POST)
     if not form.is_valid():
-        context = selectors.session_page_context(session=session, resolve=form, resolve_open=True)
-        return render(request, "sessions_app/session_detail.html", context, status=400)
+        return session_page(request, session, status=400, resolve=form, resolve_open=True)
     lifecycle.session_resolve(session=session, actor=request.user, **form.cleaned_data)
     push = session.pushes.filter(kind="resolution_note").first()
     if push is not None and push.status == "failed":
@@ -226,8 +226,7 @@ def session_rate(request, session_id: int):
     session = _session(request, session_id)
     form = RateForm(request.POST)
     if not form.is_valid():
-        context = selectors.session_page_context(session=session, rate=form)
-        return render(request, "sessions_app/session_detail.html", context, status=400)
+        return session_page(request, session, status=400, rate=form)
     lifecycle.session_rate(session=session, actor=request.user, **form.cleaned_data)
     messages.success(request, "Thanks for rating this session.")
     return redirect(_detail(session))
