@@ -9,7 +9,7 @@ from resolutionflow.ai.errors import AIError
 from resolutionflow.errors import Conflict, InvalidInput, PermissionDenied
 from resolutionflow.htmx import STATE_CHANGED, form_error_message, region_response
 from sessions_app.models import LaneItem
-from sessions_app.selectors import session_get_for_user
+from sessions_app.selectors import session_get_for_user, session_row_for_user
 
 from . import services
 from .forms import FactForm, PromoteForm
@@ -35,7 +35,7 @@ def _panel(request, session, *, error: str = "", notice: str = "", **extra):
 @login_required
 @require_GET
 def panel(request, session_id: int):
-    session = session_get_for_user(user=request.user, session_id=session_id)
+    session = session_row_for_user(user=request.user, session_id=session_id)
     editing = request.GET.get("editing")
     context = {**facts_panel(session=session), "editing": int(editing) if editing and editing.isdigit() else None}
     return region_response(
@@ -49,7 +49,7 @@ def panel(request, session_id: int):
 @login_required
 @require_POST
 def add_note(request, session_id: int):
-    session = session_get_for_user(user=request.user, session_id=session_id)
+    session = session_row_for_user(user=request.user, session_id=session_id)
     form = FactForm(request.POST)
     if not form.is_valid():
         return _panel(request, session, error=form_error_message(form), note_draft=request.POST.get("text", ""))
@@ -63,10 +63,9 @@ def add_note(request, session_id: int):
 @login_required
 @require_POST
 def edit(request, session_id: int, fact_id: int):
-    session = session_get_for_user(user=request.user, session_id=session_id)
-    fact = get_for_account(
-        Fact.objects.live().filter(session=session).select_related("session"), account=session.account_id, pk=fact_id
-    )
+    session = session_row_for_user(user=request.user, session_id=session_id)
+    fact = get_for_account(Fact.objects.live().filter(session=session), account=session.account_id, pk=fact_id)
+    fact.session = session
     form = FactForm(request.POST)
     if not form.is_valid():
         return _panel(request, session, error=form_error_message(form), editing=fact.pk)
@@ -80,10 +79,9 @@ def edit(request, session_id: int, fact_id: int):
 @login_required
 @require_POST
 def delete(request, session_id: int, fact_id: int):
-    session = session_get_for_user(user=request.user, session_id=session_id)
-    fact = get_for_account(
-        Fact.objects.live().filter(session=session).select_related("session"), account=session.account_id, pk=fact_id
-    )
+    session = session_row_for_user(user=request.user, session_id=session_id)
+    fact = get_for_account(Fact.objects.live().filter(session=session), account=session.account_id, pk=fact_id)
+    fact.session = session
     try:
         services.fact_delete(fact=fact, actor=request.user)
     except Conflict as exc:

@@ -14,6 +14,7 @@ from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
+from django.utils.safestring import SafeString, mark_safe
 from django_htmx.http import trigger_client_event
 
 Context = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
@@ -73,3 +74,9 @@ def nothing_changed() -> HttpResponse:
     response["HX-Reswap"] = "none"
     patch_vary_headers(response, ("HX-Request",))
     return response
+
+
+def drawn(html: str) -> SafeString:
+    """HTML our own templates drew earlier (kept in the cache to be served again): already escaped
+    where it had to be, so it is shown as it is."""
+    return mark_safe(html)  # noqa: S308  (only ever the output of render_to_string)

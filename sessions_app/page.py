@@ -6,8 +6,8 @@ from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.utils.safestring import mark_safe
 
+from resolutionflow.htmx import drawn
 from sessions_app import selectors
 from sessions_app.models import AISession
 
@@ -30,6 +30,8 @@ def session_page(request, session: AISession, *, status: int = 200, **overrides)
         if cached is not None and cached[0] == epoch:
             body = cached[1]
         else:
+            if session.get_deferred_fields():  # only its row (see `selectors.session_row_for_user`)
+                session = selectors.session_get_for_user(user=request.user, session_id=session.pk)
             body = _draw_body(request, session)
             cache.set(key, (epoch, body), timeout=PAGE_CACHE_SECONDS)
     return render(request, "sessions_app/session_detail.html", {"session": session, "body": body}, status=status)
@@ -37,4 +39,4 @@ def session_page(request, session: AISession, *, status: int = 200, **overrides)
 
 def _draw_body(request, session: AISession, **overrides) -> str:
     context = selectors.session_page_context(session=session, **overrides)
-    return mark_safe(render_to_string("sessions_app/partials/_session_page.html", context, request=request))  # noqa: S308  (our own template's output)
+    return drawn(render_to_string("sessions_app/partials/_session_page.html", context, request=request))

@@ -16,19 +16,24 @@ from sessions_app.models import MAX_STEPS, AISession, Escalation, LaneItem, Scri
 Out = SuggestedFix.Outcome
 
 
-def session_get_for_user(*, user: User, session_id: int) -> AISession:
-    """The session if `user` may open it (SPEC §2 'Who may open a session'); else NotFound —
-    the same answer for another account's session, a colleague's, or a missing one.
-    L1 techs never see engineer sessions."""
+def sessions_openable(*, user: User) -> QuerySet[AISession]:
+    """The sessions `user` may open (SPEC §2 'Who may open a session'): their own, any of their
+    account awaiting pickup, and those escalated to them. L1 techs never see engineer sessions."""
     if not user.can_use_sessions:
-        raise NotFound()
+        return AISession.objects.none()
     escalated_to_user = Escalation.objects.filter(session=OuterRef("pk"), target=user)
     may_open = Q(owner=user) | Q(status=AISession.Status.REQUESTING_ESCALATION) | Q(Exists(escalated_to_user))
+    return AISession.objects.filter(may_open, account_id=user.account_id)
+
+
+def session_get_for_user(*, user: User, session_id: int) -> AISession:
+    """The session if `user` may open it; else NotFound — the same answer for another account's
+    session, a colleague's, or a missing one."""
     try:
         session = (
-            AISession.objects.select_related("account", "owner", "matched_flow", "internal_ticket")
-            .filter(may_open)
-            .get(pk=session_id, account_id=user.account_id)
+            sessions_openable(user=user)
+            .select_related("account", "owner", "matched_flow", "internal_ticket")
+            .get(pk=session_id)
         )
     except (AISession.DoesNotExist, ValueError, TypeError):
         raise NotFound() from None
@@ -330,6 +335,25 @@ def session_page_context(
 
 
 # --- the session page's cache ------------------------------------------------------------------
+
+
+# The session's own columns that the cached page (its key and title) and a fact write need:
+# no joins, none of the long texts.
+ROW_FIELDS = (
+    "id", "account_id", "owner_id", "status", "state_version", "step_count", "last_activity_at", "rating",
+    "problem_summary",
+)  # fmt: skip
+
+
+def session_row_for_user(*, user: User, session_id: int) -> AISession:
+    """The session with only ROW_FIELDS loaded (another field read later costs a query), under the
+    same rule as `session_get_for_user`: NotFound for anyone who may not open it."""
+    try:
+        session = sessions_openable(user=user).only(*ROW_FIELDS).get(pk=session_id)
+    except (AISession.DoesNotExist, ValueError, TypeError):
+        raise NotFound() from None
+    session.read_only = session.owner_id != user.pk
+    return session
 
 
 def session_page_cache_keys(*, session: AISession, viewer: User, csrf_secret: str) -> tuple[str, str]:

@@ -7,6 +7,7 @@ import pytest
 from facts_app.models import Fact
 from facts_app.tests.factories import FactFactory
 from sessions_app.services import fixes
+from sessions_app.services.state import session_page_changed
 from sessions_app.tests.factories import AISessionFactory, LaneItemFactory
 from sessions_app.tests.test_pages import PAGE_QUERIES
 
@@ -148,6 +149,7 @@ def test_the_page_with_facts_and_a_fix_costs_a_fixed_number_of_queries(
     fixes.fix_mark_applied(fix=fix, actor=session.owner)
     client.force_login(session.owner)
     client.get(f"/sessions/{session.pk}/")
+    session_page_changed(session_id=session.pk)  # pin the cost of drawing the page, not of a cached one
     with django_assert_max_num_queries(PAGE_QUERIES):
         body = client.get(f"/sessions/{session.pk}/").content.decode()
     assert body.count('class="fact"') == count and 'data-banner-mode="verifying"' in body

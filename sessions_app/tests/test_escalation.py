@@ -224,6 +224,17 @@ def test_a_poll_that_finds_nothing_new_costs_at_most_two_queries_and_swaps_nothi
     assert response.status_code == 200 and f'data-session="{newcomer.pk}"' in response.content.decode()
 
 
+def test_the_queue_region_is_drawn_once_per_change(tenant_a, client, django_assert_max_num_queries):
+    _waiting(tenant_a, 12)
+    client.force_login(tenant_a.admin)
+    first = client.get("/sessions/escalations/", headers={"HX-Request": "true"}).content.decode()
+    # Another tab, or a poll that lost its version: the same region, from the cache, with no query
+    # but the login's.
+    with django_assert_max_num_queries(1):
+        again = client.get("/sessions/escalations/?v=stale", headers={"HX-Request": "true"}).content.decode()
+    assert again == first and again.count('data-testid="queue-card"') == 12
+
+
 def test_a_claim_changes_the_queue_for_the_next_poll(tenant_a, client, django_capture_on_commit_callbacks):
     first, second = _waiting(tenant_a, 2)
     client.force_login(tenant_a.admin)

@@ -29,8 +29,8 @@ def page(client, session) -> str:
 def test_an_unchanged_page_is_served_from_the_cache(session, client, django_assert_max_num_queries):
     client.force_login(session.owner)
     first = page(client, session)
-    # The user, the session (who may open it), the notification bell: nothing of the body.
-    with django_assert_max_num_queries(3):
+    # The user with their account, and the session's stamp (who may open it, what it is now).
+    with django_assert_max_num_queries(2):
         again = page(client, session)
     assert again == first.replace(_token(first), _token(again))
 

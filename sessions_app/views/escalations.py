@@ -7,19 +7,24 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from resolutionflow.accounts.tenancy import engineer_required, get_for_account
 from resolutionflow.errors import Conflict, InvalidInput
-from resolutionflow.htmx import form_error_message, nothing_changed, region_response
+from resolutionflow.htmx import drawn, form_error_message, nothing_changed, region_response
 from sessions_app import selectors
 from sessions_app.forms import ClaimForm
 from sessions_app.models import AISession, Escalation, TicketPush
 from sessions_app.page import session_page
 from sessions_app.services import escalations, ticket_pushes
+
+# A drawn queue region outlives no minute (its version has the minute in it); this bounds memory.
+QUEUE_CACHE_SECONDS = 120
 
 
 @login_required
@@ -53,14 +58,23 @@ def session_escalate(request, session_id: int):
 @require_GET
 def escalation_queue(request):
     """The queue page, and its region polled every 5 s. A poll that sends the version it shows gets
-    204 (nothing to swap) while the account's queue has not changed: no query beyond the login."""
+    204 (nothing to swap) while the account's queue has not changed: no query beyond the login.
+    The region itself is drawn once per version and viewer, then served from the cache."""
     version = selectors.escalation_queue_version(account_id=request.user.account_id)
     if request.htmx and request.GET.get("v") == version:
         return nothing_changed()
-    queue = selectors.escalation_queue(user=request.user)
-    context = {"queue": queue, "escalations": queue.shown, "queue_version": version, "now": timezone.now()}
+    key = f"escalation-queue-region:{request.user.account_id}:{request.user.pk}:{version}"
+    html = cache.get(key)
+    if html is None:
+        queue = selectors.escalation_queue(user=request.user)
+        context = {"queue": queue, "escalations": queue.shown, "queue_version": version}
+        html = render_to_string("sessions_app/partials/_queue.html", context, request=request)
+        cache.set(key, html, timeout=QUEUE_CACHE_SECONDS)
     return region_response(
-        request, "sessions_app/partials/_queue.html", context, page="sessions_app/escalation_queue.html"
+        request,
+        "partials/_drawn.html",
+        {"html": drawn(html)},
+        page="sessions_app/escalation_queue.html",
     )
 
 

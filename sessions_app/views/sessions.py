@@ -89,8 +89,8 @@ def session_new(request):
 @login_required
 @require_GET
 def session_detail(request, session_id: int):
-    session = _session(request, session_id)
-    return session_page(request, session)
+    # The row is enough while the cached body is current; the page loads the rest otherwise.
+    return session_page(request, selectors.session_row_for_user(user=request.user, session_id=session_id))
 
 
 @login_required
