@@ -118,3 +118,22 @@ def test_seed_demo_is_idempotent_and_prints_the_logins(db, capsys):
     assert roles == {"owner", "admin", "engineer", "l1_tech"}
     assert User.objects.get(email="dana@northwind.example").l1_coverage
     assert User.objects.get(email="dana@northwind.example").check_password("demo-pass-2026")
+
+
+def test_no_template_comment_spans_lines():
+    """Django's {# #} comment ends with its line: one written across lines is shown on the page as
+    text (it happened to the session page). Longer notes use {% comment %}."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    root = Path(settings.BASE_DIR)
+    templates = [
+        p for p in root.glob("**/templates/**/*.html") if ".venv" not in p.parts and "node_modules" not in p.parts
+    ]
+    assert templates
+    for template in templates:
+        for number, line in enumerate(template.read_text().splitlines(), 1):
+            assert line.count("{#") == line.count("#}"), (
+                f"{template.relative_to(root)}:{number} opens a comment it does not close"
+            )
