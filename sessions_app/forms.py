@@ -120,6 +120,12 @@ class AnswerForm(forms.Form):
         return data
 
 
+class TurnRetryForm(forms.Form):
+    """Asking the AI again for the next step; `shown` is how many steps the asking page shows."""
+
+    shown = forms.IntegerField(required=False, min_value=0)
+
+
 class LaneAnswerForm(forms.Form):
     answer = forms.CharField(
         strip=True, max_length=10_000, error_messages={"required": "Type an answer before saving."}

@@ -87,7 +87,8 @@ def escalation_queue(*, user: User, limit: int = QUEUE_SHOWN) -> EscalationQueue
 def escalation_queue_version(*, account_id: int) -> str:
     """What the queue of an account looks like, as a token a poll can compare: it changes when a
     session of the account is escalated or claimed, and every minute (the waiting times move)."""
-    changes = cache.get_or_set(escalation_queue_key(account_id), 0, timeout=None)
+    # A counter the cache lost starts again from the clock (never from a number an old region has).
+    changes = cache.get_or_set(escalation_queue_key(account_id), time.time_ns, timeout=None)
     return f"{changes}.{int(time.time() // 60)}"
 
 

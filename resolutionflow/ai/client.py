@@ -29,6 +29,7 @@ from django.conf import settings
 from . import demo
 from .errors import AIError
 from .models import AIUsage
+from .signals import usage_recorded
 from .tiers import model_for, tier_for
 
 logger = logging.getLogger(__name__)
@@ -386,6 +387,7 @@ def _record(
     )
     for calls in _collectors.get():
         calls.append(usage)
+    usage_recorded.send(sender=AIUsage, usage=usage)
     return usage
 
 

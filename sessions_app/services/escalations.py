@@ -2,7 +2,6 @@
 its package posted to the ticket, the engineers told, and the claim — one conditional update, so of
 two engineers racing for a session exactly one wins — with the briefing the new engineer starts from."""
 
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat
@@ -23,6 +22,7 @@ from sessions_app.selectors import (
 )
 from sessions_app.services import fixes
 from sessions_app.services.guards import session_lock
+from sessions_app.services.state import counter_bump
 from sessions_app.services.ticket_pushes import ESCALATION_PACKAGE, push_attempt, push_create
 from sessions_app.signals import session_escalated
 
@@ -223,9 +223,5 @@ def _answer_with_fresh_context(session: AISession, step: SessionStep, actor: Use
 
 def escalation_queue_changed(*, account_id: int) -> None:
     """Tell the account's queue pollers there is something new to fetch (see
-    `selectors.escalation_queue_version`). Atomic on Redis; a lost key only costs one re-render."""
-    key = escalation_queue_key(account_id)
-    try:
-        cache.incr(key)
-    except ValueError:  # not set yet (or evicted)
-        cache.set(key, 1, timeout=None)
+    `selectors.escalation_queue_version`)."""
+    counter_bump(escalation_queue_key(account_id))

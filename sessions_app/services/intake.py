@@ -10,7 +10,7 @@ from django.utils import timezone
 from flywheel_app.selectors import GUIDE_THRESHOLD, GUIDED_THRESHOLD, flow_match
 from resolutionflow.accounts.models import User
 from resolutionflow.accounts.services import audit_record
-from resolutionflow.ai.client import Subject, ai_json, collect_usage
+from resolutionflow.ai.client import Subject, ai_json
 from resolutionflow.ai.errors import AIError
 from resolutionflow.errors import InvalidInput
 from resolutionflow.psa.client import PSANotConnected, psa_client_for_account
@@ -19,7 +19,6 @@ from resolutionflow.taxonomy import Domain
 from sessions_app import prompts
 from sessions_app.models import AISession
 from sessions_app.selectors import script_templates_for_session
-from sessions_app.services.usage import session_add_usage
 
 logger = logging.getLogger(__name__)
 
@@ -145,26 +144,22 @@ def _classify(session: AISession, user: User, text: str, ticket_context: dict | 
     message: str | list = prompts.classify_message(material)
     if session.screenshot:
         message = [prompts.screenshot_block(session), {"type": "text", "text": message}]
-    calls: list = []
     try:
-        with collect_usage() as calls:
-            result = ai_json(
-                action="session_classify",
-                system=prompts.CLASSIFY_SYSTEM,
-                messages=[{"role": "user", "content": message}],
-                schema=prompts.CLASSIFY_SCHEMA,
-                account=session.account,
-                user=user,
-                subject=Subject("session", session.pk),
-                max_tokens=400,
-            )
+        result = ai_json(
+            action="session_classify",
+            system=prompts.CLASSIFY_SYSTEM,
+            messages=[{"role": "user", "content": message}],
+            schema=prompts.CLASSIFY_SCHEMA,
+            account=session.account,
+            user=user,
+            subject=Subject("session", session.pk),
+            max_tokens=400,
+        )
         return result
     except AIError as exc:
         # Classification never blocks a session: start with the start of the intake and domain "other".
         logger.info("classification failed for session %s: %s", session.pk, exc.kind)
         return {"summary": _fallback_summary(material), "domain": Domain.OTHER, "urgency": "medium", "key_symptoms": []}
-    finally:
-        session_add_usage(session=session, calls=calls)
 
 
 def ticket_context_fetch(session: AISession) -> tuple[dict | None, str]:

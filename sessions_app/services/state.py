@@ -3,6 +3,7 @@ a preview would say (facts, the suggested fix, script generations), so a cached 
 (session, state_version) is never stale and concurrent writers never lose an increment."""
 
 import contextvars
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -43,9 +44,15 @@ def watch_state_versions() -> Iterator[set[int]]:
 
 def session_page_changed(*, session_id: int) -> None:
     """For a write that changes what the session page shows without touching the session row (a
-    ticket push's status): the cached page body is not served again."""
-    key = session_page_epoch_key(session_id)
+    ticket push's status, the token totals): the cached page body is not served again. Once the
+    write is committed, so a page drawn in between cannot be kept under the new epoch."""
+    transaction.on_commit(lambda: counter_bump(session_page_epoch_key(session_id)))
+
+
+def counter_bump(key: str) -> None:
+    """Move a cached version counter on (atomic on Redis). A counter the cache lost starts again
+    from the clock, never from a small number an old entry could still carry."""
     try:
         cache.incr(key)
-    except ValueError:  # not set yet (or evicted): any value differs from a missing one
-        cache.set(key, 1, timeout=None)
+    except ValueError:
+        cache.set(key, time.time_ns(), timeout=None)

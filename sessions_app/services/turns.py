@@ -18,22 +18,22 @@ from sessions_app.models import MAX_OPTIONS, MAX_STEPS, AISession, LaneItem, Ses
 from sessions_app.services import fixes
 from sessions_app.services.guards import WORKING, session_check, session_lock
 from sessions_app.services.state import session_bump_state_version
-from sessions_app.services.usage import session_add_usage, session_usage_increments
 from sessions_app.signals import turn_recorded
 
 MAX_ANSWER_CHARS = 10_000
 
 
-def session_take_turn(*, session: AISession, actor: User) -> SessionStep:
+def session_take_turn(*, session: AISession, actor: User, steps: list[SessionStep] | None = None) -> SessionStep:
     """Ask the AI for the next step and record it. Raises AIError (nothing lost) or Conflict.
-    `session` is left current (step count, confidence, totals) whether the turn succeeds or fails."""
+    `session` is left current (step count, confidence, totals) whether the turn succeeds or fails.
+    `steps`: the conversation as the caller just read it (with its answer saved), else read here."""
     not_active = "The session is not active." + (
         " Resume it first." if session.status == AISession.Status.PAUSED else ""
     )
     session_check(session, actor=actor, states=WORKING, conflict=not_active)
     if session.step_count >= MAX_STEPS:
         raise Conflict(f"This session has reached {MAX_STEPS} steps. Resolve it, or escalate it to a colleague.")
-    steps = list(session.steps.order_by("order"))
+    steps = list(session.steps.order_by("order")) if steps is None else steps
     last = steps[-1] if steps else None
     if last is not None and not last.answered:
         return last  # the current step is still waiting for an answer (a double submit, a reload)
@@ -52,8 +52,9 @@ def session_take_turn(*, session: AISession, actor: User) -> SessionStep:
             )
             step_obj = _step_content(turn)
         except AIError:
-            # A failed turn was still paid for: its attempts count in the session's totals.
-            session_add_usage(session=session, calls=calls)
+            # A failed turn was still paid for: its attempts count in the session's totals (in
+            # the database as they were recorded; here, for the page answering this request).
+            _count_on(session, calls)
             raise
     order = len(steps) + 1
     confidence = min(max(float(turn["confidence"]), 0.0), 1.0)
@@ -71,12 +72,12 @@ def session_take_turn(*, session: AISession, actor: User) -> SessionStep:
         # is still the actor's, still active, and nobody recorded this turn while the AI thought.
         recorded = AISession.objects.filter(
             pk=session.pk, owner_id=actor.pk, status=AISession.Status.ACTIVE, step_count=len(steps)
-        ).update(**changes, **session_usage_increments(calls))
+        ).update(**changes)
         if not recorded:
-            # Our call's cost still counts toward the session; then the guard says why, or the
-            # turn another request recorded is the answer.
-            session_add_usage(session=session, calls=calls)
+            # The guard says why; or another request recorded this turn while the AI thought, and
+            # its step is the answer (our call's cost counted all the same, as it was recorded).
             locked = session_lock(session_id=session.pk, actor=actor, states=WORKING, conflict=not_active)
+            session.refresh_from_db()
             return locked.steps.order_by("-order").first()
         step = SessionStep.objects.create(
             account_id=session.account_id,
@@ -92,11 +93,18 @@ def session_take_turn(*, session: AISession, actor: User) -> SessionStep:
             cache_read_tokens=totals["cache_read_tokens"],
             cache_write_tokens=totals["cache_write_tokens"],
         )
-        for name, value in {**changes, **{k: getattr(session, k) + v for k, v in totals.items()}}.items():
+        for name, value in changes.items():
             setattr(session, name, value)
+        _count_on(session, calls)
         _apply_lane(session, turn["lane"], order)
         _apply_turn_extras(session, step, turn)
     return step
+
+
+def _count_on(session: AISession, calls: list) -> None:
+    """The calls' tokens and cost on the caller's copy of the session (the database has them)."""
+    for name, value in usage_totals(calls).items():
+        setattr(session, name, getattr(session, name) + value)
 
 
 def _apply_turn_extras(session: AISession, step: SessionStep, turn: dict) -> None:

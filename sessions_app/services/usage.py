@@ -1,26 +1,28 @@
-"""A session's running token and cost totals (SPEC §2, §10): every AI call made for the session
-adds to them, failed attempts included (they were paid for). Added with F() expressions, never
-re-summed from the usage table, so concurrent turns cannot lose an increment."""
+"""A session's running token and cost totals (SPEC §2, §10): every AI call made for the session —
+turns, classification, fact drafts, previews, script drafts, failed attempts included (they were
+paid for) — adds to them as it is recorded (`resolutionflow.ai.signals.usage_recorded`). Added
+with F() expressions, never re-summed from the usage table, so concurrent calls cannot lose an
+increment; added outside the caller's transaction, so a write that is refused later keeps them."""
 
 from django.db.models import F
 
 from resolutionflow.ai.client import usage_totals
 from resolutionflow.ai.models import AIUsage
 from sessions_app.models import AISession
+from sessions_app.services.state import session_page_changed
 
 
-def session_usage_increments(calls: list[AIUsage]) -> dict:
-    """The F() updates that add `calls` to a session's totals (empty when nothing was called)."""
+def session_add_usage(*, session_id: int, calls: list[AIUsage]) -> None:
+    """Add `calls` to the session's totals. The page shows them: its cached body is redrawn."""
     if not calls:
-        return {}
-    return {name: F(name) + value for name, value in usage_totals(calls).items()}
-
-
-def session_add_usage(*, session: AISession, calls: list[AIUsage]) -> None:
-    """Add `calls` to the session's totals in the database and on `session` itself."""
-    increments = session_usage_increments(calls)
-    if not increments:
         return
-    AISession.objects.filter(pk=session.pk).update(**increments)
-    for name, value in usage_totals(calls).items():
-        setattr(session, name, getattr(session, name) + value)
+    AISession.objects.filter(pk=session_id).update(
+        **{name: F(name) + value for name, value in usage_totals(calls).items()}
+    )
+    session_page_changed(session_id=session_id)
+
+
+def usage_recorded_for_session(sender, *, usage: AIUsage, **kwargs) -> None:
+    """Receiver of the AI door's `usage_recorded`: a call made for a session counts toward it."""
+    if usage.subject_type == "session" and usage.subject_id is not None:
+        session_add_usage(session_id=usage.subject_id, calls=[usage])

@@ -5,6 +5,7 @@ import pytest
 
 from resolutionflow.ai.fake_api import Reply
 from sessions_app.models import AISession, LaneItem, SessionStep
+from sessions_app.services import turns
 
 from .factories import action_turn, fenced, message_text, question_turn, resolution_turn
 
@@ -296,3 +297,47 @@ def test_a_lane_item_of_another_session_cannot_be_answered_through_this_one(begi
     assert response.status_code == 404
     foreign.refresh_from_db()
     assert foreign.answer == ""
+
+
+def test_a_retry_from_a_second_tab_shows_the_step_the_first_tab_got(begin, fake_anthropic, tenant_a, client):
+    session = begin(tenant_a.engineer, question_turn())
+    htmx = {"HX-Request": "true"}
+    fake_anthropic.enqueue(*[Reply.error(529)] * 3)
+    client.post(f"/sessions/{session.pk}/steps/{session.steps.get().pk}/answer/", {"value": "yes"}, headers=htmx)
+    fake_anthropic.enqueue(Reply.json(question_turn("Second?")))
+    first_tab = client.post(f"/sessions/{session.pk}/turn/", {"shown": "1"}, headers=htmx).content.decode()
+    assert 'id="step-2"' in first_tab
+    received = fake_anthropic.received
+
+    # The second tab still shows one step: its retry costs no AI call and brings it step 2.
+    second_tab = client.post(f"/sessions/{session.pk}/turn/", {"shown": "1"}, headers=htmx).content.decode()
+
+    assert 'id="step-2"' in second_tab and "Second?" in second_tab
+    assert fake_anthropic.received == received
+    assert session.steps.count() == 2
+
+
+def test_a_turn_another_request_recorded_meanwhile_is_the_answer(begin, fake_anthropic, tenant_a, monkeypatch):
+    """Two requests ask for the same turn: it is recorded once, and the slower one answers with it,
+    its session copy brought up to date (step count, lane)."""
+    session = begin(tenant_a.engineer, question_turn())
+    turns.session_answer_step(session=session, step=session.steps.get(), actor=tenant_a.engineer, kind="option",
+                              value="yes")  # fmt: skip
+    real, raced = turns.ai_json, []
+
+    def racing(**kwargs):
+        if not raced:
+            raced.append(True)
+            turns.session_take_turn(session=AISession.objects.get(pk=session.pk), actor=tenant_a.engineer)
+        return real(**kwargs)
+
+    monkeypatch.setattr(turns, "ai_json", racing)
+    fake_anthropic.enqueue(
+        Reply.json(question_turn("Theirs?", questions=["Their question?"])), Reply.json(question_turn("Ours?"))
+    )
+
+    step = turns.session_take_turn(session=session, actor=tenant_a.engineer)
+
+    assert (step.order, step.content["text"]) == (2, "Theirs?")
+    assert session.steps.count() == 2 and session.step_count == 2
+    assert session.lane_items.get().text == "Their question?"

@@ -106,3 +106,51 @@ def test_other_sessions_calls_do_not_count(begin, fake_anthropic, tenant_a, tena
 
     assert_totals_match_rows(mine)
     assert session_rows(mine).count() == 2
+
+
+def test_every_ai_call_made_for_the_session_counts_in_its_totals(begin, fake_anthropic, tenant_a, client):
+    """Not only turns: a fact draft and a preview are paid for by the same session."""
+    from sessions_app.models import LaneItem
+
+    session = begin(tenant_a.engineer, question_turn(questions=["Does OWA work?"]))
+    item = LaneItem.objects.get(session=session)
+    client.post(f"/sessions/{session.pk}/lane/{item.pk}/answer/", {"answer": "Yes, OWA signs in"})
+    draft = {"substantive": True, "text": "OWA signs in.", "summary": "rules out the account"}
+    note = "## Problem\nP\n## What we confirmed\n- OWA\n## Root cause\nC\n## Resolution\nR"
+    fake_anthropic.enqueue(Reply.json(draft, usage=usage(900, 30)), Reply.text(note, usage=usage(1500, 200)))
+    headers = {"HX-Request": "true"}
+    client.post(f"/sessions/{session.pk}/facts/promote/{item.pk}/", {"action": "draft"}, headers=headers)
+    client.get(f"/sessions/{session.pk}/preview/resolution_note/", headers=headers)
+
+    assert session_rows(session).filter(action="fact_draft").exists()
+    assert_totals_match_rows(session)
+    page = client.get(f"/sessions/{session.pk}/").content.decode()
+    session.refresh_from_db()
+    assert f"{session.input_tokens + session.output_tokens} tokens" in page, "the page shows the new totals"
+
+
+def test_a_failed_turns_cost_is_on_the_next_load_of_the_page(
+    begin, fake_anthropic, tenant_a, client, django_capture_on_commit_callbacks
+):
+    """A retry that fails again changes nothing on the session but its totals: the cached page
+    must still show them."""
+    session = begin(tenant_a.engineer, question_turn())
+    bad = [Reply.text("not json", usage=usage(1000, 50)), Reply.text("still not json", usage=usage(1100, 60))]
+    fake_anthropic.enqueue(*bad)
+    client.post(f"/sessions/{session.pk}/steps/{session.steps.get().pk}/answer/", {"value": "yes"})
+    session.refresh_from_db()
+    assert (
+        f"{session.input_tokens + session.output_tokens} tokens"
+        in client.get(f"/sessions/{session.pk}/").content.decode()
+    )
+
+    fake_anthropic.enqueue(*bad)
+    with django_capture_on_commit_callbacks(execute=True):  # as committed in production
+        client.post(f"/sessions/{session.pk}/turn/")
+
+    session.refresh_from_db()
+    assert (
+        f"{session.input_tokens + session.output_tokens} tokens"
+        in client.get(f"/sessions/{session.pk}/").content.decode()
+    )
+    assert_totals_match_rows(session)

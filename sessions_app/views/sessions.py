@@ -14,7 +14,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from resolutionflow.accounts.tenancy import engineer_required, get_for_account
 from resolutionflow.ai.errors import AIError
-from resolutionflow.errors import Conflict, InvalidInput, NotFound
+from resolutionflow.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from resolutionflow.htmx import STATE_CHANGED, form_error_message, region_response
 from sessions_app import selectors
 from sessions_app.forms import (
@@ -25,6 +25,7 @@ from sessions_app.forms import (
     ResolveForm,
     SessionFilterForm,
     SessionStartForm,
+    TurnRetryForm,
 )
 from sessions_app.models import AISession, LaneItem, SessionStep
 from sessions_app.page import session_page
@@ -99,7 +100,11 @@ def session_answer(request, session_id: int, step_id: int):
     """The answer is saved, then the AI asked. HTMX gets the answered step and the next one in
     place of the step card, and out of band only the regions the turn changed."""
     session = _session(request, session_id)
-    step = get_for_account(SessionStep.objects.filter(session=session), account=session.account_id, pk=step_id)
+    # The conversation is read once: the step answered is one of it, and the turn is built from it.
+    steps = list(session.steps.order_by("order"))
+    step = next((s for s in steps if s.pk == step_id), None)
+    if step is None:
+        raise NotFound()
     form = AnswerForm(request.POST)
     error = "" if form.is_valid() else form_error_message(form)
     if not error:
@@ -112,7 +117,9 @@ def session_answer(request, session_id: int, step_id: int):
             error = exc.message
         else:
             changed = session.pk in bumped
-            return _turn_response(request, session, answered=answered, changed=changed, before=answered.order)
+            return _turn_response(
+                request, session, answered=answered, changed=changed, before=answered.order, steps=steps
+            )
     context = {"session": session, "step": step, "answer_error": error, "draft": request.POST.get("text", "")}
     return region_response(
         request, "sessions_app/partials/_step_card.html", context, redirect_to=_detail(session), error=error
@@ -122,21 +129,37 @@ def session_answer(request, session_id: int, step_id: int):
 @login_required
 @require_POST
 def session_turn(request, session_id: int):
-    """Retry the AI turn after a failure (the answer is already saved)."""
+    """Retry the AI turn after a failure (the answer is already saved). The form says how many
+    steps its page shows: a step past those is new to that page, even if another tab made it."""
     session = _session(request, session_id)
-    return _turn_response(request, session, answered=None, changed=False, before=session.step_count)
+    form = TurnRetryForm(request.POST)
+    shown = form.cleaned_data["shown"] if form.is_valid() and form.cleaned_data["shown"] is not None else None
+    return _turn_response(
+        request, session, answered=None, changed=False, before=session.step_count if shown is None else shown
+    )
 
 
 def _turn_response(
-    request, session: AISession, *, answered: SessionStep | None, changed: bool, before: int
+    request,
+    session: AISession,
+    *,
+    answered: SessionStep | None,
+    changed: bool,
+    before: int,
+    steps: list[SessionStep] | None = None,
 ) -> HttpResponse:
     """The regions an AI turn changed. `before` is the step count the page already shows: a step
     after it is new (a double submit that found the turn already taken adds nothing)."""
     turn_error = ""
     with watch_state_versions() as bumped:
         try:
-            step = turns.session_take_turn(session=session, actor=request.user)
+            step = turns.session_take_turn(session=session, actor=request.user, steps=steps)
         except (AIError, Conflict) as exc:
+            step, turn_error = None, exc.message
+        except PermissionDenied as exc:
+            if answered is None:
+                raise  # asking for a turn on someone else's session: 403
+            # The answer is saved, but the session was handed over while the AI thought.
             step, turn_error = None, exc.message
     if not request.htmx:
         return region_response(request, "", {}, redirect_to=_detail(session), error=turn_error)
