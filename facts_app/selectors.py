@@ -28,3 +28,14 @@ def facts_panel(*, session: AISession) -> dict:
         "promotable": promotable_items(session=session, facts=facts, items=items),
         "lane_count": lane_count(session=session, lane=session_lane(session=session, items=items), facts=len(facts)),
     }
+
+
+def facts_counts(*, session: AISession) -> tuple[int, int]:
+    """The live facts and the Tasks count (open questions and checks, and the facts): what changes
+    beside the list when a note is added. Two plain counts (one query with two subqueries costs
+    more to build than to send)."""
+    facts = Fact.objects.live().filter(session=session).count()
+    open_items = LaneItem.objects.filter(
+        session=session, status=LaneItem.Status.OPEN, last_step=session.step_count
+    ).count()
+    return facts, open_items + facts

@@ -15,7 +15,7 @@ from . import services
 from .forms import FactForm, PromoteForm
 from .models import Fact
 from .previews import preview_get, preview_last_good
-from .selectors import facts_panel
+from .selectors import facts_counts, facts_panel
 
 
 def _panel(request, session, *, error: str = "", notice: str = "", **extra):
@@ -54,10 +54,18 @@ def add_note(request, session_id: int):
     if not form.is_valid():
         return _panel(request, session, error=form_error_message(form), note_draft=request.POST.get("text", ""))
     try:
-        services.fact_create(session=session, actor=request.user, **form.cleaned_data)
+        fact = services.fact_create(session=session, actor=request.user, **form.cleaned_data)
     except (InvalidInput, Conflict) as exc:
         return _panel(request, session, error=exc.message, note_draft=form.cleaned_data["text"])
-    return _panel(request, session)
+    if not request.htmx:
+        return _panel(request, session)
+    # Only what changed: the note, appended to the list, and out of band the counts and an empty form.
+    fact_count, lane_count = facts_counts(session=session)
+    context = {"session": session, "fact": fact, "fact_count": fact_count, "lane_count": lane_count}
+    response = region_response(request, "facts_app/partials/_note_added.html", context, trigger=STATE_CHANGED)
+    response["HX-Retarget"] = "#facts_app-facts"
+    response["HX-Reswap"] = "beforeend"
+    return response
 
 
 @login_required

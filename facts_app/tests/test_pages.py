@@ -20,23 +20,32 @@ def session(tenant_a):
     return AISessionFactory(owner=tenant_a.engineer)
 
 
-def test_adding_a_note_returns_the_panel_and_tells_the_page(session, client):
+def test_adding_a_note_appends_it_and_updates_the_counts_out_of_band(session, client):
     client.force_login(session.owner)
+    FactFactory(session=session, text="An earlier fact")
     response = client.post(f"/sessions/{session.pk}/facts/add/", {"text": "Only Outlook desktop prompts"}, headers=HTMX)
     body = response.content.decode()
     assert response.status_code == 200
-    assert [t.name for t in response.templates][:2] == [
-        "facts_app/partials/_panel_update.html",
-        "facts_app/partials/_what_we_know.html",
-    ]
-    # The Tasks handle's count (facts included) is swapped out of band with the panel.
-    assert '<span id="lane-count" class="badge" hx-swap-oob="true">1</span>' in body
-    assert "<html" not in body and 'id="facts_app-what-we-know"' in body
-    assert "Only Outlook desktop prompts" in body
+    assert [t.name for t in response.templates][0] == "facts_app/partials/_note_added.html"
+    fact = Fact.objects.get(text="Only Outlook desktop prompts")
+    # The new note alone, appended to the list; not the whole panel again.
+    assert response["HX-Retarget"] == "#facts_app-facts" and response["HX-Reswap"] == "beforeend"
+    assert body.lstrip().startswith(f'<li class="fact" id="fact-{fact.pk}">')
+    assert "An earlier fact" not in body and 'id="facts_app-what-we-know"' not in body
+    # Out of band: the fact count, the Tasks handle's count (facts included), an empty form.
+    assert '<span class="badge" data-testid="fact-count" id="facts_app-fact-count" hx-swap-oob="true">2</span>' in body
+    assert '<span id="lane-count" class="badge" hx-swap-oob="true">2</span>' in body
+    assert 'id="facts_app-add-note"' in body and 'hx-swap-oob="true"' in body and 'value=""' in body
     assert "HX-Request" in response["Vary"]
     assert "state-changed" in json.loads(response["HX-Trigger-After-Settle"])
     plain = client.post(f"/sessions/{session.pk}/facts/add/", {"text": "Second"})
     assert plain.status_code == 302 and plain["Location"] == f"/sessions/{session.pk}/"
+
+
+def test_the_first_note_goes_into_the_list_the_empty_panel_already_has(session, client):
+    client.force_login(session.owner)
+    panel = client.get(f"/sessions/{session.pk}/facts/", headers=HTMX).content.decode()
+    assert '<ul class="facts" id="facts_app-facts"' in panel and "Facts you confirm collect here" in panel
 
 
 def test_an_empty_note_gets_a_clear_message_and_changes_nothing(session, client):

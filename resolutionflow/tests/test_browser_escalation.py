@@ -108,9 +108,13 @@ async ({adds, editFrom, editTo}) => {
       await new Promise(r => setTimeout(r, 5));
     }
   };
-  // A swapped-in panel is live (htmx handles its forms) once htmx has fired htmx:load on it.
+  // Swapped-in content is live (htmx handles its forms) once htmx has fired htmx:load on it: the
+  // panel (an edit swaps it whole) or a new note (adding one appends it to the list).
   let loaded = 0;
-  const onLoad = e => { if (e.target.id === 'facts_app-what-we-know') loaded += 1; };
+  const onLoad = e => {
+    const el = e.target;
+    if (el.id === 'facts_app-what-we-know' || (el.classList && el.classList.contains('fact'))) loaded += 1;
+  };
   const stamps = [];
   const onChange = () => stamps.push(performance.now());
   document.body.addEventListener('htmx:load', onLoad);

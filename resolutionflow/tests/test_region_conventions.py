@@ -45,7 +45,7 @@ def ours(tenant_a):
 # (name, url kwargs from the fixture, method, data, root id of the region)
 REGIONS = [
     ("facts_app:panel", {"session_id": "session"}, "get", {}, "facts_app-what-we-know"),
-    ("facts_app:add", {"session_id": "session"}, "post", {"text": "Cache cleared."}, "facts_app-what-we-know"),
+    ("facts_app:add", {"session_id": "session"}, "post", {"text": "Cache cleared."}, "facts_app-facts"),
     (
         "facts_app:preview",
         {"session_id": "session", "kind": "resolution_note"},
@@ -85,6 +85,8 @@ def test_a_region_answers_htmx_with_its_partial_alone(tenant_a, client, ours, na
     assert first, f"{name}: the partial does not start with an element with an id: {body[:200]!r}"
     if name == "sessions_app:turn":  # a retry: the new step first, then the turn status it replaces
         assert first.group(2) == "step-2" and f'id="{root}"' in body
+    elif name == "facts_app:add":  # the new note, appended to the list it retargets
+        assert first.group(2).startswith("fact-") and response["HX-Retarget"] == f"#{root}"
     elif name == "sessions_app:answer":  # the answered step in place of its card, then the next one
         assert first.group(2) == root and 'id="step-2"' in body
     else:

@@ -1,7 +1,7 @@
 """What the hot requests cost, pinned (issue #9 targets; `make bench` measures the time):
 
 - an answer and the AI's next turn: at most 20 queries, the same with 3 steps of history or 29;
-- a fact write (add a note, and the panel it returns): at most 8 queries.
+- a fact write (add a note, and what it returns: the note and the counts): at most 8 queries.
 
 Counted the way production runs them: each request in its own transaction, not inside a test
 transaction (where every atomic block would add a SAVEPOINT and a RELEASE that production never
