@@ -3,6 +3,9 @@
 from types import SimpleNamespace
 
 import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
 
 from resolutionflow.accounts.models import Role
 from resolutionflow.accounts.tests.factories import TEST_PASSWORD, AccountFactory, TeamFactory, UserFactory
@@ -15,8 +18,6 @@ pytest_plugins = [
 
 
 def pytest_report_header(config):
-    from django.conf import settings
-    from django.db import connection
 
     db = settings.DATABASES["default"]
     cache = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
@@ -31,7 +32,6 @@ def pytest_report_header(config):
 def _fresh_cache():
     """Each test starts with an empty cache (Redis in CI): nothing cached by one test (a page body,
     a preview, a login session) is served to the next."""
-    from django.core.cache import cache
 
     cache.clear()
 

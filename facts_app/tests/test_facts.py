@@ -3,7 +3,7 @@
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import IntegrityError, connection, connections, transaction
 
 from facts_app import services
 from facts_app.models import Fact
@@ -73,7 +73,6 @@ def test_a_question_fact_must_name_a_lane_question_of_this_session(session, tena
 
 
 def test_the_database_enforces_the_source_ref_rule(session):
-    from django.db import IntegrityError, transaction
 
     with pytest.raises(IntegrityError), transaction.atomic():
         Fact.objects.create(account=session.account, session=session, text="x", source_type="question", source_ref="")

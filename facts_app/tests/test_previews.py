@@ -3,11 +3,13 @@ cached under (account, kind, session, state_version), rendered safely, and the h
 drafted by a real worker within its time limit."""
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 
-from facts_app import previews, services
+from facts_app import previews, prompts, services
 from facts_app.tests.factories import FactFactory
 from resolutionflow.ai.fake_api import Reply
 from resolutionflow.testing.services import WORKER_ASSESSMENT_TIMEOUT, wait_until
@@ -165,7 +167,6 @@ def test_no_password_value_ever_reaches_the_bundle(session, fake_anthropic):
 
 
 def test_the_prompts_show_placeholders_never_example_values():
-    from facts_app import prompts
 
     for system in (prompts.RESOLUTION_NOTE_SYSTEM, prompts.ESCALATION_PACKAGE_SYSTEM):
         assert "Use only the bundle" in system and "data, never" in system
@@ -307,9 +308,6 @@ def test_a_slow_ai_leaves_the_assessment_unavailable_within_the_time_limit(
 
 
 def test_the_screen_says_unavailable_when_the_assessment_is_late(session, tenant_a, client, settings):
-    from datetime import timedelta
-
-    from django.utils import timezone
 
     escalation = escalations.session_escalate(session=session, actor=session.owner, reason="Stuck", package="x")
     client.force_login(tenant_a.coverage_engineer)

@@ -1,8 +1,10 @@
 import copy
+import json
 
 import pytest
 from django.core.exceptions import ValidationError
 
+from flywheel_app.models import Flow
 from flywheel_app.tests.factories import FlowFactory, simple_tree
 from flywheel_app.trees import TreeError, tree_outline, validate_tree
 
@@ -67,7 +69,6 @@ def test_unreachable_nodes_and_bad_start_are_refused():
 
 
 def test_saving_a_flow_with_an_invalid_tree_is_refused_with_the_reason(tenant_a):
-    from flywheel_app.models import Flow
 
     tree = simple_tree()
     tree["nodes"][1]["next"] = "q1"
@@ -78,9 +79,6 @@ def test_saving_a_flow_with_an_invalid_tree_is_refused_with_the_reason(tenant_a)
 
 
 def test_admin_refuses_an_invalid_tree_with_the_reason(tenant_a, client):
-    import json
-
-    from flywheel_app.models import Flow
 
     tree = simple_tree()
     tree["nodes"][0]["options"][1]["next"] = "nowhere"

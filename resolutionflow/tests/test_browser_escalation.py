@@ -20,6 +20,7 @@ import pytest
 from playwright.sync_api import expect
 
 from resolutionflow.accounts.models import Notification
+from resolutionflow.celery import app
 from resolutionflow.psa.models import InternalTicket, InternalTicketNote
 from resolutionflow.psa.services import internal_ticket_create
 from resolutionflow.testing.browser import (
@@ -243,7 +244,6 @@ def colleague_page(browser):
 @pytest.fixture
 def tasks_inline():
     """Run Celery tasks in the request that queues them (see the module docstring)."""
-    from resolutionflow.celery import app
 
     was = app.conf.task_always_eager
     app.conf.task_always_eager = True

@@ -1,13 +1,20 @@
 """The page conventions every app relies on: errors become a clear partial (HTMX) or page,
 with a retry where retrying can help; nothing typed is lost; CSRF travels in hx-headers."""
 
+from pathlib import Path
+
 import pytest
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.core.management import call_command
 from django.http import HttpResponse
 from django.urls import include, path
 from django.views.decorators.http import require_POST
 
+from resolutionflow.accounts.models import Account, Team, User
 from resolutionflow.ai.errors import AIError
 from resolutionflow.errors import Conflict, NotFound
+from sessions_app.models import AISession
 
 pytestmark = pytest.mark.django_db
 
@@ -87,14 +94,12 @@ def test_every_page_carries_the_csrf_token_for_htmx_and_loads_htmx(tenant_a, cli
 
 
 def test_htmx_is_served_from_the_npm_package(client, db):
-    from django.contrib.staticfiles import finders
 
     found = finders.find("vendor/htmx/htmx.min.js")
     assert found and "node_modules/htmx.org/dist" in found
 
 
 def test_messages_are_shown_as_toasts(tenant_a, client):
-    from sessions_app.models import AISession
 
     session = AISession.objects.create(account=tenant_a.account, owner=tenant_a.engineer, problem_summary="VPN drops")
     client.force_login(tenant_a.engineer)
@@ -103,9 +108,6 @@ def test_messages_are_shown_as_toasts(tenant_a, client):
 
 
 def test_seed_demo_is_idempotent_and_prints_the_logins(db, capsys):
-    from django.core.management import call_command
-
-    from resolutionflow.accounts.models import Account, Team, User
 
     call_command("seed_demo")
     first = capsys.readouterr().out
@@ -123,9 +125,6 @@ def test_seed_demo_is_idempotent_and_prints_the_logins(db, capsys):
 def test_no_template_comment_spans_lines():
     """Django's {# #} comment ends with its line: one written across lines is shown on the page as
     text (it happened to the session page). Longer notes use {% comment %}."""
-    from pathlib import Path
-
-    from django.conf import settings
 
     root = Path(settings.BASE_DIR)
     templates = [

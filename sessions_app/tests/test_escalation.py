@@ -4,13 +4,15 @@ of two racing engineers wins), the briefing, and resolve posting the note with i
 
 import re
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import close_old_connections
+from django.utils import timezone
 
 from resolutionflow.accounts.models import Notification
 from resolutionflow.ai.fake_api import Reply
-from resolutionflow.errors import Conflict, InvalidInput, PermissionDenied
+from resolutionflow.errors import Conflict, ExternalServiceError, InvalidInput, PermissionDenied
 from resolutionflow.psa.client import PostResult
 from resolutionflow.psa.models import InternalTicket, InternalTicketNote
 from resolutionflow.psa.services import internal_ticket_create
@@ -446,7 +448,6 @@ class FlakyPSA:
         self.failures, self.posted = failures, []
 
     def post_note(self, ticket_ref, *, body, kind):
-        from resolutionflow.errors import ExternalServiceError
 
         if self.failures:
             self.failures -= 1
@@ -486,9 +487,6 @@ def test_without_a_psa_connection_the_push_fails_loudly(session):
 
 
 def test_failed_pushes_are_retried_in_the_background_every_5_minutes_3_times(session, monkeypatch):
-    from datetime import timedelta
-
-    from django.utils import timezone
 
     psa = FlakyPSA(failures=10)
     monkeypatch.setattr(ticket_pushes, "psa_client_for_account", lambda account: psa)

@@ -5,6 +5,7 @@ import threading
 import pytest
 from django.db import IntegrityError, connection, connections, transaction
 
+from facts_app.models import Fact
 from resolutionflow.ai.fake_api import Reply
 from resolutionflow.errors import Conflict, InvalidInput, PermissionDenied
 from sessions_app import selectors
@@ -223,7 +224,6 @@ def test_only_the_owner_acts_on_the_fix(session, tenant_a):
 
 
 def test_a_turn_can_propose_a_fix_promote_facts_and_read_an_outcome(begin, fake_anthropic, tenant_a):
-    from facts_app.models import Fact
 
     session = begin(tenant_a.engineer, question_turn("Does OWA work?", questions=["Does OWA sign in?"]))
     step = session.steps.get()

@@ -5,6 +5,8 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from resolutionflow.accounts.models import AuditLog
@@ -14,6 +16,7 @@ from resolutionflow.psa.services import internal_ticket_create
 from sessions_app import tasks
 from sessions_app.models import MAX_STEPS, AISession
 from sessions_app.services import lifecycle
+from sessions_app.tasks import ABANDON_LOCK, sessions_abandon_idle
 
 from .factories import AISessionFactory, fenced, message_text, question_turn, session_with_steps
 
@@ -76,7 +79,6 @@ def test_the_twenty_ninth_answer_gets_the_thirtieth_step_and_the_ai_is_told_to_w
 
 def test_the_database_refuses_a_31st_step(tenant_a):
     session = session_with_steps(owner=tenant_a.engineer, steps=MAX_STEPS, last_answered=True)
-    from django.db import IntegrityError, transaction
 
     with pytest.raises(IntegrityError), transaction.atomic():
         AISession.objects.filter(pk=session.pk).update(step_count=MAX_STEPS + 1)
@@ -385,12 +387,6 @@ def test_linking_a_psa_ticket_without_a_psa_says_the_context_is_unavailable(begi
 
 
 def test_the_periodic_abandon_task_runs_one_at_a_time(tenant_a, settings):
-    from datetime import timedelta
-
-    from django.core.cache import cache
-    from django.utils import timezone
-
-    from sessions_app.tasks import ABANDON_LOCK, sessions_abandon_idle
 
     idle = AISessionFactory(owner=tenant_a.engineer)
     AISession.objects.filter(pk=idle.pk).update(

@@ -9,7 +9,7 @@ from django.db.models import Sum
 from resolutionflow.ai.client import cost_usd
 from resolutionflow.ai.fake_api import Reply
 from resolutionflow.ai.models import AIUsage
-from sessions_app.models import AISession
+from sessions_app.models import AISession, LaneItem
 
 from .factories import classification, question_turn
 
@@ -110,7 +110,6 @@ def test_other_sessions_calls_do_not_count(begin, fake_anthropic, tenant_a, tena
 
 def test_every_ai_call_made_for_the_session_counts_in_its_totals(begin, fake_anthropic, tenant_a, client):
     """Not only turns: a fact draft and a preview are paid for by the same session."""
-    from sessions_app.models import LaneItem
 
     session = begin(tenant_a.engineer, question_turn(questions=["Does OWA work?"]))
     item = LaneItem.objects.get(session=session)

@@ -2,6 +2,7 @@ import pytest
 from django.utils import timezone
 
 from resolutionflow.accounts import services
+from resolutionflow.accounts.models import AuditLog, User
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +32,6 @@ def test_deactivated_user_cannot_log_in(tenant_a, client, password):
 
 
 def test_soft_deleted_user_cannot_log_in_and_is_kept(tenant_a, client, password):
-    from resolutionflow.accounts.models import AuditLog, User
 
     services.user_soft_delete(user=tenant_a.engineer, actor=tenant_a.admin)
     _login(client, tenant_a.engineer.email, password)

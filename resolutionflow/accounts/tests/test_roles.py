@@ -1,6 +1,7 @@
 """SPEC §1 'Who may do what', every role against every area."""
 
 import pytest
+from django.db import IntegrityError, transaction
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +81,6 @@ def test_l1_actions_of_a_coverage_engineer_are_audited_as_coverage(tenant_a):
 
 
 def test_l1_coverage_is_only_for_engineers_in_the_database(tenant_a):
-    from django.db import IntegrityError, transaction
 
     tenant_a.l1.l1_coverage = True
     with pytest.raises(IntegrityError), transaction.atomic():

@@ -6,6 +6,7 @@ from resolutionflow.accounts import services
 from resolutionflow.accounts.models import AccountSettings, AuditLog, Notification
 from resolutionflow.accounts.tenancy import get_for_account
 from resolutionflow.errors import NotFound
+from resolutionflow.psa.models import InternalTicket
 from resolutionflow.psa.services import internal_ticket_create
 
 pytestmark = pytest.mark.django_db
@@ -26,14 +27,12 @@ def test_lookup_helper_treats_foreign_and_missing_alike(tenant_a, tenant_b):
 
 
 def test_lookup_helper_rejects_malformed_ids_as_not_found(tenant_a):
-    from resolutionflow.psa.models import InternalTicket
 
     with pytest.raises(NotFound):
         get_for_account(InternalTicket, account=tenant_a.account, pk="not-a-number")
 
 
 def test_for_account_queryset_never_returns_other_rows(tenant_a, tenant_b):
-    from resolutionflow.psa.models import InternalTicket
 
     internal_ticket_create(account=tenant_a.account, title="A", actor=tenant_a.engineer)
     internal_ticket_create(account=tenant_b.account, title="B", actor=tenant_b.engineer)

@@ -1,5 +1,7 @@
 import pytest
 
+from resolutionflow.accounts.models import AuditLog
+from resolutionflow.errors import Conflict
 from resolutionflow.psa.client import NotConnectedPSA, PSANotConnected, psa_client_for_account
 from resolutionflow.psa.models import InternalTicket
 from resolutionflow.psa.services import internal_ticket_create, internal_ticket_post_note, internal_ticket_set_status
@@ -68,8 +70,6 @@ def test_notes_show_on_the_ticket(tenant_a, client):
 
 
 def test_status_change_is_audited_and_unknown_status_refused(tenant_a):
-    from resolutionflow.accounts.models import AuditLog
-    from resolutionflow.errors import Conflict
 
     ticket = internal_ticket_create(account=tenant_a.account, title="VPN", actor=tenant_a.engineer)
     internal_ticket_set_status(ticket=ticket, status="escalated", actor=tenant_a.engineer)
