@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from resolutionflow.accounts.models import ENGINEER_ROLES, User
 from resolutionflow.errors import NotFound
@@ -16,31 +16,41 @@ from sessions_app.models import MAX_STEPS, AISession, Escalation, LaneItem, Scri
 Out = SuggestedFix.Outcome
 
 
-def sessions_openable(*, user: User) -> QuerySet[AISession]:
-    """The sessions `user` may open (SPEC §2 'Who may open a session'): their own, any of their
-    account awaiting pickup, and those escalated to them. L1 techs never see engineer sessions."""
-    if not user.can_use_sessions:
-        return AISession.objects.none()
-    escalated_to_user = Escalation.objects.filter(session=OuterRef("pk"), target=user)
-    may_open = Q(owner=user) | Q(status=AISession.Status.REQUESTING_ESCALATION) | Q(Exists(escalated_to_user))
-    return AISession.objects.filter(may_open, account_id=user.account_id)
+def session_may_open(*, session: AISession, user: User) -> bool:
+    """Who may open a session (SPEC §2): its engineer, any engineer of its account while it awaits
+    pickup, and the engineer it was escalated to. L1 techs never see engineer sessions. The first
+    two are read off the row; only the third asks the database."""
+    if not user.can_use_sessions or session.account_id != user.account_id:
+        return False
+    if session.owner_id == user.pk or session.status == AISession.Status.REQUESTING_ESCALATION:
+        return True
+    return Escalation.objects.filter(session_id=session.pk, target=user).exists()
 
 
-def session_get_for_user(*, user: User, session_id: int) -> AISession:
+def _openable(queryset: QuerySet[AISession], *, user: User, session_id: int) -> AISession:
     """The session if `user` may open it; else NotFound — the same answer for another account's
     session, a colleague's, or a missing one."""
+    if not user.can_use_sessions:
+        raise NotFound()
     try:
-        session = (
-            sessions_openable(user=user)
-            .select_related("account", "owner", "matched_flow", "internal_ticket")
-            .get(pk=session_id)
-        )
+        session = queryset.get(pk=session_id, account_id=user.account_id)
     except (AISession.DoesNotExist, ValueError, TypeError):
         raise NotFound() from None
+    if not session_may_open(session=session, user=user):
+        raise NotFound()
     # Anyone but the owner reads it only (awaiting pickup, or as the engineer it was escalated to):
     # every form on the page is gated on `is_open`, and every service checks the owner again.
     session.read_only = session.owner_id != user.pk
     return session
+
+
+def session_get_for_user(*, user: User, session_id: int) -> AISession:
+    """The session, with what its pages show beside it, if `user` may open it; else NotFound."""
+    return _openable(
+        AISession.objects.select_related("account", "owner", "matched_flow", "internal_ticket"),
+        user=user,
+        session_id=session_id,
+    )
 
 
 QUEUE_SHOWN = 50
@@ -349,12 +359,7 @@ ROW_FIELDS = (
 def session_row_for_user(*, user: User, session_id: int) -> AISession:
     """The session with only ROW_FIELDS loaded (another field read later costs a query), under the
     same rule as `session_get_for_user`: NotFound for anyone who may not open it."""
-    try:
-        session = sessions_openable(user=user).only(*ROW_FIELDS).get(pk=session_id)
-    except (AISession.DoesNotExist, ValueError, TypeError):
-        raise NotFound() from None
-    session.read_only = session.owner_id != user.pk
-    return session
+    return _openable(AISession.objects.only(*ROW_FIELDS), user=user, session_id=session_id)
 
 
 def session_page_cache_keys(*, session: AISession, viewer: User, csrf_secret: str) -> tuple[str, str]:

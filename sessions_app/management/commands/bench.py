@@ -9,7 +9,8 @@ In process (Django's test client):
 
 Served as production serves it (gunicorn, 2 sync workers, DEBUG off), with its targets:
 - the session page's requests per second vs a bare one-query view's (>= 25%);
-- fact-add p95 at 20 users vs the bare view's under the same users (<= x3, and <= 30 ms);
+- fact-add p95 at 20 users (each pausing 0.5-1.5 s between actions) vs the bare view's under the
+  same users (<= x3, and <= 30 ms);
 - our own time in an answer + AI turn, at a fake AI latency of 1 s (<= 3% of it);
 - the session page with 30 steps and 50 facts vs 3 and 3 (<= x1.3);
 - the escalation queue with 200 waiting vs 5 (<= x1.5).
@@ -57,6 +58,12 @@ def _timed(fn, repeat: int) -> tuple[float, list[float]]:
 def _queries():
     with CaptureQueriesContext(connection) as ctx:
         yield ctx
+
+
+# 20 users, each acting, then reading what came back for 0.5 to 1.5 s before acting again: a brisk
+# engineer, not a script (about 20 requests a second together).
+USER_ACTIONS = 12
+USER_THINK = (0.5, 1.5)
 
 
 def _login_session(user) -> str:
@@ -244,15 +251,16 @@ class Command(BaseCommand):
                     host,
                     [(b, "POST", f"/sessions/{s.pk}/facts/add/", lambda n: {"text": f"Fact {n}."}, htmx, 200)
                      for b, s in zip(browsers, writer_sessions, strict=True)],
-                    repeat=15, think=(0.05, 0.25),
+                    repeat=USER_ACTIONS, think=USER_THINK,
                 )  # fmt: skip
                 bares = load.users(
                     host,
                     [(load.Browser(host), "GET", "/bench/bare/", None, {}, 200) for _ in writers],
-                    repeat=15,
-                    think=(0.05, 0.25),
+                    repeat=USER_ACTIONS,
+                    think=USER_THINK,
                 )
                 rows.append(("fact add p95 ms at 20 users vs bare view (<= 3)", adds.p95, bares.p95, 3, "<="))
+                rows.append(("  (median ms, for reading the p95)", adds.median, bares.median, 0, "info"))
                 rows.append(("fact add p95 ms at 20 users vs 30 ms (<= 1)", adds.p95, 30.0, 1, "<="))
 
                 # 3. Our own time in an answer + AI turn, the fake AI answering after 1 s.
@@ -291,9 +299,8 @@ class Command(BaseCommand):
         for name, value, baseline, target, sense in rows:
             ratio = value / baseline
             met = ratio >= target if sense == ">=" else ratio <= target
-            self.stdout.write(
-                f"{name:<66} {value:>10.2f} {baseline:>12.2f} {ratio:>7.3f}  {'met' if met else 'MISSED'}"
-            )
+            verdict = "" if sense == "info" else ("met" if met else "MISSED")
+            self.stdout.write(f"{name:<66} {value:>10.2f} {baseline:>12.2f} {ratio:>7.3f}  {verdict}")
 
     def _waiting(self, account, by, count: int) -> None:
         """`count` sessions awaiting pickup, escalated by `by` (rows only: the queue reads them)."""
