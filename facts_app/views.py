@@ -141,12 +141,14 @@ def _preview_response(request, session, kind: str, *, regenerate: bool):
     shows its error with a retry beside the last good draft (which is never dropped)."""
     if not session.is_open:  # not open to this viewer: read-only, or closed
         raise PermissionDenied("Only the session's engineer previews its documents while it is open.")
-    context = {"session": session, "kind": kind}
+    summary = (request.POST if regenerate else request.GET).get("summary", "")
+    # The note remembers the resolution text it was drafted from: Resolve checks it against the
+    # text it is sent with, so a note drafted before the engineer typed is never posted as it is.
+    context = {"session": session, "kind": kind, "drafted_from": summary}
     try:
         context["preview"] = preview_get(
-            session=session, kind=kind, actor=request.user, regenerate=regenerate,
-            resolution_summary=(request.POST if regenerate else request.GET).get("summary", ""),
-        )  # fmt: skip
+            session=session, kind=kind, actor=request.user, regenerate=regenerate, resolution_summary=summary
+        )
     except AIError as exc:
         context["error"] = exc.message
         context["preview"] = preview_last_good(session=session, kind=kind)

@@ -147,8 +147,13 @@ class ResolveForm(forms.Form):
         label="What did you change? (optional)",
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-    # The resolution note as the engineer confirmed it in the preview (empty: drafted at resolve).
+    # The resolution note as the engineer confirmed it in the preview (empty: drafted at resolve),
+    # and the resolution text that draft was made from (absent: not known).
     note = forms.CharField(max_length=20000, required=False, strip=True, widget=forms.HiddenInput)
+    note_summary = forms.CharField(max_length=5000, required=False, strip=True)
+
+    def clean_note_summary(self):
+        return self.cleaned_data["note_summary"] if "note_summary" in self.data else None
 
 
 class EscalateForm(forms.Form):

@@ -447,12 +447,16 @@ def test_escalate_claim_from_the_live_queue_and_resolve(
     ).to_have_text("Posted")
     shoot_both(colleague, "session-resolved-after-pickup")
 
-    # The note the colleague saw is what reached the ticket, and the ticket is resolved.
+    # The note the colleague saw reached the ticket, with the resolution they typed after it was
+    # drafted in its Resolution section (issue #10.1: never the draft's "not recorded yet").
     outlook_ticket.refresh_from_db()
     assert outlook_ticket.status == InternalTicket.Status.RESOLVED
     resolution_notes = list(outlook_ticket.notes.filter(kind=InternalTicketNote.Kind.RESOLUTION))
-    # (A textarea submits CRLF line ends; the app keeps them as sent.)
-    assert [n.body.replace("\r\n", "\n") for n in resolution_notes] == [note_text.strip()]
+    assert len(resolution_notes) == 1
+    posted = resolution_notes[0].body.replace("\r\n", "\n")  # a textarea submits CRLF line ends
+    seen_before, _, _ = note_text.strip().partition("## Resolution")
+    assert posted.startswith(seen_before) and RESOLUTION in posted.split("## Resolution", 1)[1]
+    assert "not recorded" not in posted.lower()
     assert resolution_notes[0].author_id == second.pk
     push = TicketPush.objects.get(session_id=session_id, kind=TicketPush.Kind.RESOLUTION_NOTE)
     assert push.status == TicketPush.Status.POSTED

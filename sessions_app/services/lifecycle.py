@@ -3,6 +3,7 @@ job, linking a ticket mid-session, rating, and Resolve — which saves the resol
 then posts the note, so a failed post never undoes it."""
 
 import json
+import re
 from datetime import timedelta
 
 from django.conf import settings
@@ -189,13 +190,25 @@ def session_link_ticket(
     return session
 
 
-def session_resolve(*, session: AISession, actor: User, summary: str, action: str = "", note: str = "") -> AISession:
+def session_resolve(
+    *,
+    session: AISession,
+    actor: User,
+    summary: str,
+    action: str = "",
+    note: str = "",
+    note_summary: str | None = None,
+) -> AISession:
     """Resolve (SPEC §2, §9): record the resolution, mark a verifying or pending fix as a success,
     write the documentation, queue the session for the flywheel — all saved first — then post the
     resolution note (the engineer's confirmed text, or a fresh draft) to the ticket. A failed post
     is recorded on the push and retried; it never undoes the resolve."""
     summary, action = (summary or "").strip(), (action or "").strip()
     note = (note or "").replace("\r\n", "\n").strip()  # a textarea sends CRLF
+    if note and note_summary is not None and _words(note_summary) != _words(summary):
+        # The confirmed note was drafted from other words than the engineer's resolution (typed
+        # after the draft): the ticket gets the engineer's resolution, as they wrote it.
+        note = note_with_resolution(note, summary=summary, action=action)
     if not summary:
         raise InvalidInput("Say how the problem was resolved.", field="summary")
     if len(note) > 20000:
@@ -231,3 +244,23 @@ def session_resolve(*, session: AISession, actor: User, summary: str, action: st
     push_attempt(push=push, actor=actor)
     session.refresh_from_db()
     return session
+
+
+_RESOLUTION_HEADING = re.compile(r"^#{1,6}\s*resolution\s*$", re.IGNORECASE | re.MULTILINE)
+_NEXT_HEADING = re.compile(r"^#{1,6}\s", re.MULTILINE)
+
+
+def _words(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def note_with_resolution(note: str, *, summary: str, action: str = "") -> str:
+    """`note` with its Resolution section saying the engineer's own words (and what they changed),
+    verbatim; the section is added when the note has none."""
+    body = summary.strip() + (f"\n\nWhat was changed: {action.strip()}" if action.strip() else "")
+    heading = _RESOLUTION_HEADING.search(note)
+    if heading is None:
+        return f"{note.rstrip()}\n\n## Resolution\n\n{body}"
+    following = _NEXT_HEADING.search(note, heading.end())
+    end = following.start() if following else len(note)
+    return f"{note[: heading.end()]}\n\n{body}\n\n{note[end:].lstrip()}".rstrip()

@@ -2,6 +2,7 @@
 question, the package posted and kept, the right people told, the live queue, claiming (exactly one
 of two racing engineers wins), the briefing, and resolve posting the note with its push status."""
 
+import html
 import re
 import threading
 from datetime import timedelta
@@ -413,6 +414,44 @@ def test_resolve_posts_the_confirmed_note_to_the_internal_ticket(session, tenant
     ticket.refresh_from_db()
     assert ticket.status == "resolved" and ticket.resolution_notes == note.body
     assert AISession.objects.get(pk=session.pk).analysis_status == "pending"
+
+
+def test_a_note_drafted_before_the_resolution_was_typed_is_posted_with_the_engineers_resolution(
+    session, tenant_a, client
+):
+    """Issue #10.1: open Resolve (the note is drafted with nothing typed yet), type how it was
+    resolved, post at once: the ticket must carry what the engineer typed, never the draft's
+    "not recorded yet"."""
+    ticket = internal_ticket_create(account=tenant_a.account, title="Outlook prompts", actor=session.owner)
+    AISession.objects.filter(pk=session.pk).update(internal_ticket=ticket)
+    client.force_login(session.owner)
+    preview = client.get(f"/sessions/{session.pk}/preview/resolution_note/", headers={"HX-Request": "true"})
+    body = preview.content.decode()
+    draft = re.search(r"data-preview-text>(.*?)</textarea>", body, re.DOTALL).group(1)
+    draft = html.unescape(draft)
+    drafted_from = re.search(r'name="note_summary" form="resolve-form" value="([^"]*)"', body).group(1)
+    assert drafted_from == "" and "Resolution" in draft
+
+    client.post(
+        f"/sessions/{session.pk}/resolve/",
+        {"summary": "Removed the stale Office credential from Credential Manager", "action": "Cleared the vault",
+         "note": draft, "note_summary": drafted_from},
+    )  # fmt: skip
+
+    posted = InternalTicketNote.objects.get(ticket=ticket).body
+    resolution = posted.split("Resolution", 1)[1]
+    assert "Removed the stale Office credential from Credential Manager" in resolution
+    assert "Cleared the vault" in resolution
+    assert "not recorded" not in posted.lower()
+    assert posted.count("Resolution") == draft.count("Resolution"), "the section is replaced, not added twice"
+
+
+def test_a_note_drafted_from_the_same_resolution_is_posted_as_confirmed(session, tenant_a):
+    lifecycle.session_resolve(
+        session=session, actor=session.owner, summary="Cleared  credentials", note=NOTE + "\n(edited)",
+        note_summary="Cleared credentials",
+    )  # fmt: skip
+    assert TicketPush.objects.get(session=session).body == NOTE + "\n(edited)"
 
 
 def test_resolve_with_no_ticket_keeps_the_note_local(session):

@@ -137,7 +137,8 @@ window.previewWanted = function (kind) {
 document.addEventListener("input", function (event) {
   if (event.target.matches && event.target.matches("[data-preview-text]")) event.target.dataset.edited = "1";
 });
-// The resolution note is drafted with what the engineer wrote under "How was it resolved?".
-document.addEventListener("change", function (event) {
+// The resolution note is drafted with what the engineer writes under "How was it resolved?", as
+// they type (the preview waits for half a second without typing: one draft per pause, not per key).
+document.addEventListener("input", function (event) {
   if (event.target.id === "id_summary" && window.htmx) htmx.trigger(document.body, "state-changed");
 });
