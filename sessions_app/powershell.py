@@ -36,8 +36,92 @@ def validate_parameter_schema(parameters, body: str) -> None:
     used = set(PLACEHOLDER.findall(body or ""))
     for missing in sorted(used - set(keys)):
         errors.append(f"The body uses {{{{ {missing} }}}} but no parameter has that key.")
+    errors += placeholder_position_errors(body or "")
     if errors:
         raise ValidationError({"parameters": errors})
+
+
+# --- where a placeholder may stand -------------------------------------------------------------
+
+# PowerShell closes a double-quoted string on these too, not only the ASCII double quote.
+DOUBLE_QUOTES = ('"', "\u201c", "\u201d", "\u201e")
+_WHERE = {
+    "single": "inside a single-quoted string",
+    "double": "inside a double-quoted string, where $(...) would run",
+    "here_double": 'inside a double-quoted here-string (@" "@), where $(...) would run',
+    "here_single": "inside a single-quoted here-string (@' '@)",
+    "line_comment": "inside a # comment, where a line break in the value would start code",
+    "block_comment": "inside a <# #> comment, which a #> in the value would close",
+}
+
+
+def _non_code_spans(body: str) -> list[tuple[int, int, str]]:
+    """(start, end, kind) of every string and comment of a PowerShell script, read the way
+    PowerShell reads them: single and double quotes (smart quotes too), doubled-quote and backtick
+    escapes, here-strings closed only at the start of a line, # and <# #> comments."""
+    spans, i, n = [], 0, len(body)
+    while i < n:
+        ch = body[i]
+        if body.startswith("<#", i):
+            end = body.find("#>", i + 2)
+            end = n if end < 0 else end + 2
+            spans.append((i, end, "block_comment"))
+            i = end
+        elif ch == "#":
+            end = body.find("\n", i)
+            end = n if end < 0 else end
+            spans.append((i, end, "line_comment"))
+            i = end
+        elif ch == "@" and i + 1 < n and (body[i + 1] in DOUBLE_QUOTES or body[i + 1] in SINGLE_QUOTES):
+            double = body[i + 1] in DOUBLE_QUOTES
+            closers = DOUBLE_QUOTES if double else SINGLE_QUOTES
+            j = body.find("\n", i)
+            end = n
+            while j >= 0:
+                line_start = j + 1
+                if line_start < n and body[line_start] in closers and body.startswith("@", line_start + 1):
+                    end = line_start + 2
+                    break
+                j = body.find("\n", line_start)
+            spans.append((i, end, "here_double" if double else "here_single"))
+            i = end
+        elif ch in SINGLE_QUOTES:
+            j = i + 1
+            while j < n and not (body[j] in SINGLE_QUOTES and not (j + 1 < n and body[j + 1] in SINGLE_QUOTES)):
+                j += 2 if body[j] in SINGLE_QUOTES else 1
+            spans.append((i, min(j + 1, n), "single"))
+            i = j + 1
+        elif ch in DOUBLE_QUOTES:
+            j = i + 1
+            while j < n:
+                if body[j] == "`" or body[j] in DOUBLE_QUOTES and j + 1 < n and body[j + 1] in DOUBLE_QUOTES:
+                    j += 2
+                elif body[j] in DOUBLE_QUOTES:
+                    break
+                else:
+                    j += 1
+            spans.append((i, min(j + 1, n), "double"))
+            i = j + 1
+        else:
+            i += 1
+    return spans
+
+
+def placeholder_position_errors(body: str) -> list[str]:
+    """A placeholder must stand where code stands: its value is rendered as a single-quoted literal,
+    which is a literal only there. Inside a string or a comment the value would be read as part of
+    it — and could run as code — so such a template is refused, saying where and what to do."""
+    spans = _non_code_spans(body)
+    errors = []
+    for match in PLACEHOLDER.finditer(body):
+        kind = next((k for start, end, k in spans if start <= match.start() < end), None)
+        if kind is not None:
+            line = body.count("\n", 0, match.start()) + 1
+            errors.append(
+                f"{{{{ {match.group(1)} }}}} on line {line} stands {_WHERE[kind]}. Put it where code stands "
+                f'and use the variable, e.g. $value = {{{{ {match.group(1)} }}}} then "...$value...".'
+            )
+    return errors
 
 
 # --- rendering --------------------------------------------------------------------------

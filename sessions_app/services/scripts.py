@@ -17,6 +17,7 @@ from resolutionflow.errors import Conflict, InvalidInput, NotFound, PermissionDe
 from sessions_app.models import AISession, ScriptGeneration, ScriptTemplate, SuggestedFix, TemplateDraft
 from sessions_app.powershell import (
     clean_parameter_values,
+    placeholder_position_errors,
     redact_values,
     render_script,
     validate_parameter_schema,
@@ -91,6 +92,9 @@ def fix_attach_script(*, fix: SuggestedFix, actor: User, body: str) -> Suggested
         raise InvalidInput("Write the script before saving it.")
     if len(body) > MAX_SCRIPT_CHARS:
         raise InvalidInput("The script is too long (at most 50,000 characters).")
+    misplaced = placeholder_position_errors(body)
+    if misplaced:
+        raise InvalidInput(" ".join(misplaced))
     session = session_lock(session_id=fix.session_id, actor=actor)
     locked = SuggestedFix.objects.select_for_update().get(pk=fix.pk)
     locked.session = session

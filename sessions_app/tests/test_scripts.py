@@ -134,6 +134,22 @@ def test_the_builder_attaches_a_script_to_a_fix(session):
     assert _version(session) == before + 1
 
 
+def test_the_builder_refuses_a_script_whose_placeholder_sits_in_a_string(session, client):
+    """An AI-drafted script is attached through the builder: a placeholder inside quotes would let
+    a value run as code once the script is templated, so it is refused and nothing is saved."""
+    fix = fixes.fix_propose(session=session, step=None, title="Restart the spooler")
+    before = _version(session)
+    client.force_login(session.owner)
+    response = client.post(
+        f"/sessions/{session.pk}/fix/{fix.pk}/script/",
+        {"body": 'Write-Host "Restarting on {{ computer_name }}"'},
+        headers={"HX-Request": "true"},
+    )
+    assert "stands inside a double-quoted string" in response.content.decode()
+    fix.refresh_from_db()
+    assert fix.script_body == "" and _version(session) == before
+
+
 def _draft_url(session, fix):
     return f"/sessions/{session.pk}/fix/{fix.pk}/script/draft/"
 

@@ -5,7 +5,15 @@ from django.core.exceptions import ValidationError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sessions_app.powershell import REDACTED, SINGLE_QUOTES, clean_parameter_values, ps_quote, render_script
+from sessions_app.models import ScriptTemplate
+from sessions_app.powershell import (
+    REDACTED,
+    SINGLE_QUOTES,
+    clean_parameter_values,
+    ps_quote,
+    render_script,
+    validate_parameter_schema,
+)
 
 PARAMS = [
     {"key": "user", "label": "User name", "type": "text", "required": True},
@@ -75,3 +83,54 @@ def test_a_full_render_and_its_redacted_twin():
     redacted = render_script(BODY, PARAMS, values, redact=True)
     assert "S3cr3t" not in redacted and f"$Secret = '{REDACTED}'" in redacted
     assert "$User = 'jane'" in redacted
+
+
+# --- where a placeholder may stand (issue #10.8: a value must never leave its literal) ----------------
+
+V = [{"key": "v", "label": "Value", "type": "text"}]
+HOSTILE = "$(Stop-Computer -Force)"
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        pytest.param('Write-Host "Resetting {{ v }} now"', "double-quoted string", id="double-quoted"),
+        pytest.param("Write-Host \u201cResetting {{ v }} now\u201d", "double-quoted string", id="smart-double-quoted"),
+        pytest.param("Write-Host 'Resetting {{ v }} now'", "single-quoted string", id="single-quoted"),
+        pytest.param('$m = @"\nResetting {{ v }}\n"@', "double-quoted here-string", id="here-string"),
+        pytest.param("$m = @'\nResetting {{ v }}\n'@", "single-quoted here-string", id="single-here-string"),
+        pytest.param("# resets {{ v }}\nRestart-Service Spooler", "# comment", id="line-comment"),
+        pytest.param("<# resets {{ v }} #>\nRestart-Service Spooler", "<# #> comment", id="block-comment"),
+    ],
+)
+def test_a_placeholder_inside_a_string_or_comment_is_refused_with_where_it_stands(body, where):
+    with pytest.raises(ValidationError) as err:
+        validate_parameter_schema(V, body)
+    message = " ".join(err.value.message_dict["parameters"])
+    assert "{{ v }}" in message and where in message and "line" in message
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '$name = {{ v }}\nWrite-Host "Resetting $name now"',
+        "Restart-Service -Name {{ v }} # restarts it",
+        "Write-Host 'it''s' {{ v }}",
+        'Write-Host "a `" b" {{ v }}',
+        '$m = @"\nplain text\n"@\n$b = {{ v }}',
+    ],
+)
+def test_a_placeholder_where_code_stands_is_accepted_and_its_value_stays_a_literal(body):
+    validate_parameter_schema(V, body)
+    rendered = render_script(body, V, {"v": HOSTILE})
+    assert "'$(Stop-Computer -Force)'" in rendered
+
+
+@pytest.mark.django_db
+def test_the_template_model_refuses_a_placeholder_in_a_string(tenant_a):
+    template = ScriptTemplate(
+        account=tenant_a.account, owner=tenant_a.owner, name="Reset", slug="reset", visibility="team",
+        body='Write-Host "Resetting {{ v }}"', parameters=V,
+    )  # fmt: skip
+    with pytest.raises(ValidationError):
+        template.full_clean()
