@@ -18,13 +18,14 @@ Out = SuggestedFix.Outcome
 
 def session_may_open(*, session: AISession, user: User) -> bool:
     """Who may open a session (SPEC §2): its engineer, any engineer of its account while it awaits
-    pickup, and the engineer it was escalated to. L1 techs never see engineer sessions. The first
-    two are read off the row; only the third asks the database."""
+    pickup, the engineer it was escalated to, and the engineer who escalated it (read-only once a
+    colleague has it). L1 techs never see engineer sessions. The first two are read off the row;
+    only the others ask the database."""
     if not user.can_use_sessions or session.account_id != user.account_id:
         return False
     if session.owner_id == user.pk or session.status == AISession.Status.REQUESTING_ESCALATION:
         return True
-    return Escalation.objects.filter(session_id=session.pk, target=user).exists()
+    return Escalation.objects.filter(Q(target=user) | Q(escalated_by=user), session_id=session.pk).exists()
 
 
 def _openable(queryset: QuerySet[AISession], *, user: User, session_id: int) -> AISession:
@@ -266,6 +267,17 @@ def _package_next_steps(package: str) -> list[str]:
     """The numbered steps under the package's "Suggested next steps" heading."""
     section = _NEXT_STEPS.search(package or "")
     return [m.strip() for m in _LIST_ITEM.findall(section.group(1))][:4] if section else []
+
+
+def escalation_claimed_by(*, user: User, session_id: int) -> User | None:
+    """Who claimed the session's latest escalation, for a session of `user`'s account; else None."""
+    escalation = (
+        Escalation.objects.filter(account_id=user.account_id, session_id=session_id, claimed_by__isnull=False)
+        .select_related("claimed_by")
+        .order_by("-claimed_at", "-id")
+        .first()
+    )
+    return escalation.claimed_by if escalation else None
 
 
 def escalation_open(*, session: AISession) -> Escalation | None:

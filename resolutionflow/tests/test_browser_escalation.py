@@ -408,9 +408,12 @@ def test_escalate_claim_from_the_live_queue_and_resolve(
     assert Notification.objects.filter(recipient=first, kind="escalation.claimed").exists()
     shoot_both(colleague, "session-after-claim")
 
-    # The first engineer can no longer open (let alone act on) the session.
+    # The first engineer reads it, no longer acts on it, and sees who has it now (issue #10.4).
     response = me.goto(session_url)
-    assert response.status == 404, f"the escalating engineer still opens the claimed session ({response.status})"
+    assert response.status == 200
+    expect(me.get_by_test_id("read-only")).to_contain_text("now with")
+    expect(me.locator("#resolve-form")).to_have_count(0)
+    expect(me.locator(".answer-form")).to_have_count(0)
 
     # --- 5. The colleague continues from the step it stopped at, then resolves ---------------------
     step = colleague.get_by_test_id("current-step")

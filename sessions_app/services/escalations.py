@@ -188,6 +188,7 @@ def session_claim(*, session: AISession, actor: User, mode: str = "continue", fr
         notification_send(
             account=locked.account, recipients=[escalation.escalated_by], kind="escalation.claimed",
             title=f"{actor.get_full_name() or actor.email} picked up: {locked.problem_summary}"[:200],
+            url=reverse("sessions_app:detail", kwargs={"session_id": locked.pk}),
         )  # fmt: skip
     session.refresh_from_db()
     return session

@@ -249,6 +249,59 @@ def test_a_claim_changes_the_queue_for_the_next_poll(tenant_a, client, django_ca
     assert f'data-session="{first.pk}"' not in body and f'data-session="{second.pk}"' in body
 
 
+def test_the_claim_race_loser_is_told_who_won_and_sent_back_to_the_queue(session, tenant_a, client):
+    """Issue #10.4: the loser's claim finds the session gone from the queue; not a bare 404."""
+    _escalate(session)
+    escalations.session_claim(session=session, actor=tenant_a.coverage_engineer)
+    client.force_login(tenant_a.admin)
+
+    response = client.post(f"/sessions/{session.pk}/claim/", {"mode": "continue"}, follow=True)
+
+    assert response.redirect_chain[-1][0] == "/sessions/escalations/"
+    winner = tenant_a.coverage_engineer.get_full_name() or tenant_a.coverage_engineer.email
+    assert f"{winner} has already picked this up." in response.content.decode()
+    assert AISession.objects.get(pk=session.pk).owner_id == tenant_a.coverage_engineer.pk
+
+
+def test_the_engineer_who_escalated_keeps_reading_the_session_and_sees_who_has_it(session, tenant_a, client):
+    """Issue #10.4: after pickup the escalating engineer reads it (read-only, with who has it now),
+    and the 'picked up' notification links there."""
+    escalating = session.owner
+    _escalate(session)
+    escalations.session_claim(session=session, actor=tenant_a.coverage_engineer)
+    client.force_login(escalating)
+
+    page = client.get(f"/sessions/{session.pk}/")
+
+    assert page.status_code == 200
+    body = page.content.decode()
+    holder = tenant_a.coverage_engineer.get_full_name() or tenant_a.coverage_engineer.email
+    assert f"Read only · now with {holder}" in body
+    assert 'id="resolve-form"' not in body and "answer-form" not in body
+    assert client.post(f"/sessions/{session.pk}/pause/").status_code == 403
+    note = Notification.objects.get(recipient=escalating, kind="escalation.claimed")
+    assert note.url == f"/sessions/{session.pk}/"
+
+
+def test_fresh_context_gets_the_next_step_at_once(session, tenant_a, client):
+    """Issue #10.4: starting from fresh context answers the waiting step with it; the AI's next step
+    is there when the page opens, not after a manual retry (demo AI)."""
+    _escalate(session)
+    steps_before = session.steps.count()
+    client.force_login(tenant_a.coverage_engineer)
+
+    response = client.post(
+        f"/sessions/{session.pk}/claim/",
+        {"mode": "fresh", "fresh_context": "The user also cannot sign in to Teams on the web."},
+        follow=True,
+    )
+
+    body = response.content.decode()
+    assert session.steps.count() == steps_before + 1
+    assert 'data-testid="current-step"' in body
+    assert "The AI has not given its next step yet" not in body
+
+
 def test_l1_techs_never_see_the_queue_or_a_handoff(session, tenant_a, client):
     _escalate(session)
     client.force_login(tenant_a.l1)
@@ -312,7 +365,9 @@ def test_claiming_makes_the_session_the_new_engineers_with_a_briefing(session, t
     page = client.get(f"/sessions/{session.pk}/").content.decode()
     assert 'data-testid="briefing"' in page and "Read only" not in page and 'id="resolve-form"' in page
     client.force_login(tenant_a.engineer)
-    assert client.get(f"/sessions/{session.pk}/").status_code == 404  # SPEC §2: it is no longer theirs
+    # SPEC §2: no longer theirs; the engineer who escalated reads it only.
+    theirs_before = client.get(f"/sessions/{session.pk}/").content.decode()
+    assert "Read only · now with" in theirs_before and 'id="resolve-form"' not in theirs_before
 
 
 def test_continuing_sends_the_briefing_with_the_next_answer(session, tenant_a, fake_anthropic):
@@ -393,8 +448,12 @@ def test_claiming_through_the_page(session, tenant_a, client):
     assert response.status_code == 302 and response["Location"] == f"/sessions/{session.pk}/"
     client.force_login(tenant_a.admin)
     response = client.post(f"/sessions/{session.pk}/claim/", {"mode": "continue"}, follow=True)
-    # Once claimed, the session is no longer open to every engineer: the admin gets 404.
-    assert response.status_code == 404
+    # Once claimed, the session is no longer open to every engineer: the admin is told who has it
+    # and sent back to the queue, and cannot open it.
+    assert response.redirect_chain[-1][0] == "/sessions/escalations/" and "has already picked this up" in (
+        response.content.decode()
+    )
+    assert client.get(f"/sessions/{session.pk}/").status_code == 404
 
 
 # --- Resolve -----------------------------------------------------------------------------------

@@ -15,13 +15,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from resolutionflow.accounts.tenancy import engineer_required, get_for_account
-from resolutionflow.errors import Conflict, InvalidInput
+from resolutionflow.ai.errors import AIError
+from resolutionflow.errors import Conflict, InvalidInput, NotFound
 from resolutionflow.htmx import drawn, form_error_message, nothing_changed, region_response
 from sessions_app import selectors
 from sessions_app.forms import ClaimForm
 from sessions_app.models import AISession, Escalation, TicketPush
 from sessions_app.page import session_page
-from sessions_app.services import escalations, ticket_pushes
+from sessions_app.services import escalations, ticket_pushes, turns
 
 # A drawn queue region outlives no minute (its version has the minute in it); this bounds memory.
 QUEUE_CACHE_SECONDS = 120
@@ -129,7 +130,16 @@ def handoff_assessment(request, session_id: int):
 @engineer_required
 @require_POST
 def session_claim(request, session_id: int):
-    session, escalation = _handoff_escalation(request, session_id)
+    try:
+        session, escalation = _handoff_escalation(request, session_id)
+    except NotFound:
+        # Lost the race: the session left the queue for the colleague who claimed it first. Say who,
+        # and go back to the queue (only ever for a session of the user's own account).
+        winner = selectors.escalation_claimed_by(user=request.user, session_id=session_id)
+        if winner is None:
+            raise
+        messages.error(request, f"{winner.get_full_name() or winner.email} has already picked this up.")
+        return redirect("sessions_app:escalation_queue")
     form = ClaimForm(request.POST)
     if not form.is_valid():
         messages.error(request, form_error_message(form))
@@ -140,6 +150,14 @@ def session_claim(request, session_id: int):
         messages.error(request, exc.message)
         return redirect("sessions_app:escalation_queue")
     messages.success(request, "It's yours now. The briefing is in the conversation.")
+    session.refresh_from_db()
+    session.read_only = False
+    if selectors.session_needs_turn(session, session.steps.order_by("-order").first()):
+        # Fresh context answered the step the session stopped at: the AI goes on from it now.
+        try:
+            turns.session_take_turn(session=session, actor=request.user)
+        except AIError as exc:
+            messages.warning(request, exc.message)
     return redirect("sessions_app:detail", session_id=session.pk)
 
 
