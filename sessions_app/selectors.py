@@ -10,7 +10,7 @@ from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from resolutionflow.accounts.models import ENGINEER_ROLES, User
 from resolutionflow.errors import NotFound
-from sessions_app.forms import EscalateForm, RateForm, ResolveForm
+from sessions_app.forms import EscalateForm, LinkTicketForm, RateForm, ResolveForm
 from sessions_app.models import MAX_STEPS, AISession, Escalation, LaneItem, ScriptTemplate, SessionStep, SuggestedFix
 
 Out = SuggestedFix.Outcome
@@ -350,6 +350,7 @@ def session_page_context(
         "steps": steps,
         "resolve_form": resolve or ResolveForm(),
         "rate_form": rate or RateForm(),
+        "link_form": LinkTicketForm(user=session.owner) if session.is_open else None,
         "escalations": escalations,
         "open_escalation": next((e for e in escalations if e.claimed_at is None), None),
         "pushes": list(session.pushes.order_by("created_at", "id")),

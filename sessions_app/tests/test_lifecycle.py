@@ -400,3 +400,20 @@ def test_the_periodic_abandon_task_runs_one_at_a_time(tenant_a, settings):
     assert AISession.objects.get(pk=idle.pk).status == "abandoned"
     assert cache.add(ABANDON_LOCK, "1", timeout=1)  # released after the run
     cache.delete(ABANDON_LOCK)
+
+
+def test_a_ticket_is_linked_from_the_session_page(tenant_a, client):
+    """Issue #10.6: the page offers linking a ticket mid-session (SPEC §2), and it links it."""
+
+    ticket = internal_ticket_create(account=tenant_a.account, title="VPN drops", actor=tenant_a.engineer)
+    session = session_with_steps(owner=tenant_a.engineer, steps=2)
+    client.force_login(tenant_a.engineer)
+    page = client.get(f"/sessions/{session.pk}/").content.decode()
+    assert 'data-testid="link-ticket"' in page and f'action="/sessions/{session.pk}/link-ticket/"' in page
+    assert f'<option value="{ticket.pk}">' in page
+
+    client.post(f"/sessions/{session.pk}/link-ticket/", {"internal_ticket": ticket.pk})
+
+    session.refresh_from_db()
+    assert session.internal_ticket_id == ticket.pk
+    assert f"Linked to {ticket.reference}" in client.get(f"/sessions/{session.pk}/").content.decode()

@@ -66,7 +66,10 @@ def session_new(request):
         request.POST or None,
         request.FILES or None,
         user=request.user,
-        initial={"internal_ticket": request.GET.get("ticket")},
+        # From a ticket's page: the session starts on that ticket.
+        initial={"internal_ticket": request.GET.get("ticket"), "intake_type": "internal_ticket"}
+        if request.GET.get("ticket")
+        else None,
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -5,6 +5,8 @@ from resolutionflow.errors import Conflict
 from resolutionflow.psa.client import NotConnectedPSA, PSANotConnected, psa_client_for_account
 from resolutionflow.psa.models import InternalTicket
 from resolutionflow.psa.services import internal_ticket_create, internal_ticket_post_note, internal_ticket_set_status
+from sessions_app.services import lifecycle
+from sessions_app.tests.factories import AISessionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -91,3 +93,33 @@ def test_psa_not_connected_never_pretends(tenant_a):
         with pytest.raises(PSANotConnected) as err:
             call()
         assert "not connected" in err.value.message.lower()
+
+
+def test_a_posted_note_is_rendered_once_and_sanitised(tenant_a, client):
+    """Issue #10.6: the resolution note showed as raw markdown, under Resolution and again in Notes."""
+
+    ticket = internal_ticket_create(account=tenant_a.account, title="Outlook", actor=tenant_a.engineer)
+    session = AISessionFactory(owner=tenant_a.engineer, internal_ticket=ticket)
+    note = "## Problem\nOutlook prompts\n\n## Resolution\nCleared the **stale** token <script>alert(1)</script>"
+    lifecycle.session_resolve(session=session, actor=tenant_a.engineer, summary="Cleared it", note=note)
+    client.force_login(tenant_a.engineer)
+
+    body = client.get(f"/tickets/{ticket.reference}/").content.decode()
+
+    assert body.count("Cleared the <strong>stale</strong> token") == 1
+    assert "## Resolution" not in body and "<script>alert(1)" not in body
+    assert "The resolution note, shown under Resolution." in body
+
+
+def test_a_session_starts_from_a_ticket_page(tenant_a, client):
+    """Issue #10.6: from an open ticket, one click starts a session on it."""
+    ticket = internal_ticket_create(account=tenant_a.account, title="Printer", actor=tenant_a.engineer)
+    client.force_login(tenant_a.engineer)
+    body = client.get(f"/tickets/{ticket.reference}/").content.decode()
+    start = f'href="/sessions/new/?ticket={ticket.pk}"'
+    assert start in body
+    form = client.get(f"/sessions/new/?ticket={ticket.pk}").content.decode()
+    assert 'value="internal_ticket" id="id_intake_type_2" required checked' in form or (
+        'value="internal_ticket"' in form and "checked" in form.split('value="internal_ticket"', 1)[1].split(">", 1)[0]
+    )
+    assert f'<option value="{ticket.pk}" selected>' in form
