@@ -629,9 +629,9 @@ def test_bad_escalate_input_says_why_and_changes_nothing(session, client):
 
 def test_bad_resolve_input_says_why_and_changes_nothing(session, client):
     client.force_login(session.owner)
-    response = client.post(f"/sessions/{session.pk}/resolve/", {"summary": "", "note": NOTE})
+    response = client.post(f"/sessions/{session.pk}/resolve/", {"summary": "", "note": NOTE}, follow=True)
     assert response.status_code == 400 and "Say how the problem was resolved." in response.content.decode()
-    response = client.post(f"/sessions/{session.pk}/resolve/", {"summary": "Fixed", "note": "x" * 20001})
+    response = client.post(f"/sessions/{session.pk}/resolve/", {"summary": "Fixed", "note": "x" * 20001}, follow=True)
     assert response.status_code == 400 and "at most 20000 characters" in response.content.decode()
     assert AISession.objects.get(pk=session.pk).status == "active" and not TicketPush.objects.exists()
 

@@ -285,10 +285,15 @@ def test_resolving_twice_is_refused(begin, fake_anthropic, tenant_a, client):
 def test_resolve_with_an_empty_summary_is_refused_with_a_message(begin, tenant_a, client):
     session = begin(tenant_a.engineer, question_turn())
 
-    response = client.post(url(session, "resolve"), {"summary": "   ", "action": "x"})
+    response = client.post(url(session, "resolve"), {"summary": "   ", "action": "Cleared the vault"})
 
-    assert response.status_code == 400
-    assert "Say how the problem was resolved." in response.content.decode()
+    # Back at the session's own address (issue #10.10), the reason said, what was typed kept.
+    assert response.status_code == 302 and response["Location"] == f"/sessions/{session.pk}/"
+    page = client.get(response["Location"])
+    body = page.content.decode()
+    assert page.status_code == 400 and "Say how the problem was resolved." in body
+    assert '<details class="resolve-box" open>' in body and "Cleared the vault" in body
+    assert client.get(response["Location"]).status_code == 200, "once shown, the page is itself again"
     session.refresh_from_db()
     assert (session.status, session.analysis_status, session.documentation) == ("active", "not_ready", "")
 

@@ -93,8 +93,16 @@ def session_new(request):
 @login_required
 @require_GET
 def session_detail(request, session_id: int):
+    draft = request.session.pop(_resolve_draft_key(session_id), None)
+    if draft is not None:  # a Resolve that was refused: its form comes back as it was sent
+        session = _session(request, session_id)
+        return session_page(request, session, status=400, resolve=ResolveForm(draft), resolve_open=True)
     # The row is enough while the cached body is current; the page loads the rest otherwise.
     return session_page(request, selectors.session_row_for_user(user=request.user, session_id=session_id))
+
+
+def _resolve_draft_key(session: AISession | int) -> str:
+    return f"resolve-draft:{getattr(session, 'pk', session)}"
 
 
 @login_required
@@ -233,7 +241,11 @@ def session_resolve(request, session_id: int):
     session = _session(request, session_id)
     form = ResolveForm(request.POST)
     if not form.is_valid():
-        return session_page(request, session, status=400, resolve=form, resolve_open=True)
+        # Back to the session's own address, with the reason; what was typed comes back in the open
+        # Resolve box with each error beside its field (kept for the next load of the page).
+        messages.error(request, form_error_message(form))
+        request.session[_resolve_draft_key(session)] = {k: v for k, v in request.POST.items() if k in form.fields}
+        return redirect(_detail(session))
     lifecycle.session_resolve(session=session, actor=request.user, **form.cleaned_data)
     push = session.pushes.filter(kind="resolution_note").first()
     if push is not None and push.status == "failed":
