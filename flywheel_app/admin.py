@@ -1,5 +1,3 @@
-import json
-
 from django import forms
 from django.contrib import admin
 from django.template.loader import render_to_string
@@ -80,7 +78,9 @@ class FlowAdmin(TenantScopedAdmin):
         queryset.update(published=False)
 
     def get_changeform_initial_data(self, request):
-        return {"tree": json.dumps(EXAMPLE_TREE, indent=2)}
+        # The value itself: the form field writes it out as JSON once (a string here was written
+        # out a second time, as one long escaped string the form then refused).
+        return {"tree": EXAMPLE_TREE}
 
 
 # Shape only: placeholders an admin replaces, never realistic content.

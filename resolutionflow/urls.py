@@ -15,3 +15,8 @@ urlpatterns = [
     path("sessions/", include("facts_app.urls")),
     path("", include("resolutionflow.accounts.urls")),
 ]
+
+handler400 = "resolutionflow.error_views.bad_request"
+handler403 = "resolutionflow.error_views.permission_denied"
+handler404 = "resolutionflow.error_views.page_not_found"
+handler500 = "resolutionflow.error_views.server_error"

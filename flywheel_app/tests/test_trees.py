@@ -1,5 +1,7 @@
 import copy
+import html
 import json
+import re
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -126,3 +128,21 @@ def test_outline_follows_branches_in_order():
     assert root["node"]["id"] == "q1"
     assert [(c["via"], c["node"]["id"]) for c in root["children"]] == [("Yes", "i1"), ("No", "r2")]
     assert root["children"][0]["children"][0]["node"]["id"] == "r1"
+
+
+def test_the_empty_flow_form_offers_a_tree_that_is_valid_to_fill(tenant_a, client):
+    """Issue #10.7: the Tree field's default was a JSON string written out twice (one escaped string),
+    refused on save. It is the example tree itself, and posting it back as offered saves."""
+    client.force_login(tenant_a.admin)
+    page = client.get("/admin/flywheel_app/flow/add/").content.decode()
+    offered = html.unescape(re.search(r'<textarea name="tree"[^>]*>(.*?)</textarea>', page, re.DOTALL).group(1))
+    assert isinstance(json.loads(offered), dict), "the default is a tree, not a string"
+
+    response = client.post(
+        "/admin/flywheel_app/flow/add/",
+        {"title": "Printer offline", "domain": "printing", "keywords": "printer offline", "when_to_use": "",
+         "tree": offered},
+    )  # fmt: skip
+
+    assert response.status_code == 302, re.findall(r'class="errorlist[^"]*"[^>]*>(.*?)</ul>', response.content.decode())
+    assert Flow.objects.get().tree["start"] == "q1"

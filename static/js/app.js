@@ -43,7 +43,16 @@
     dismissToasts(toast.parentNode);
   });
 
-  // htmx swaps 2xx only; our error partials come back as 200 with HX-Error-Status.
+  // htmx swaps 2xx only; our error partials come back as 200 with HX-Error-Status. A response
+  // that keeps its error status (a 404, a 403, a 500) is not swapped: its message becomes a toast.
+  // (DOMParser makes an inert document: nothing in the response runs.)
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    var doc = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+    var said = doc.querySelector("[role=alert] p");
+    var message = said ? said.textContent.trim() : "That did not work (" + xhr.status + "). Reload the page and try again.";
+    document.body.dispatchEvent(new CustomEvent("toast", { detail: { message: message, level: "error" } }));
+  });
   // A network failure (server down) gets a toast instead of silence.
   document.addEventListener("htmx:sendError", function () {
     document.body.dispatchEvent(new CustomEvent("toast", { detail: { message: "Could not reach the server. Check your connection and try again.", level: "error" } }));
