@@ -48,7 +48,18 @@ def _last_good_key(*, account_id: int, kind: str, session_id: int) -> str:
 
 def preview_bundle(*, session: AISession, resolution_summary: str = "") -> dict:
     """Everything a preview may say, and nothing else: secrets are already redacted in what is
-    stored of a script generation, so they cannot reach the AI from here."""
+    stored of a script generation, so they cannot reach the AI from here.
+
+    Every input below has writers that bump state_version with it (the cache key), tested one by
+    one in facts_app/tests/test_preview_inputs.py:
+    - summary, domain, intake: intake.session_start (before any preview exists);
+    - ticket: lifecycle.session_link_ticket;
+    - facts: facts_app.services fact_create / fact_update / fact_delete, AI promotions;
+    - fix: every services.fixes write (propose, decide, outcome, applied, AI outcome, nudge count);
+    - checks_run: turns.lane_item_answer (a check's answer), turns.session_answer_step (an action);
+    - scripts: services.scripts script_generate / script_mark_ran / fix_attach_script;
+    - open_items: turns.session_take_turn (each turn's questions and checks);
+    - resolution_summary: what the engineer types (part of the key, not the version)."""
     facts = Fact.objects.live().filter(session=session).order_by("created_at", "id")
     fix = session.fixes.filter(superseded_at__isnull=True).first()
     checks = [

@@ -6,6 +6,7 @@ session's running totals."""
 import json
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from flywheel_app.selectors import GUIDED_THRESHOLD
@@ -70,9 +71,11 @@ def session_take_turn(*, session: AISession, actor: User, steps: list[SessionSte
     with transaction.atomic():
         # The session row's lock, taken by the update that records the turn: only if the session
         # is still the actor's, still active, and nobody recorded this turn while the AI thought.
+        # The turn's open questions and checks are an input of the previews: the same update bumps
+        # state_version.
         recorded = AISession.objects.filter(
             pk=session.pk, owner_id=actor.pk, status=AISession.Status.ACTIVE, step_count=len(steps)
-        ).update(**changes)
+        ).update(**changes, state_version=F("state_version") + 1)
         if not recorded:
             # The guard says why; or another request recorded this turn while the AI thought, and
             # its step is the answer (our call's cost counted all the same, as it was recorded).
@@ -275,15 +278,17 @@ def _hold_for_answer(session: AISession, step: SessionStep, actor: User) -> tupl
     active, at this step, with the context the caller read. Anything else: the locked row decides."""
     session_check(session, actor=actor, states=WORKING)
     now = timezone.now()
+    # An action's result is an input of the previews (a check run): the same update bumps it.
+    bump = {"state_version": F("state_version") + 1} if step.step_type == SessionStep.StepType.ACTION else {}
     held = AISession.objects.filter(
         pk=session.pk, owner_id=actor.pk, status=AISession.Status.ACTIVE, step_count=step.order,
         pending_context=session.pending_context,
-    ).update(pending_context="", last_activity_at=now)  # fmt: skip
+    ).update(pending_context="", last_activity_at=now, **bump)  # fmt: skip
     if held:
         session.last_activity_at = now
         return session, session.pending_context
     locked = session_lock(session_id=session.pk, actor=actor, states=WORKING)
-    AISession.objects.filter(pk=locked.pk).update(pending_context="", last_activity_at=now)
+    AISession.objects.filter(pk=locked.pk).update(pending_context="", last_activity_at=now, **bump)
     locked.last_activity_at = now
     return locked, locked.pending_context
 
