@@ -31,6 +31,10 @@ class SessionStartForm(forms.Form):
         ],
         initial="text",
         widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose what you start from: a description, a log, or a ticket.",
+            "invalid_choice": "Choose what you start from: a description, a log, an internal or a PSA ticket.",
+        },
     )
     intake_text = forms.CharField(
         required=False,

@@ -464,3 +464,13 @@ def test_a_user_without_a_team_gets_only_account_wide_templates(fake_anthropic, 
 
     assert AISession.objects.get().team is None
     assert offered_slugs(fake_anthropic.requests[1]) == ["everyone"]
+
+
+def test_an_unknown_intake_type_says_so_beside_the_choice_and_starts_nothing(tenant_a, client):
+    """Issue #10.8: it answered 400 with no visible message."""
+    client.force_login(tenant_a.engineer)
+    response = client.post("/sessions/new/", {"intake_type": "fax", "intake_text": "Printer offline"})
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "Choose what you start from" in body and 'class="field-error"' in body
+    assert not AISession.objects.exists()
