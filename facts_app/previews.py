@@ -63,14 +63,15 @@ def preview_bundle(*, session: AISession, resolution_summary: str = "") -> dict:
     facts = Fact.objects.live().filter(session=session).order_by("created_at", "id")
     fix = session.fixes.filter(superseded_at__isnull=True).first()
     checks = [
-        {"id": i.public_id, "check": i.text, "result": i.answer}
+        {"check": i.text, "result": i.answer}
         for i in session.lane_items.filter(kind=LaneItem.Kind.CHECK, status=LaneItem.Status.ANSWERED).order_by("id")
     ]
     checks += [
-        {"id": f"step {s.order}", "check": s.title, "result": s.response_label}
+        {"check": s.title, "result": s.response_label}
         for s in session.steps.filter(step_type=SessionStep.StepType.ACTION).exclude(response_kind="").order_by("order")
     ]
-    lane = session_lane(session=session)
+    items = list(session.lane_items.order_by("id"))
+    lane = session_lane(session=session, items=items)
     scripts = [
         {"name": g.template.name if g.template else "Script", "script": g.script, "parameters": g.parameters,
          "ran": g.ran_at is not None}
@@ -81,15 +82,20 @@ def preview_bundle(*, session: AISession, resolution_summary: str = "") -> dict:
         "domain": session.problem_domain,
         "intake": session.intake_content[:MAX_INTAKE_CHARS],
         "ticket": session.ticket_label or None,
-        "facts": [
-            {"text": f.text, "source": f.source_ref or f.get_source_type_display(), "summary": f.summary} for f in facts
-        ],
+        "facts": [{"text": f.text, "source": _source(f, items), "summary": f.summary} for f in facts],
         "fix": _fix_fields(fix) if fix else None,
         "checks_run": checks,
         "scripts": scripts,
-        "open_items": [{"id": i.public_id, "text": i.text} for i in lane["questions"] + lane["checks"]],
+        # The lane's ids (Q1, C2) mean nothing on a ticket: the documents speak in the items' words.
+        "open_items": [{"text": i.text} for i in lane["questions"] + lane["checks"]],
         "resolution_summary": session.resolution_summary or resolution_summary or None,
     }
+
+
+def _source(fact: Fact, items: list[LaneItem]) -> str:
+    """Where a fact came from, in words: the question or check it answers, not its lane id."""
+    item = next((i for i in items if i.public_id == fact.source_ref), None) if fact.source_ref else None
+    return f"the answer to: {item.text}" if item else fact.get_source_type_display()
 
 
 def _fix_fields(fix) -> dict:

@@ -224,7 +224,7 @@ def _demo_escalation_package(request) -> str:
     steps = []
     if outcome == "applied_pending":
         steps.append(f"Confirm that “{fix['title']}” held once {fix.get('pending_reason')}.")
-    steps += [f"Answer {q['id']}: {q['text']}" for q in bundle.get("open_items", [])]
+    steps += [q["text"] for q in bundle.get("open_items", [])]  # in the question's own words
     steps = (steps or ["Reproduce the problem with the user and capture the exact error."])[:4]
     if len(steps) < 2:
         steps.append("Compare with a working machine or account in the same site.")
@@ -258,7 +258,7 @@ def _demo_handoff_assessment(request) -> dict:
         cause = f"{fix['title']} — not yet shown to be the whole answer."
     elif facts:
         cause = f"Something consistent with: {facts[-1]['text']}"
-    steps = [f"Answer {q['id']}: {q['text']}" for q in bundle.get("open_items", [])][:3]
+    steps = [q["text"] for q in bundle.get("open_items", [])][:3]  # in the question's own words
     if reason:
         steps.insert(0, f"Start from the escalation reason: {reason[:200]}")
     if len(steps) < 2:

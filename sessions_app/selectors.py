@@ -243,7 +243,7 @@ def handoff_briefing(session: AISession, escalation: Escalation) -> dict:
     if not next_steps:
         next_steps = _package_next_steps(escalation.package)
     if not next_steps:
-        next_steps = [f"{i.public_id}: {i.text}" for i in open_items][:4]
+        next_steps = [i.text for i in open_items][:4]  # in the question's own words, not its lane id
     if not next_steps and fix is not None and fix.outcome == Out.APPLIED_PARTIAL:
         next_steps = [f"Finish what “{fix.title}” left undone: {fix.partial_notes}"]
     if fix is not None and fix.outcome == Out.APPLIED_PENDING:

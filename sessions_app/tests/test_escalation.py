@@ -17,7 +17,8 @@ from resolutionflow.errors import Conflict, ExternalServiceError, InvalidInput, 
 from resolutionflow.psa.client import PostResult
 from resolutionflow.psa.models import InternalTicket, InternalTicketNote
 from resolutionflow.psa.services import internal_ticket_create
-from sessions_app.models import AISession, Escalation, SuggestedFix, TicketPush
+from sessions_app import selectors
+from sessions_app.models import AISession, Escalation, LaneItem, SuggestedFix, TicketPush
 from sessions_app.services import escalations, fixes, lifecycle, ticket_pushes, turns
 
 from .factories import AISessionFactory, SessionStepFactory, answer_step, message_text, question_turn
@@ -647,3 +648,20 @@ def test_only_the_sessions_engineer_retries_a_failed_post(session, tenant_a, cli
         ticket_pushes.push_retry(push=push, actor=tenant_a.coverage_engineer)
     push.refresh_from_db()
     assert push.status == "failed" and push.attempts == 1
+
+
+def test_the_package_and_the_briefing_speak_in_the_questions_words_not_lane_ids(session, tenant_a):
+    """Issue #10.5: previews and briefings said "Answer C2: …"; a ticket reader has no lane."""
+    for public_id, text in (("Q1", "Does OWA sign in?"), ("C1", "Check the sign-in logs for the account")):
+        LaneItem.objects.create(
+            account=tenant_a.account, session=session, kind="question" if public_id[0] == "Q" else "check",
+            public_id=public_id, text=text, normalized_text=text, first_step=2, last_step=2,
+        )  # fmt: skip
+    escalation = _escalate(session, package="")  # drafted by the demo AI from the bundle
+
+    escalation.refresh_from_db()
+    assert "Does OWA sign in?" in escalation.package
+    assert "Q1" not in escalation.package and "C1" not in escalation.package
+    briefing = selectors.handoff_briefing(session, escalation)
+    assert any("Does OWA sign in?" in step for step in briefing["next_steps"]), briefing["next_steps"]
+    assert not any("Q1" in step or "C1" in step for step in briefing["next_steps"])
