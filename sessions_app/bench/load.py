@@ -92,13 +92,7 @@ def throughput(host: str, path: str, *, cookies: dict, concurrency: int, total: 
                 failures[0] += not ok
         browser.close()
 
-    threads = [threading.Thread(target=client) for _ in range(concurrency)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return Result(latencies, time.perf_counter() - start, failures[0])
+    return Result(latencies, _run([threading.Thread(target=client) for _ in range(concurrency)]), failures[0])
 
 
 def users(host: str, actions: list, *, repeat: int, think: tuple[float, float], seed: int = 7) -> Result:
@@ -120,9 +114,14 @@ def users(host: str, actions: list, *, repeat: int, think: tuple[float, float], 
             time.sleep(rng.uniform(*think))
 
     threads = [threading.Thread(target=user, args=(i, a)) for i, a in enumerate(actions)]
+    return Result(latencies, _run(threads), failures[0])
+
+
+def _run(threads: list[threading.Thread]) -> float:
+    """Start every thread, wait for all of them; the seconds it took."""
     start = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return Result(latencies, time.perf_counter() - start, failures[0])
+    return time.perf_counter() - start
