@@ -119,7 +119,7 @@ SCENARIOS: list[dict[str, Any]] = [
             ),
             (
                 _r(
-                    "Cleared stale Office credentials from Credential Manager and signed in once with "
+                    "Clear stale Office credentials from Credential Manager and sign in once with "
                     "modern authentication.",
                     "The password change left old cached tokens that Outlook kept retrying.",
                     [
@@ -190,7 +190,7 @@ SCENARIOS: list[dict[str, Any]] = [
             ),
             (
                 _r(
-                    "Switched the VPN client to TCP/443 (SSL) for this user and disabled the router's "
+                    "Switch the VPN client to TCP/443 (SSL) for this user and disable the router's "
                     "aggressive UDP timeout.",
                     "The home router dropped idle UDP sessions, so dead-peer detection failed every few minutes.",
                     [
@@ -235,7 +235,7 @@ SCENARIOS: list[dict[str, Any]] = [
             ),
             (
                 _r(
-                    "Updated the printer port to the printer's current IP and reserved that IP in DHCP.",
+                    "Update the printer port to the printer's current IP and reserve that IP in DHCP.",
                     "The printer took a new DHCP lease, so the PC's port pointed at a dead address.",
                     ["Reserve IPs for all printers at this site.", "Clear the stuck jobs from the queue."],
                 ),
@@ -283,7 +283,7 @@ SCENARIOS: list[dict[str, Any]] = [
             ),
             (
                 _r(
-                    "Removed the old password from the user's phone mail profile and unlocked the account.",
+                    "Remove the old password from the user's phone mail profile and unlock the account.",
                     "The phone kept retrying the old password and locked the account.",
                     ["Ask the user to update the password on every device after a change."],
                 ),
@@ -330,7 +330,7 @@ SCENARIOS: list[dict[str, Any]] = [
             ),
             (
                 _r(
-                    "Disabled unneeded start-up items and freed disk space; scheduled a disk health check.",
+                    "Disable unneeded start-up items and free disk space; schedule a disk health check.",
                     "A nearly full disk and heavy start-up items saturated the disk at boot.",
                     ["Consider an SSD upgrade if the drive is a hard disk.", "Add disk-space monitoring."],
                 ),
@@ -383,7 +383,7 @@ GENERIC = {
         ),
         (
             _r(
-                "Applied the fix indicated by the logged error and confirmed the user can work normally.",
+                "Apply the fix the logged error points to and confirm the user can work normally.",
                 "The event logs pointed at the failing component.",
                 ["Note the error and fix in the ticket for next time."],
             ),

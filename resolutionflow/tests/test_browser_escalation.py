@@ -420,7 +420,7 @@ def test_escalate_claim_from_the_live_queue_and_resolve(
     expect(step).to_contain_text("Open Credential Manager")
     step.get_by_label("Your answer").fill(CLAIM_ANSWER)
     step.get_by_role("button", name="Done — as expected").click()
-    expect(step).to_contain_text("Suggested fix: Cleared stale Office credentials")
+    expect(step).to_contain_text("Suggested fix: Clear stale Office credentials")
     expect(colleague.locator("#step-3")).to_contain_text(CLAIM_ANSWER)
 
     colleague.locator(".resolve-box > summary").click()

@@ -187,7 +187,7 @@ def test_facts_fix_banner_and_a_secret_shown_once(page, live_server, tenant_a, p
     # Reading a log is not a fix: nothing asks "did it work?" about it.
     expect(card).to_contain_text("When the evidence points at a fix")
     step.get_by_role("button", name="Done — as expected").click()
-    expect(step).to_contain_text("Removed the old password from the user's phone mail profile")
+    expect(step).to_contain_text("Remove the old password from the user's phone mail profile")
     expect(card).to_contain_text("Apply it: script template unlock-ad-account")
     expect(card.get_by_test_id("fix-status")).to_have_text("Proposed")
     # The AI's own promotion of Q1's answer does not duplicate the engineer's fact.

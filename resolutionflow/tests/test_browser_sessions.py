@@ -145,7 +145,7 @@ def test_engineer_is_led_from_ticket_text_to_downloaded_documentation(page, live
 
     # 3. Skip: can't check now.
     step.get_by_role("button", name="Can't check now").click()
-    expect(step).to_contain_text("Suggested fix: Cleared stale Office credentials")
+    expect(step).to_contain_text("Suggested fix: Clear stale Office credentials")
     expect(lane_count).to_have_text("0")
     expect(page.locator("#sessions_app-lane")).to_contain_text("Checks the AI wants run will appear here")
     expect(page.locator("#step-3")).to_contain_text("Skipped")

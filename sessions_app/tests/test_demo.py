@@ -4,6 +4,7 @@ plausible sessions for common MSP problems and a generic path otherwise."""
 import pytest
 
 from resolutionflow.ai.models import AIUsage
+from sessions_app.demo import GENERIC, SCENARIOS
 from sessions_app.models import AISession
 
 pytestmark = pytest.mark.django_db
@@ -85,3 +86,18 @@ def test_each_common_problem_gets_several_sensible_steps(tenant_a, client, intak
     for fix in session.fixes.select_related("step"):
         applies = ("instruction", "script_generation")
         assert fix.step.step_type == "resolution_suggestion" or fix.step.content.get("kind") in applies
+
+
+def test_the_demos_fixes_say_what_to_do_not_what_was_done():
+    """Issue #10.10: 'Suggested fix: Cleared stale credentials' read as if already done."""
+
+    fixes = [
+        step["resolution"]["fix"]
+        for scenario in [*SCENARIOS, GENERIC]
+        for step, *_ in scenario["steps"]
+        if step["type"] == "resolution_suggestion"
+    ]
+    assert len(fixes) == len(SCENARIOS) + 1
+    for fix in fixes:
+        first_word = fix.split()[0]
+        assert not first_word.endswith("ed"), f"a fix in the past tense: {fix!r}"
