@@ -13,6 +13,14 @@ class FactForm(forms.Form):
 
 
 class PromoteForm(FactForm):
-    """Confirming a promotion: the engineer's own text, or the AI's draft as edited."""
+    """Promoting an answer: `draft` asks the AI for a draft (nothing saved); `save` saves the
+    engineer's own text, or the AI's draft as edited."""
 
+    action = forms.ChoiceField(choices=[("save", "Save"), ("draft", "Draft with AI")], required=False)
     text = forms.CharField(max_length=MAX_FACT_CHARS, strip=True, required=False)
+
+
+class PreviewForm(forms.Form):
+    """Asking for a preview: what the engineer has typed under "How was it resolved?" so far."""
+
+    summary = forms.CharField(max_length=5000, required=False, strip=True)

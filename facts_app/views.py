@@ -12,7 +12,7 @@ from sessions_app.models import LaneItem
 from sessions_app.selectors import session_get_for_user, session_row_for_user
 
 from . import services
-from .forms import FactForm, PromoteForm
+from .forms import FactForm, PreviewForm, PromoteForm
 from .models import Fact
 from .previews import preview_get, preview_last_good
 from .selectors import facts_counts, facts_panel
@@ -52,7 +52,7 @@ def add_note(request, session_id: int):
     session = session_row_for_user(user=request.user, session_id=session_id)
     form = FactForm(request.POST)
     if not form.is_valid():
-        return _panel(request, session, error=form_error_message(form), note_draft=request.POST.get("text", ""))
+        return _panel(request, session, error=form_error_message(form), note_draft=form.data.get("text", ""))
     try:
         fact = services.fact_create(session=session, actor=request.user, **form.cleaned_data)
     except (InvalidInput, Conflict) as exc:
@@ -105,7 +105,8 @@ def promote(request, session_id: int, item_id: int):
     session = session_get_for_user(user=request.user, session_id=session_id)
     item = get_for_account(LaneItem.objects.filter(session=session), account=session.account_id, pk=item_id)
     source_type = Fact.SourceType.QUESTION if item.kind == LaneItem.Kind.QUESTION else Fact.SourceType.DIAGNOSTIC_CHECK
-    if request.POST.get("action") == "draft":
+    form = PromoteForm(request.POST)
+    if form.is_valid() and form.cleaned_data["action"] == "draft":
         try:
             draft = services.fact_draft(session=session, item=item, actor=request.user)
         except services.NothingSubstantive:
@@ -119,7 +120,6 @@ def promote(request, session_id: int, item_id: int):
         except AIError as exc:
             return _panel(request, session, error=exc.message, retry_item=item.pk)
         return _panel(request, session, draft={**draft, "item": item})
-    form = PromoteForm(request.POST)
     if not form.is_valid() or not form.cleaned_data["text"]:
         error = form_error_message(form) or "Write the fact: one short sentence."
         return _panel(request, session, error=error, promoting=item.pk)
@@ -141,7 +141,8 @@ def _preview_response(request, session, kind: str, *, regenerate: bool):
     shows its error with a retry beside the last good draft (which is never dropped)."""
     if not session.is_open:  # not open to this viewer: read-only, or closed
         raise PermissionDenied("Only the session's engineer previews its documents while it is open.")
-    summary = (request.POST if regenerate else request.GET).get("summary", "")
+    form = PreviewForm(request.POST if regenerate else request.GET)
+    summary = form.cleaned_data["summary"] if form.is_valid() else ""
     # The note remembers the resolution text it was drafted from: Resolve checks it against the
     # text it is sent with, so a note drafted before the engineer typed is never posted as it is.
     context = {"session": session, "kind": kind, "drafted_from": summary}

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 
 from resolutionflow.psa.models import InternalTicket
 from resolutionflow.taxonomy import Domain
-from sessions_app.models import AISession, ScriptTemplate, SessionStep, SuggestedFix, TemplateDraft
+from sessions_app.models import AISession, SessionStep, SuggestedFix, TemplateDraft
 
 MAX_SCREENSHOT_BYTES = 5 * 1024 * 1024
 
@@ -295,18 +295,29 @@ class ScriptBuilderForm(forms.Form):
 
 
 class ScriptGenerateForm(forms.Form):
-    """Generating a script from a template: the template, then one field per parameter of its
-    schema (`param_<key>`). Values are validated and quoted by the service against the same
-    schema, so the messages match wherever a template is used."""
+    """Generating a script from a template: the template (one the user may use), then one field per
+    parameter of its schema (`param_<key>`). Values are validated and quoted by the service against
+    the same schema, so the messages match wherever a template is used."""
 
     template = forms.IntegerField(error_messages={"required": "Pick one of the offered templates.",
                                                   "invalid": "Pick one of the offered templates."})  # fmt: skip
 
-    def add_parameter_fields(self, template: ScriptTemplate) -> None:
-        for param in template.parameters:
+    def __init__(self, *args, templates, **kwargs):
+        """`templates(template_id)`: the template the user may use with that id, or None."""
+        super().__init__(*args, **kwargs)
+        self.template = None
+        raw = self.data.get("template", "")
+        if str(raw).isdigit():
+            self.template = templates(int(raw))
+        for param in self.template.parameters if self.template else []:
             self.fields[f"param_{param['key']}"] = forms.CharField(
                 label=param.get("label") or param["key"], required=False, strip=param.get("type") != "password"
             )
+
+    def clean_template(self):
+        if self.template is None:
+            raise ValidationError("Pick one of the offered templates.")
+        return self.template
 
     def parameter_values(self) -> dict[str, str]:
         return {name.removeprefix("param_"): value for name, value in self.cleaned_data.items() if name != "template"}

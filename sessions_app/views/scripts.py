@@ -30,6 +30,13 @@ def _respond(request, session: AISession, *, error: str = "", changed: bool = Tr
     )
 
 
+def _usable_template(user, template_id: int):
+    try:
+        return script_template_for_user(user=user, template_id=template_id)
+    except NotFound:
+        return None
+
+
 def _fix(request, session_id: int, fix_id: int) -> tuple[AISession, SuggestedFix]:
     session = session_get_for_user(user=request.user, session_id=session_id)
     fix = get_for_account(SuggestedFix.objects.filter(session=session), account=session.account_id, pk=fix_id)
@@ -48,7 +55,7 @@ def fix_script(request, session_id: int, fix_id: int):
             scripts.fix_attach_script(fix=fix, actor=request.user, body=form.cleaned_data["body"])
         except (InvalidInput, Conflict) as exc:
             error = exc.message
-    return _respond(request, session, error=error, builder_draft=request.POST.get("body", "") if error else "")
+    return _respond(request, session, error=error, builder_draft=form.data.get("body", "") if error else "")
 
 
 @login_required
@@ -58,7 +65,7 @@ def fix_script_draft(request, session_id: int, fix_id: int):
     Nothing changes on the session; whatever the engineer had typed comes back if the AI fails."""
     session, fix = _fix(request, session_id, fix_id)
     form = ScriptBuilderForm(request.POST)
-    wish, current = request.POST.get("request", ""), request.POST.get("body", "")
+    wish, current = form.data.get("request", ""), form.data.get("body", "")
     error = "" if form.is_valid() else form_error_message(form)
     if not error:
         wish, current = form.cleaned_data["request"], form.cleaned_data["body"]
@@ -80,14 +87,11 @@ def fix_script_draft(request, session_id: int, fix_id: int):
 @require_POST
 def script_generate(request, session_id: int):
     session = session_get_for_user(user=request.user, session_id=session_id)
-    form = ScriptGenerateForm(request.POST)
-    try:
-        template = script_template_for_user(user=request.user, template_id=int(request.POST.get("template", "")))
-    except (ValueError, NotFound):
-        return _respond(request, session, error="Pick one of the offered templates.")
-    form.add_parameter_fields(template)
+    form = ScriptGenerateForm(request.POST, templates=lambda pk: _usable_template(request.user, pk))
     if not form.is_valid():
-        return _respond(request, session, error=form_error_message(form), generate_template=template.pk)
+        picked = form.template.pk if form.template else None
+        return _respond(request, session, error=form_error_message(form), generate_template=picked)
+    template = form.cleaned_data["template"]
     fix = fix_active(session=session)
     try:
         generation, full = scripts.script_generate(

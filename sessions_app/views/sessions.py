@@ -131,7 +131,7 @@ def session_answer(request, session_id: int, step_id: int):
             return _turn_response(
                 request, session, answered=answered, changed=changed, before=answered.order, steps=steps
             )
-    context = {"session": session, "step": step, "answer_error": error, "draft": request.POST.get("text", "")}
+    context = {"session": session, "step": step, "answer_error": error, "draft": form.data.get("text", "")}
     return region_response(
         request, "sessions_app/partials/_step_card.html", context, redirect_to=_detail(session), error=error
     )
@@ -244,7 +244,7 @@ def session_resolve(request, session_id: int):
         # Back to the session's own address, with the reason; what was typed comes back in the open
         # Resolve box with each error beside its field (kept for the next load of the page).
         messages.error(request, form_error_message(form))
-        request.session[_resolve_draft_key(session)] = {k: v for k, v in request.POST.items() if k in form.fields}
+        request.session[_resolve_draft_key(session)] = {k: v for k, v in form.data.items() if k in form.fields}
         return redirect(_detail(session))
     lifecycle.session_resolve(session=session, actor=request.user, **form.cleaned_data)
     push = session.pushes.filter(kind="resolution_note").first()
