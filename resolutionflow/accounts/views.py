@@ -1,8 +1,9 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import trigger_client_event
 
+from resolutionflow.htmx import region_response
 from sessions_app.selectors import escalation_queue, session_list_for_user
 
 from . import selectors, services
@@ -41,20 +42,14 @@ def admin_home(request):
     return render(request, "accounts/admin_home.html")
 
 
-def _bell(request):
-    response = render(
-        request,
-        "partials/_notification_bell.html",
-        {"unread_count": selectors.notification_unread_count(user=request.user)},
-    )
-    response["Vary"] = "HX-Request"
-    return response
-
-
 @login_required
 @require_GET
 def notification_bell(request):
-    return _bell(request)
+    """The bell region (polled); without HTMX it is the notifications page."""
+    context = {"unread_count": selectors.notification_unread_count(user=request.user)}
+    return region_response(
+        request, "partials/_notification_bell.html", context, redirect_to=reverse("notification_list")
+    )
 
 
 def _notification_page(request):
@@ -73,19 +68,18 @@ def notification_list(request):
 def notification_mark_read(request, notification_id: int):
     notification = selectors.notification_get_for_user(user=request.user, notification_id=notification_id)
     services.notification_mark_read(notification=notification)
-    if not request.htmx:
-        return redirect(notification.url or "notification_list")
-    response = render(request, "accounts/partials/_notification_item.html", {"n": notification})
-    response["Vary"] = "HX-Request"
-    return trigger_client_event(response, "notifications-changed")
+    return region_response(
+        request, "accounts/partials/_notification_item.html", {"n": notification},
+        redirect_to=notification.url or reverse("notification_list"), trigger="notifications-changed",
+    )  # fmt: skip
 
 
 @login_required
 @require_POST
 def notification_mark_all_read(request):
     services.notification_mark_all_read(user=request.user)
-    if not request.htmx:
-        return redirect("notification_list")
-    response = _notification_page(request)
-    response["Vary"] = "HX-Request"
-    return trigger_client_event(response, "notifications-changed")
+    context = {"notifications": selectors.notification_list(user=request.user)[:100]}
+    return region_response(
+        request, "accounts/notifications.html", context, redirect_to=reverse("notification_list"),
+        trigger="notifications-changed",
+    )  # fmt: skip

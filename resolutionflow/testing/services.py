@@ -164,6 +164,12 @@ def celery_worker_process(request, django_db_setup, tmp_path_factory, fake_anthr
         "--pool=solo", "--concurrency=1", "-Q", "celery", f"--hostname={hostname}",
         "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=INFO",
     ]  # fmt: skip
+    # Tests without a worker may have queued tasks (sent after a commit, e.g. a handoff assessment
+    # after an escalation): they would wait in the broker and run first, one at a time, while a
+    # worker test waits for its own task. The worker starts from an empty queue.
+    from resolutionflow.celery import app
+
+    app.control.purge()
     started = time.monotonic()
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=log_file, stderr=subprocess.STDOUT)  # noqa: S603

@@ -34,7 +34,7 @@ def test_mark_read_updates_item_and_tells_the_bell(tenant_a, client):
     client.force_login(tenant_a.engineer)
     response = client.post(f"/notifications/{n1.pk}/read/", headers=HTMX)
     assert response.status_code == 200
-    assert "notifications-changed" in json.loads(response["HX-Trigger"])
+    assert "notifications-changed" in json.loads(response["HX-Trigger-After-Settle"])
     assert f'id="notification-{n1.pk}"' in response.content.decode()
     assert "Mark read" not in response.content.decode()
     n1.refresh_from_db()
@@ -81,7 +81,7 @@ def test_mark_all_read_with_htmx_returns_the_list_and_tells_the_bell(tenant_a, c
     client.force_login(tenant_a.engineer)
     response = client.post("/notifications/read-all/", headers=HTMX)
     assert response.status_code == 200
-    assert "notifications-changed" in json.loads(response["HX-Trigger"])
+    assert "notifications-changed" in json.loads(response["HX-Trigger-After-Settle"])
     assert 'id="accounts-notifications"' in response.content.decode()
     assert "Mark read" not in response.content.decode()
     assert not Notification.objects.unread().filter(recipient=tenant_a.engineer).exists()
