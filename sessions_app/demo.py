@@ -1,406 +1,71 @@
-"""Demo-mode answers for sessions: deterministic, plausible multi-step troubleshooting for the
-common MSP problems, and a sensible generic path otherwise. Registered with the AI door's demo
-provider; imported by sessions_app.prompts."""
+"""Demo-mode answers for sessions: the offline AI that leads a plausible troubleshooting session
+and listens to the engineer. Registered with the AI door's demo provider; imported by
+sessions_app.prompts.
 
+How a demo turn is made (stateless: everything is read back from the conversation):
+- Classification reads the intake's own words. A known problem (eight scenarios) gets its
+  title; anything else a summary made from the intake itself, and a domain from its words.
+- A session guided by a team flow walks that flow's tree in order, taking the branch the
+  engineer's answer names; a free-text answer or a skip departs from the flow.
+- Otherwise a scenario asks its opening questions, then works through its hypotheses in the
+  order the answers point to: each hypothesis's checks, then its fix. A fix that did not work
+  rules its hypothesis out, and no fix is ever proposed twice; when every hypothesis is out,
+  the demo says so and suggests escalating.
+- What a fix says about why it fits quotes what the session established (the engineer's
+  answers), never a cause nobody confirmed.
+"""
+
+from __future__ import annotations
+
+import json
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from resolutionflow.ai import demo
+from sessions_app.demo_scenarios import (
+    BLOCKED,
+    CHANGE_WORDS,
+    DOMAIN_WORDS,
+    GENERIC,
+    LOG_LINE,
+    PROBLEM_LINE,
+    SCENARIOS,
+    URGENT,
+    Hypothesis,
+    Scenario,
+    Step,
+    act,
+    ask,
+    propose,
+    step_text,
+)
 
 
-def _q(text, why, options=(), free=True, skip=True):
-    return {
-        "type": "question",
-        "question": {
-            "text": text,
-            "why": why,
-            "options": [{"label": label, "value": value} for label, value in options],
-            "allow_free_text": free,
-            "allow_skip": skip,
-        },
-        "action": None,
-        "resolution": None,
-    }
+def _scenario_for(text: str) -> Scenario:
+    scored = [(scenario.score(text), -index, scenario) for index, scenario in enumerate(SCENARIOS)]
+    best = max(scored, key=lambda item: item[:2])
+    return best[2] if best[0] > 0 else GENERIC
 
 
-def _a(instruction, why, expected, kind="instruction"):
-    return {
-        "type": "action",
-        "question": None,
-        "resolution": None,
-        "action": {
-            "instruction": instruction,
-            "why": why,
-            "kind": kind,
-            "expected_outcome": expected,
-            "script_template": None,
-            "script_parameters": None,
-        },
-    }
+def _summary_from(intake: str) -> str:
+    """A one-line summary in the intake's own words: its first sentence or, for a pasted log, its
+    first line that reports a problem (without the time stamp)."""
+    lines = [line.strip() for line in intake.splitlines() if line.strip()]
+    if not lines:
+        return "New problem"
+    if sum(1 for line in lines if LOG_LINE.match(line)) >= max(1, len(lines) // 2):
+        line = next((line for line in lines if PROBLEM_LINE.search(line)), lines[0])
+        line = re.sub(r"^\s*[\[(]?[\d\-/.:T ,Z+]+[\])]?\s*", "", line)
+        text = "Log: " + line
+    else:
+        text = re.split(r"(?<=[.!?])\s", " ".join(lines), maxsplit=1)[0]
+    text = " ".join(text.split()).rstrip(".")
+    return text if len(text) <= 120 else text[:119].rstrip() + "…"
 
 
-def _r(fix, summary, follow_ups):
-    return {
-        "type": "resolution_suggestion",
-        "question": None,
-        "action": None,
-        "resolution": {"fix": fix, "summary": summary, "follow_ups": list(follow_ups)},
-    }
-
-
-def _lane(questions=(), checks=()):
-    return {
-        "questions": [{"text": t, "why": w} for t, w in questions],
-        "checks": [{"text": t, "why": w} for t, w in checks],
-    }
-
-
-YES_NO = (("Yes", "yes"), ("No", "no"), ("Not sure", "unsure"))
-
-SCENARIOS: list[dict[str, Any]] = [
-    {
-        "match": r"outlook.*(password|credential|prompt)|(password|credential).*outlook",
-        "classify": (
-            "Outlook keeps prompting for the password",
-            "email",
-            "medium",
-            ["Outlook password prompts", "recent password change"],
-        ),
-        "steps": [
-            (
-                _q(
-                    "Did the prompts start after a password change or an MFA change?",
-                    "A stale cached credential after a change is the most common cause.",
-                    YES_NO,
-                ),
-                0.3,
-                "Likely a stale cached credential or a modern-authentication problem.",
-                _lane(
-                    [
-                        (
-                            "Does Outlook on the web work with the same password?",
-                            "Separates the account from the client.",
-                        )
-                    ],
-                    [("Check Credential Manager for old Office entries", "Stale entries cause repeated prompts.")],
-                ),
-            ),
-            (
-                _q(
-                    "Does Outlook on the web (OWA) sign in without prompting?",
-                    "If OWA works, the account is fine and the problem is the desktop client.",
-                    (("Works fine", "owa_ok"), ("Also prompts or fails", "owa_fails")),
-                ),
-                0.5,
-                "The account looks healthy; the desktop client holds a bad credential.",
-                _lane(
-                    [
-                        (
-                            "Does Outlook on the web work with the same password?",
-                            "Separates the account from the client.",
-                        )
-                    ],
-                    [
-                        ("Check Credential Manager for old Office entries", "Stale entries cause repeated prompts."),
-                        ("Confirm the Office build is current", "Old builds mishandle modern auth."),
-                    ],
-                ),
-            ),
-            (
-                _a(
-                    "Open Credential Manager → Windows Credentials and remove every entry that starts with "
-                    "MicrosoftOffice16_Data or mentions outlook.office365.com; then restart Outlook and sign in once.",
-                    "Removing the stale tokens forces one clean modern-auth sign-in.",
-                    "Outlook asks once, accepts the password and stops prompting.",
-                ),
-                0.75,
-                "Stale Office tokens in Credential Manager after the password change.",
-                _lane([], [("Confirm the Office build is current", "Old builds mishandle modern auth.")]),
-            ),
-            (
-                _r(
-                    "Clear stale Office credentials from Credential Manager and sign in once with "
-                    "modern authentication.",
-                    "The password change left old cached tokens that Outlook kept retrying.",
-                    [
-                        "Tell the user to expect one prompt after future password changes.",
-                        "Check other devices (phone, tablet) for the old password.",
-                    ],
-                ),
-                0.9,
-                "Stale cached credentials after a password change.",
-                _lane(),
-            ),
-        ],
-    },
-    {
-        "match": r"\bvpn\b|forticlient|anyconnect|tunnel",
-        "classify": (
-            "VPN connection drops every few minutes",
-            "networking",
-            "high",
-            ["VPN disconnects repeatedly", "remote user"],
-        ),
-        "steps": [
-            (
-                _q(
-                    "Does the drop happen on every network, or only on the user's home Wi-Fi?",
-                    "A drop on one network points at that network; everywhere points at the client or the gateway.",
-                    (("Only at home", "home_only"), ("Everywhere", "everywhere"), ("Not tested yet", "untested")),
-                ),
-                0.3,
-                "Could be the home router, the VPN client, or the gateway's idle/rekey timers.",
-                _lane(
-                    [("How many minutes between drops, exactly?", "A fixed interval suggests a timer.")],
-                    [("Collect the VPN client log around a drop", "Shows the disconnect reason.")],
-                ),
-            ),
-            (
-                _q(
-                    "Are the drops at a regular interval (for example every 5 or 10 minutes)?",
-                    "A fixed interval points at a timeout or rekey setting rather than a flaky line.",
-                    (("Regular interval", "regular"), ("Random", "random")),
-                ),
-                0.45,
-                "A regular interval suggests a DPD/idle timeout or rekey mismatch.",
-                _lane(
-                    [("How many minutes between drops, exactly?", "A fixed interval suggests a timer.")],
-                    [("Collect the VPN client log around a drop", "Shows the disconnect reason.")],
-                ),
-            ),
-            (
-                _a(
-                    "Export the VPN client log covering two drops and look for the disconnect reason "
-                    "(DPD timeout, rekey failure, or network change).",
-                    "The client log names the reason the tunnel went down.",
-                    "A repeated reason at each drop.",
-                    kind="info_request",
-                ),
-                0.6,
-                "Likely dead-peer-detection timing out on the home router's NAT.",
-                _lane(
-                    [],
-                    [
-                        (
-                            "Check the home router's power-saving / NAT timeout settings",
-                            "Aggressive NAT timeouts kill idle UDP.",
-                        )
-                    ],
-                ),
-            ),
-            (
-                _r(
-                    "Switch the VPN client to TCP/443 (SSL) for this user and disable the router's "
-                    "aggressive UDP timeout.",
-                    "The home router dropped idle UDP sessions, so dead-peer detection failed every few minutes.",
-                    [
-                        "Document the router model in the client's notes.",
-                        "Monitor the user's tunnel uptime for a week.",
-                    ],
-                ),
-                0.85,
-                "NAT/UDP timeout on the home router.",
-                _lane(),
-            ),
-        ],
-    },
-    {
-        "match": r"print|spool",
-        "classify": ("Printer shows offline", "printing", "medium", ["printer offline", "jobs stuck in queue"]),
-        "steps": [
-            (
-                _q(
-                    "Is the printer offline for everyone, or only for this user?",
-                    "Everyone points at the printer or the print server; one user points at their PC.",
-                    (("Everyone", "everyone"), ("Only this user", "one_user"), ("Don't know", "unknown")),
-                ),
-                0.3,
-                "Either the printer lost its network address or the user's port is stale.",
-                _lane(
-                    [("Can you ping the printer's IP address?", "Confirms it is on the network.")],
-                    [("Print a configuration page from the printer's panel", "Shows its current IP.")],
-                ),
-            ),
-            (
-                _a(
-                    "Print a configuration page from the printer's front panel and compare its IP address with the "
-                    "port configured on the PC (Printer properties → Ports).",
-                    "A DHCP change leaves the PC pointing at the old address.",
-                    "The two addresses differ.",
-                    kind="verification",
-                ),
-                0.55,
-                "The printer's IP changed and the port points at the old one.",
-                _lane([("Can you ping the printer's IP address?", "Confirms it is on the network.")], []),
-            ),
-            (
-                _r(
-                    "Update the printer port to the printer's current IP and reserve that IP in DHCP.",
-                    "The printer took a new DHCP lease, so the PC's port pointed at a dead address.",
-                    ["Reserve IPs for all printers at this site.", "Clear the stuck jobs from the queue."],
-                ),
-                0.85,
-                "Port pointing at an old DHCP address.",
-                _lane(),
-            ),
-        ],
-    },
-    {
-        "match": r"lock(ed)? ?out|lockout",
-        "classify": (
-            "User account keeps locking out",
-            "active_directory",
-            "high",
-            ["account locked out", "repeated lockouts"],
-        ),
-        "steps": [
-            (
-                _q(
-                    "Has the user changed their password in the last few days?",
-                    "Lockouts after a change usually come from a device still using the old password.",
-                    YES_NO,
-                ),
-                0.35,
-                "A device or mapped drive is retrying an old password.",
-                _lane(
-                    [("Does the user have a phone or tablet with company mail?", "Phones are the usual culprit.")],
-                    [("Find the lockout source in the PDC's security log (event 4740)", "Names the calling computer.")],
-                ),
-            ),
-            (
-                _a(
-                    "On the PDC emulator, filter the Security log for event 4740 for this user and note the "
-                    "Caller Computer Name.",
-                    "Event 4740 records which machine sent the bad passwords.",
-                    "A computer or device name repeats.",
-                    kind="info_request",
-                ),
-                0.6,
-                "The caller computer in 4740 will name the source.",
-                _lane(
-                    [("Does the user have a phone or tablet with company mail?", "Phones are the usual culprit.")], []
-                ),
-            ),
-            (
-                _r(
-                    "Remove the old password from the user's phone mail profile and unlock the account.",
-                    "The phone kept retrying the old password and locked the account.",
-                    ["Ask the user to update the password on every device after a change."],
-                ),
-                0.85,
-                "A device retrying the old password.",
-                _lane(),
-            ),
-        ],
-    },
-    {
-        "match": r"slow|sluggish|freez|hang|100%",
-        "classify": ("Computer is slow", "endpoint", "medium", ["slow performance", "long boot"]),
-        "steps": [
-            (
-                _q(
-                    "Is it slow all the time, or only at boot and sign-in?",
-                    "Boot-only slowness points at start-up items or disk; constant slowness at resources.",
-                    (
-                        ("All the time", "always"),
-                        ("Only at boot/sign-in", "boot"),
-                        ("Only in one application", "one_app"),
-                    ),
-                ),
-                0.25,
-                "Disk, memory pressure or a start-up item.",
-                _lane(
-                    [("How much free disk space is there on C:?", "A full disk slows everything.")],
-                    [("Look at Task Manager → Performance during the slowness", "Shows which resource is saturated.")],
-                ),
-            ),
-            (
-                _a(
-                    "Open Task Manager → Performance while it is slow and note CPU, memory and disk usage.",
-                    "Shows whether CPU, memory or disk is the bottleneck.",
-                    "One resource near 100%.",
-                    kind="info_request",
-                ),
-                0.45,
-                "Waiting to see which resource is saturated.",
-                _lane(
-                    [("How much free disk space is there on C:?", "A full disk slows everything.")],
-                    [("Look at Task Manager → Performance during the slowness", "Shows which resource is saturated.")],
-                ),
-            ),
-            (
-                _r(
-                    "Disable unneeded start-up items and free disk space; schedule a disk health check.",
-                    "A nearly full disk and heavy start-up items saturated the disk at boot.",
-                    ["Consider an SSD upgrade if the drive is a hard disk.", "Add disk-space monitoring."],
-                ),
-                0.8,
-                "Disk saturation at boot.",
-                _lane(),
-            ),
-        ],
-    },
-]
-
-GENERIC = {
-    "classify": (None, "other", "medium", []),
-    "steps": [
-        (
-            _q(
-                "When did this start, and did anything change around then (updates, new software, moves)?",
-                "A recent change is the quickest lead.",
-                (),
-                free=True,
-                skip=True,
-            ),
-            0.2,
-            "Not enough information yet.",
-            _lane(
-                [("How many users are affected?", "One user or many changes where to look.")],
-                [("Check the event logs around the time it started", "Errors there often name the cause.")],
-            ),
-        ),
-        (
-            _q(
-                "How many users are affected?",
-                "One user points at the device or account; many at a shared service.",
-                (("Just one", "one"), ("Several", "several"), ("Everyone", "everyone")),
-            ),
-            0.35,
-            "Narrowing down the scope.",
-            _lane([], [("Check the event logs around the time it started", "Errors there often name the cause.")]),
-        ),
-        (
-            _a(
-                "Check the System and Application event logs around the time the problem started and note any errors.",
-                "Errors at that time usually name the failing component.",
-                "One or more errors that repeat.",
-                kind="info_request",
-            ),
-            0.5,
-            "Looking for the failing component.",
-            _lane(),
-        ),
-        (
-            _r(
-                "Apply the fix the logged error points to and confirm the user can work normally.",
-                "The event logs pointed at the failing component.",
-                ["Note the error and fix in the ticket for next time."],
-            ),
-            0.7,
-            "Resolved from the logged error.",
-            _lane(),
-        ),
-    ],
-}
-
-
-def _scenario_for(text: str) -> dict:
-    lowered = text.lower()
-    for scenario in SCENARIOS:
-        if re.search(scenario["match"], lowered):
-            return scenario
-    return GENERIC
+def _domain_from(intake: str) -> str:
+    return next((domain for domain, pattern in DOMAIN_WORDS if re.search(pattern, intake, re.I)), "other")
 
 
 def _message_text(message: dict) -> str:
@@ -410,66 +75,509 @@ def _message_text(message: dict) -> str:
     return " ".join(block.get("text", "") for block in content if isinstance(block, dict))
 
 
+def _fenced(text: str, source: str) -> list[str]:
+    return re.findall(rf'<data source="{source}"[^>]*>\n(.*?)\n</data>', text, re.DOTALL)
+
+
 def _intake_of(text: str) -> str:
-    match = re.search(r'<data source="intake"[^>]*>\n(.*?)\n</data>', text, re.DOTALL)
-    return match.group(1) if match else text
+    found = _fenced(text, "intake")
+    return found[0] if found else text
 
 
 @demo.responder("session_classify")
 def demo_classify(request) -> dict:
     intake = _intake_of(_message_text(request.messages[0]))
-    summary, domain, urgency, symptoms = _scenario_for(intake)["classify"]
-    first_line = " ".join(intake.split())[:117]
+    scenario = _scenario_for(intake)
+    urgency = scenario.urgency
+    if URGENT.search(intake):
+        urgency = "critical" if scenario is GENERIC or urgency == "high" else "high"
+    elif scenario is GENERIC and BLOCKED.search(intake):
+        urgency = "high"
+    summary = scenario.summary or _summary_from(intake)
+    symptoms = [*scenario.symptoms] or [summary[:60]]
     return {
-        "summary": summary or (first_line + ("…" if len(" ".join(intake.split())) > 117 else "")) or "New problem",
-        "domain": domain,
+        "summary": summary,
+        "domain": scenario.domain if scenario is not GENERIC else _domain_from(intake),
         "urgency": urgency,
         "key_symptoms": symptoms,
     }
 
 
-# Demo fixes by scenario: proposed at the first instruction or resolution step, with a seeded
-# script template when the session offers it.
-_FIX_TEMPLATES = {"outlook": "clear-office-credentials", "lockout": "unlock-ad-account"}
+# --- reading the conversation back -------------------------------------------------------------
+
 _LANE_ANSWER = re.compile(r"^((?:Q|C)\d+) (.+?) → (.+)$", re.MULTILINE)
-_WORKED = re.compile(r"\b(that )?(fixed|worked|works now|resolved|sorted)\b", re.IGNORECASE)
+_WORKED = re.compile(r"\b(that )?(fixed|worked|works now|working now|resolved|sorted)\b", re.I)
+_FAILED = re.compile(
+    r"\b(did ?n[o']t|does ?n[o']t|not) (work|fix|help)|\bstill\b|no (luck|change|difference)|same (problem|issue)",
+    re.I,
+)
+_RESULT = re.compile(r"^Result: (worked|did not work)\.(?:\nDetails: (.*))?", re.DOTALL)
+# What fix_record_outcome tells the AI when the engineer records a fix's outcome in the banner.
+_RECORDED = re.compile(r"recorded the suggested fix “(.+?)” as: (did not work|partly worked|worked)")
 
 
-def _demo_fix(scenario: dict, step: dict, first: str) -> dict:
-    if step["type"] == "resolution_suggestion":
-        title, description = step["resolution"]["fix"], step["resolution"]["summary"]
+@dataclass
+class Answer:
+    kind: str  # option | free_text | skipped | worked | failed | none
+    value: str = ""  # the option's value
+    text: str = ""  # free text, an option's note, a result's details
+
+
+@dataclass
+class History:
+    """What the conversation so far says: the steps given (by text) and how each was answered."""
+
+    intake: str
+    flow: dict | None
+    given: list[tuple[dict, Answer | None]]  # (the step as sent, its answer)
+    proposed: set[str]  # fix titles proposed so far
+    failed_fixes: set[str]  # fix titles that did not work (or only partly)
+    worked_fixes: set[str]
+    said: str  # everything the engineer wrote, for routing by keywords and for fix variants
+    lane_answers: list[tuple[str, str, str]]  # the newest answer's lane answers (id, question, answer)
+    lane_all: list[tuple[str, str, str]]  # every lane answer so far
+    handed_over: bool
+    last_worked: str = ""  # the fix that worked most recently
+
+
+def _answer_of(step: dict, message: str) -> Answer:
+    engineer = _fenced(message, "engineer")
+    said = engineer[0] if engineer else ""
+    if said.startswith("(Not answered"):
+        return Answer("none")
+    result = _RESULT.match(said)
+    if result:
+        return Answer("worked" if result.group(1) == "worked" else "failed", text=result.group(2) or "")
+    if said.startswith("Skipped:"):
+        return Answer("skipped", text=said.partition("\nNote: ")[2])
+    if said.startswith("Picked: "):
+        label, _, note = said[len("Picked: ") :].partition("\nNote: ")
+        options = (step.get("question") or {}).get("options") or []
+        value = next((o["value"] for o in options if o["label"] == label), label)
+        return Answer("option", value=value, text=note)
+    return Answer("free_text", text=said)
+
+
+_FOLLOWUP = re.compile(r"^Did “(.+)” help\?$")
+
+
+def _decided(history: History, title: str, *, worked: bool) -> None:
+    if worked:
+        history.worked_fixes.add(title)
+        history.failed_fixes.discard(title)
+        history.last_worked = title
     else:
-        title, description = step["action"]["instruction"].split(";")[0], step["action"]["why"]
-    slug = next((s for key, s in _FIX_TEMPLATES.items() if key in scenario.get("match", "") and s in first), None)
-    return {"title": title[:200], "description": description, "confidence": 75, "script_template": slug,
-            "script_parameters": None}  # fmt: skip
+        history.failed_fixes.add(title)
+        history.worked_fixes.discard(title)
+        if history.last_worked == title:
+            history.last_worked = ""
+
+
+def _read(messages: list[dict]) -> History:
+    first = _message_text(messages[0])
+    flows = _fenced(first, "flow")
+    flow = None
+    if flows:
+        found = re.search(r"^Tree: (\{.*\})$", flows[0], re.MULTILINE)
+        try:
+            flow = json.loads(found.group(1)) if found else None
+            flow = {"title": re.search(r"^Title: (.*)$", flows[0], re.MULTILINE).group(1), "tree": flow}
+        except (ValueError, AttributeError):
+            flow = None
+    history = History(
+        intake=_intake_of(first), flow=flow, given=[], proposed=set(), failed_fixes=set(), worked_fixes=set(),
+        said="", lane_answers=[], lane_all=[], handed_over=False,
+    )  # fmt: skip
+    said: list[str] = []
+    for index, message in enumerate(messages[1:], 1):
+        text = _message_text(message)
+        if message["role"] == "assistant":
+            try:
+                turn = json.loads(text)
+            except ValueError:
+                continue
+            history.given.append((turn.get("step") or {}, None))
+            if isinstance(turn.get("fix"), dict):
+                history.proposed.add(turn["fix"].get("title", ""))
+            continue
+        if not history.given:
+            continue
+        step, _ = history.given[-1]
+        answer = _answer_of(step, text)
+        history.given[-1] = (step, answer)
+        said.append(answer.text)
+        fenced = _fenced(text, "engineer")
+        said.extend(fenced[1:])  # lane answers and fresh context
+        lanes = _LANE_ANSWER.findall(fenced[1]) if len(fenced) > 1 and "task lane" in text else []
+        said.extend(answer for _, _, answer in lanes)
+        history.lane_all.extend(lanes)
+        if index == len(messages) - 1:
+            history.lane_answers = lanes
+        for title, outcome in _RECORDED.findall(text):
+            _decided(history, title, worked=outcome == "worked")
+        if "picked up by another engineer" in text:
+            history.handed_over = True
+        followup = _FOLLOWUP.match(step_text(step))
+        if step.get("type") == "resolution_suggestion" or followup:
+            fix = followup.group(1) if followup else step["resolution"]["fix"]
+            if answer.kind == "failed" or (answer.kind == "free_text" and _FAILED.search(answer.text)):
+                _decided(history, fix, worked=False)
+            elif answer.kind == "worked" or (answer.kind == "free_text" and _WORKED.search(answer.text)):
+                _decided(history, fix, worked=True)
+            elif answer.kind == "option" and answer.value in ("fixed", "not_fixed"):
+                _decided(history, fix, worked=answer.value == "fixed")
+    history.said = " ".join(filter(None, said))
+    return history
+
+
+# --- the next turn ----------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """The turn being built."""
+
+    step: dict
+    confidence: float
+    reasoning: str
+    fix: dict | None = None
+    lane: dict = field(default_factory=lambda: {"questions": [], "checks": []})
+
+
+def _asked(history: History, text: str) -> Answer | None | bool:
+    """The answer to the step with this text; False when it was never given."""
+    for step, answer in history.given:
+        if step_text(step) == text:
+            return answer
+    return False
+
+
+def _walk_flow(history: History) -> Plan | None:
+    """The next node of the matched flow, taking the branch the engineer's answer names; None once
+    the walk departs from the flow (a free-text answer, a skip, a fix that did not work)."""
+    tree = (history.flow or {}).get("tree") or {}
+    nodes = {n.get("id"): n for n in tree.get("nodes", []) if isinstance(n, dict)}
+    node, path = nodes.get(tree.get("start")), []
+    flow_title = history.flow["title"] if history.flow else ""
+    while node is not None:
+        text = node.get("text", "")
+        kind = node.get("type")
+        answer = _asked(history, text if kind != "resolution" else _fix_title_of(text))
+        if answer is False:
+            return _flow_step(node, flow_title, path)
+        if answer is None:
+            return None  # given, not answered yet: the caller will not ask for a turn here
+        if kind == "resolution":
+            title = _fix_title_of(text)
+            if title in history.failed_fixes:
+                return None  # the flow's fix did not work: depart
+            followup = _followup(title)
+            if _asked(history, step_text(followup)) is False:
+                return Plan(followup, 0.7, f"The flow “{flow_title}” ended here; did its fix help?")
+            return None
+        if kind == "question":
+            options = node.get("options") or []
+            chosen = next((o for o in options if answer.kind == "option" and _option_value(o) == answer.value), None)
+            if chosen is None:
+                return None  # answered in the engineer's own words: depart from the flow
+            path.append(f"{text} → {chosen['label']}")
+            node = nodes.get(chosen.get("next"))
+        elif kind == "instruction":
+            path.append(f"{text} → done")
+            node = nodes.get(node.get("next"))
+    return None
+
+
+def _option_value(option: dict) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", option.get("label", "").lower()).strip("_")[:80] or "option"
+
+
+def _fix_title_of(text: str) -> str:
+    return " ".join(text.split())[:200]
+
+
+def _flow_step(node: dict, title: str, path: list[str]) -> Plan:
+    why = f"The next step of the team's flow “{title}”."
+    depth = len(path)
+    if node.get("type") == "question":
+        options = [(o.get("label", ""), _option_value(o)) for o in node.get("options") or []]
+        return Plan(ask(node["text"], why, options), min(0.5 + 0.1 * depth, 0.8), f"Following the flow “{title}”.")
+    if node.get("type") == "instruction":
+        return Plan(
+            act(node["text"], why, "The step is done as the flow describes."),
+            min(0.55 + 0.1 * depth, 0.85),
+            f"Following the flow “{title}”.",
+        )
+    fix = _fix_title_of(node["text"])
+    established = "; ".join(path) or "the flow's first step"
+    summary = f"The flow “{title}” leads here from your answers: {established}."
+    return Plan(
+        propose(fix, summary, ["Confirm with the user that the problem is gone."]),
+        0.85,
+        f"The flow “{title}” ends here.",
+        fix={"title": fix, "description": summary, "confidence": 80},
+    )
+
+
+def _inferred(step: Step, history: History) -> str | None:
+    """The answer value the engineer's own words already give to this question, if any."""
+    return next((value for value, pattern in step.infer.items() if re.search(pattern, history.said, re.I)), None)
+
+
+def _order(scenario: Scenario, history: History) -> tuple[list[Hypothesis], set[str]]:
+    """The hypotheses still open, in the order the answers point to, and those ruled out."""
+    order = list(scenario.hypotheses)
+    out: set[str] = set()
+    steps = {s.text: s for s in _all_steps(scenario)}
+    given = list(history.given)
+    for step in steps.values():
+        value = _inferred(step, history) if _asked(history, step.text) is False else None
+        if value is not None:
+            given.insert(0, (step.turn, Answer("option", value=value)))
+    for given_step, answer in given:
+        step = steps.get(step_text(given_step))
+        if step is None or answer is None:
+            continue
+        if answer.kind == "option":
+            first = step.routes.get(answer.value, ())
+            order.sort(key=lambda h: first.index(h.key) if h.key in first else len(first))
+            out.update(step.rules_out.get(answer.value, ()))
+        if answer.text:
+            named = [h for h in order if h.keywords and re.search(h.keywords, answer.text, re.I)]
+            order = named + [h for h in order if h not in named]
+    for hypothesis in scenario.hypotheses:
+        if hypothesis.fix.titles() & history.failed_fixes:
+            out.add(hypothesis.key)
+    return [h for h in order if h.key not in out], out
+
+
+def _all_steps(scenario: Scenario) -> list[Step]:
+    steps = list(scenario.opening)
+    for hypothesis in scenario.hypotheses:
+        steps.extend(hypothesis.checks)
+        if hypothesis.apply:
+            steps.append(hypothesis.apply)
+    return steps
+
+
+def _established(scenario: Scenario, history: History) -> list[str]:
+    """What the session established, as 'question → answer' in the engineer's words."""
+    lines = []
+    for given, answer in history.given:
+        if given.get("type") != "question" or answer is None or answer.kind not in ("option", "free_text"):
+            continue
+        options = {o["value"]: o["label"] for o in given["question"].get("options") or []}
+        said = options.get(answer.value, answer.text) if answer.kind == "option" else answer.text
+        lines.append(f"{step_text(given).rstrip('?')}: {' '.join(said.split())[:160]}")
+    lines += [f"{question.rstrip('?')}: {' '.join(answer.split())[:160]}" for _, question, answer in history.lane_all]
+    return lines
+
+
+def _fill(template: str, scenario: Scenario, history: History) -> str | None:
+    """A generic fix's title with the engineer's words in it; None when they never said them."""
+    steps = {s.key: s for s in _all_steps(scenario)}
+    values = {}
+    for key in re.findall(r"\{(\w+)\}", template):
+        answer = _asked(history, steps[key].text)
+        said = answer.text if isinstance(answer, Answer) and answer.kind == "free_text" else ""
+        if key == "since" and not CHANGE_WORDS.search(said):
+            return None  # nothing changed, or they did not say: this lead does not exist
+        if not said.strip():
+            return None
+        values[key] = "“" + " ".join(said.split())[:120].rstrip(".") + "”"
+    return template.format(**values)
+
+
+def _plan_scenario(scenario: Scenario, history: History) -> Plan:
+    open_hypotheses, _ = _order(scenario, history)
+    established = _established(scenario, history)
+    failed = [
+        h
+        for h in scenario.hypotheses
+        if h.fix.titles() & history.failed_fixes or _title(h, scenario, history) in history.failed_fixes
+    ]
+    ruled = " Ruled out so far: " + "; ".join(h.name for h in failed) + "." if failed else ""
+    keys = {s.text: s.key for s in _all_steps(scenario)}
+    done = {keys.get(step_text(given)) for given, _ in history.given}
+
+    def plan(step: Step, hypothesis: Hypothesis | None, *, fix: dict | None = None, leading: bool = True) -> Plan:
+        lead = f"Leading hypothesis: {hypothesis.name}." if hypothesis and leading else "Narrowing down the cause."
+        lowered = max(0.15, step.confidence - 0.15 * len(failed))
+        # The lane: what is still open for the leading hypothesis and the next one; nothing is
+        # left to check once a fix is suggested.
+        sources: list = [scenario]
+        for source in [hypothesis, *open_hypotheses]:
+            if source is not None and len(sources) < 3 and all(source is not s for s in sources):
+                sources.append(source)
+        if step.turn["type"] == "resolution_suggestion":
+            sources = []
+        settled = done | {step.key}
+        questions = [item for source in sources for item in source.lane[0] if _still_open(item, settled)]
+        checks = [item for source in sources for item in source.lane[1] if _still_open(item, settled)]
+        return Plan(step.turn, lowered, lead + ruled, fix=fix, lane=_lane(questions, checks, history))
+
+    leading = open_hypotheses[0] if open_hypotheses else None
+    for step in scenario.opening:
+        if _asked(history, step.text) is False and _inferred(step, history) is None:
+            return plan(step, leading, leading=step is not scenario.opening[0])
+    for hypothesis in open_hypotheses:
+        for check in hypothesis.checks:
+            if _asked(history, check.text) is False and _inferred(check, history) is None:
+                return plan(check, hypothesis)
+        title = _title(hypothesis, scenario, history)
+        if title is None or title in history.failed_fixes:
+            continue
+        fix = None
+        if title not in history.proposed and not any(t in history.proposed for t in hypothesis.fix.titles()):
+            fix = _fix_payload(hypothesis, title, established)
+        if hypothesis.apply and _asked(history, hypothesis.apply.text) is False:
+            return plan(hypothesis.apply, hypothesis, fix=fix)
+        apply_answer = _asked(history, hypothesis.apply.text) if hypothesis.apply else False
+        if isinstance(apply_answer, Answer) and apply_answer.kind == "failed":
+            continue  # carrying the fix out did not work: this hypothesis is out
+        resolution = _asked(history, title)
+        if resolution is False:
+            summary = _why(hypothesis, established)
+            step = propose(title, summary, hypothesis.fix.follow_ups)
+            base = Step(f"{hypothesis.key}:fix", step, 0.8)
+            return plan(base, hypothesis, fix=fix)
+        # Given, and answered neither way (skipped, unclear): ask once how it went, then move on.
+        followup = _followup(title)
+        if _asked(history, step_text(followup)) is False:
+            return plan(Step(f"{hypothesis.key}:followup", followup, 0.7), hypothesis)
+    return _escalate(scenario, history, failed, established)
+
+
+def _title(hypothesis: Hypothesis, scenario: Scenario, history: History) -> str | None:
+    """The fix's title as it reads in this session (None: a generic lead the engineer never gave)."""
+    fix = hypothesis.fix
+    return _fill(fix.title, scenario, history) if "{" in fix.title else fix.title_for(history.said)
+
+
+def _followup(title: str) -> dict:
+    return ask(
+        f"Did “{title}” help?",
+        "Knowing whether the fix held decides between closing and the next lead.",
+        (("Yes, it's fixed", "fixed"), ("No, same problem", "not_fixed"), ("Haven't tried it", "untried")),
+    )
+
+
+def _fix_payload(hypothesis: Hypothesis, title: str, established: list[str]) -> dict:
+    return {
+        "title": title[:200],
+        "description": _why(hypothesis, established),
+        "confidence": 75,
+        "script_template": hypothesis.fix.template,
+        "script_parameters": None,
+    }
+
+
+def _why(hypothesis: Hypothesis, established: list[str]) -> str:
+    found = (" What the session established: " + "; ".join(established) + ".") if established else ""
+    return hypothesis.fix.why + found
+
+
+def _still_open(item: tuple[str, ...], settled: set) -> bool:
+    """A lane item (text, why[, key of the step that settles it]) not settled yet."""
+    return len(item) < 3 or item[2] not in settled
+
+
+def _lane(questions, checks, history: History) -> dict:
+    """Open lane items, once each: those the engineer has not answered in the lane yet."""
+    answered = {question.strip().lower() for _, question, _ in history.lane_all}
+
+    def items(pairs):
+        texts = dict.fromkeys(item[:2] for item in pairs if item[0].lower() not in answered)
+        return [{"text": text, "why": why} for text, why in texts]
+
+    return {"questions": items(questions), "checks": items(checks)}
+
+
+def _wrap_up(title: str, history: History) -> Plan:
+    step = act(
+        f"Confirm with the user that the problem is gone after “{title}”, then resolve the session and say "
+        "what fixed it.",
+        "A fix the user has confirmed is the one to write up.",
+        "The user confirms it works.",
+        kind="verification",
+    )
+    if _asked(history, step_text(step)) is False:
+        return Plan(step, 0.9, "The fix worked.")
+    return Plan(
+        ask(
+            "Anything else to check before you resolve the session?",
+            "Resolve when nothing is left; the note will carry what fixed it.",
+            free=True,
+        ),
+        0.9,
+        "The fix worked.",
+    )
+
+
+def _escalate(scenario: Scenario, history: History, failed: list[Hypothesis], established: list[str]) -> Plan:
+    tried = "; ".join(h.name for h in failed)
+    if failed:
+        text = (
+            f"Escalate this session: the likely causes are ruled out ({tried}). Use Escalate; the package "
+            "lists what was tried and what we confirmed."
+        )
+    else:
+        text = (
+            "Escalate this session: the leads I can offer are used up. Use Escalate; the package lists what "
+            "was tried and what we confirmed."
+        )
+    step = act(
+        text, "A colleague with fresh eyes, or access we lack, is the fastest next step.", "A colleague picks it up."
+    )
+    if _asked(history, text) is False:
+        return Plan(
+            step, 0.2, "No hypothesis left that fits what we found." + (f" Ruled out: {tried}." if tried else "")
+        )
+    count = sum(1 for s, _ in history.given if step_text(s).startswith("What have you found since"))
+    return Plan(
+        ask(
+            f"What have you found since{' then' if count else ''}? Describe what you see now"
+            + (" (an error, a log line, a change)." if count % 2 == 0 else ", in as much detail as you can."),
+            "New evidence is the only way forward from here.",
+            free=True,
+        ),
+        0.2,
+        "Waiting for new evidence.",
+    )
 
 
 @demo.responder("session_turn")
 def demo_turn(request) -> dict:
-    first = _message_text(request.messages[0])
-    scenario = _scenario_for(_intake_of(first))
-    turn_index = sum(1 for m in request.messages if m["role"] == "assistant")
-    steps = scenario["steps"]
-    step, confidence, reasoning, lane = steps[min(turn_index, len(steps) - 1)]
-    turn = {"step": step, "confidence": confidence, "reasoning": reasoning, "lane": lane}
-    proposed_before = any(m["role"] == "assistant" and '"fix":{' in _message_text(m) for m in request.messages)
-    # A fix is something to apply: an instruction or script, or the resolution; never a step that
-    # only gathers information or verifies.
-    applies = step["type"] == "resolution_suggestion" or (
-        step["type"] == "action" and step["action"]["kind"] in ("instruction", "script_generation")
-    )
-    if applies and not proposed_before:
-        turn["fix"] = _demo_fix(scenario, step, first)
-    last = _message_text(request.messages[-1]) if turn_index else ""
+    history = _read(request.messages)
+    plan = None
+    if history.last_worked:
+        plan = _wrap_up(history.last_worked, history)
+    elif history.flow:
+        plan = _walk_flow(history)
+    if plan is None:
+        plan = _plan_scenario(_scenario_for(history.intake), history)
+    if plan.fix and (plan.fix["title"] in history.proposed or plan.fix["title"] in history.failed_fixes):
+        plan.fix = None  # never propose a fix twice, and never one that failed
+    turn: dict[str, Any] = {
+        "step": plan.step,
+        "confidence": round(plan.confidence, 2),
+        "reasoning": plan.reasoning,
+        "lane": plan.lane,
+    }
+    if plan.fix:
+        turn["fix"] = {"script_template": None, "script_parameters": None, **plan.fix}
     # Lane answers reported since the last step become facts, resting on their lane item.
     turn["promote_facts"] = [
         {"text": f"{answer.strip().rstrip('.')}.", "summary": f"answers {ref}", "source_ref": ref}
-        for ref, _question, answer in _LANE_ANSWER.findall(last)
+        for ref, _question, answer in history.lane_answers
     ] or None
-    engineer = re.search(r'<data source="engineer">\n(.*?)\n</data>', last, re.DOTALL)
-    if engineer and _WORKED.search(engineer.group(1)) and "did not work" not in engineer.group(1).lower():
-        turn["proposed_outcome"] = {"status": "applied_success", "note": "You wrote that it worked."}
+    last = history.given[-1] if history.given else None
+    if last and last[1] is not None and last[1].kind == "free_text":
+        # Outcome read from the engineer's words while a fix is being verified: for one click.
+        if _WORKED.search(last[1].text) and not _FAILED.search(last[1].text):
+            turn["proposed_outcome"] = {"status": "applied_success", "note": "You wrote that it worked."}
+        elif _FAILED.search(last[1].text):
+            turn["proposed_outcome"] = {"status": "applied_failed", "note": "You wrote that it did not work."}
     return turn
 
 

@@ -13,7 +13,6 @@ import json
 import re
 from typing import Any
 
-from flywheel_app.trees import tree_text
 from resolutionflow.taxonomy import Domain, Urgency
 
 # --- classification -------------------------------------------------------------------
@@ -100,9 +99,13 @@ How you work:
    engineer to confirm scope and backups. Never invent tool names, KB article numbers, commands,
    people or ticket numbers: use only well-known, standard tooling, and only the script templates
    offered in the session context, by their exact slug.
-6. If a matched flow is given as a guide, follow its logic while it fits the evidence and depart
+6. If a matched flow is given as a guide (its tree as JSON), ask its questions in order from the
+   start node, taking the branch the engineer's answer names, while it fits the evidence; depart
    from it when the evidence says so.
 7. If the engineer skips a step, do not ask the same thing again: find another route.
+   A fix the engineer reports did not work (or only partly) is ruled out: never propose it, or
+   the same fix in other words, again. Move to the next hypothesis, or, when none is left, say so
+   and suggest escalating.
 8. Keep language plain and specific. No greetings, no filler, no markdown headings.
 
 9. When the evidence supports a concrete fix, also put it in "fix" (title, description, your
@@ -357,8 +360,12 @@ def handover_message(*, engineer: str, briefing: dict, fresh_context: str = "") 
 
 
 def flow_guide_text(flow) -> str:
-
-    return f"Title: {flow.title}\nWhen to use: {flow.when_to_use}\nSteps: {tree_text(flow.tree)}"
+    """The matched flow for the AI: its title, when to use it, and its tree as JSON on one line
+    (node ids, questions with the option labels that lead on, instructions, resolutions), so
+    the AI can follow the questions in order and take the branch an answer names."""
+    tree = json.dumps(flow.tree, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    title = " ".join(flow.title.split())
+    return f"Title: {title}\nWhen to use: {' '.join(flow.when_to_use.split())}\nTree: {tree}"
 
 
 # --- the script builder ------------------------------------------------------------------

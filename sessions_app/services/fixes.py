@@ -3,12 +3,14 @@ transaction. Decisions (what the engineer does with the fix) and outcomes (how i
 kept apart; `applied_at` is stamped only by what says the fix really ran."""
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from resolutionflow.accounts.models import User
 from resolutionflow.accounts.services import account_settings_get, audit_record
 from resolutionflow.errors import Conflict, InvalidInput
+from sessions_app import prompts
 from sessions_app.models import AISession, ScriptTemplate, SessionStep, SuggestedFix, TemplateDraft
 from sessions_app.powershell import PLACEHOLDER
 from sessions_app.services.guards import OPEN, session_lock
@@ -121,10 +123,13 @@ def fix_mark_applied(*, fix: SuggestedFix, actor: User) -> SuggestedFix:
 
 
 @transaction.atomic
-def fix_record_outcome(*, fix: SuggestedFix, actor: User | None, outcome: str, note: str = "") -> SuggestedFix:
+def fix_record_outcome(
+    *, fix: SuggestedFix, actor: User | None, outcome: str, note: str = "", tell_ai: bool = True
+) -> SuggestedFix:
     """Record how the fix went. Pending needs a reason (what we are waiting on); failure a reason;
     partial notes. Success and failure are final; pending and partial can still move on, and
-    re-recording pending updates its reason."""
+    re-recording pending updates its reason. The AI is told with the engineer's next message, so
+    it never proposes a failed fix again (`tell_ai=False` when that message already says it)."""
     if outcome not in (Out.APPLIED_SUCCESS, Out.APPLIED_FAILED, Out.APPLIED_PARTIAL, Out.APPLIED_PENDING):
         raise InvalidInput("Unknown outcome.")
     note = (note or "").strip()[:2000]
@@ -153,11 +158,31 @@ def fix_record_outcome(*, fix: SuggestedFix, actor: User | None, outcome: str, n
         ]
     )  # fmt: skip
     session_bump_state_version(session_id=locked.session_id)
+    if tell_ai:
+        _tell_ai(locked, note)
     audit_record(
         account=locked.session.account, actor=actor, action="fix.outcome", obj=locked,
         details={"outcome": outcome},
     )  # fmt: skip
     return locked
+
+
+_TOLD = {
+    Out.APPLIED_SUCCESS: "worked",
+    Out.APPLIED_FAILED: "did not work",
+    Out.APPLIED_PARTIAL: "partly worked",
+    Out.APPLIED_PENDING: "waiting to verify",
+}
+
+
+def _tell_ai(fix: SuggestedFix, note: str) -> None:
+    """The outcome goes to the AI with the engineer's next message (the session's waiting context)."""
+    told = f"The engineer recorded the suggested fix “{fix.title}” as: {_TOLD[fix.outcome]}."
+    if note:
+        told += "\n" + prompts.fence(note, source="engineer")
+    AISession.objects.filter(pk=fix.session_id).update(
+        pending_context=Concat(F("pending_context"), Value("\n"), Value(told))
+    )
 
 
 @transaction.atomic

@@ -15,7 +15,7 @@ from resolutionflow.ai.client import Subject, ai_json, collect_usage, usage_tota
 from resolutionflow.ai.errors import AIError
 from resolutionflow.errors import Conflict, InvalidInput
 from sessions_app import prompts
-from sessions_app.models import MAX_OPTIONS, MAX_STEPS, AISession, LaneItem, SessionStep
+from sessions_app.models import MAX_OPTIONS, MAX_STEPS, AISession, LaneItem, SessionStep, SuggestedFix
 from sessions_app.services import fixes
 from sessions_app.services.guards import WORKING, session_check, session_lock
 from sessions_app.services.state import session_bump_state_version
@@ -267,8 +267,27 @@ def session_answer_step(
         if lane_items:
             LaneItem.objects.filter(pk__in=[i.pk for i in lane_items]).update(reported_in_step=step.order)
         fixes.fix_count_engineer_message(session_id=locked.pk)
+        if (
+            kind == SessionStep.ResponseKind.ACTION_RESULT
+            and step.step_type == SessionStep.StepType.RESOLUTION_SUGGESTION
+        ):
+            _record_fix_result(locked, step, actor, worked=bool(worked), details=text)
     session.pending_context, session.last_activity_at = "", locked.last_activity_at
     return step
+
+
+def _record_fix_result(session: AISession, step: SessionStep, actor: User, *, worked: bool, details: str) -> None:
+    """ "That fixed it" / "It didn't fix it" on the suggested fix's own step records the fix's
+    outcome: the engineer said it, in so many words (the answer itself tells the AI)."""
+    fix = SuggestedFix.objects.filter(
+        session_id=session.pk, superseded_at__isnull=True, outcome__in=fixes.OPEN_OUTCOMES
+    ).first()
+    # The step's own fix, or the active fix this step suggests again (proposed with its action).
+    if fix is not None and (
+        fix.step_id == step.pk or fix.title == " ".join(str(step.content.get("fix", "")).split())[:200]
+    ):
+        outcome = SuggestedFix.Outcome.APPLIED_SUCCESS if worked else SuggestedFix.Outcome.APPLIED_FAILED
+        fixes.fix_record_outcome(fix=fix, actor=actor, outcome=outcome, note=details, tell_ai=False)
 
 
 def _hold_for_answer(session: AISession, step: SessionStep, actor: User) -> tuple[AISession, str]:
