@@ -106,6 +106,8 @@ def promote(request, session_id: int, item_id: int):
     item = get_for_account(LaneItem.objects.filter(session=session), account=session.account_id, pk=item_id)
     source_type = Fact.SourceType.QUESTION if item.kind == LaneItem.Kind.QUESTION else Fact.SourceType.DIAGNOSTIC_CHECK
     form = PromoteForm(request.POST)
+    # Whatever went wrong, what the engineer had typed comes back in the item's box.
+    kept = {"promoting": item.pk, "promote_text": form.data.get("text", "")}
     if form.is_valid() and form.cleaned_data["action"] == "draft":
         try:
             draft = services.fact_draft(session=session, item=item, actor=request.user)
@@ -118,18 +120,18 @@ def promote(request, session_id: int, item_id: int):
         except (InvalidInput, Conflict) as exc:
             return _panel(request, session, error=exc.message)
         except AIError as exc:
-            return _panel(request, session, error=exc.message, retry_item=item.pk)
+            return _panel(request, session, error=exc.message, retry_draft=item if exc.retryable else None, **kept)
         return _panel(request, session, draft={**draft, "item": item})
     if not form.is_valid() or not form.cleaned_data["text"]:
         error = form_error_message(form) or "Write the fact: one short sentence."
-        return _panel(request, session, error=error, promoting=item.pk)
+        return _panel(request, session, error=error, **kept)
     try:
         services.fact_create(
             session=session, actor=request.user, text=form.cleaned_data["text"], summary=form.cleaned_data["summary"],
             source_type=source_type, source_ref=item.public_id,
         )  # fmt: skip
     except (InvalidInput, Conflict) as exc:
-        return _panel(request, session, error=exc.message, promoting=item.pk)
+        return _panel(request, session, error=exc.message, **kept)
     return _panel(request, session)
 
 
