@@ -16,7 +16,7 @@ from resolutionflow.accounts.models import User
 from resolutionflow.ai.client import Subject, ai_json, ai_text
 from resolutionflow.ai.errors import AIError
 from sessions_app.models import AISession, Escalation, LaneItem, SessionStep
-from sessions_app.selectors import session_lane
+from sessions_app.selectors import handoff_assessment_status, session_lane
 from sessions_app.services.ticket_pushes import KINDS, register_drafter
 
 from . import prompts
@@ -172,9 +172,10 @@ def document_draft(*, session: AISession, kind: str, actor: User) -> str:
     return preview_get(session=session, kind=kind, actor=actor).markdown
 
 
-def handoff_assess(*, escalation: Escalation) -> Escalation:
+def handoff_assess(*, escalation: Escalation, actor: User | None = None) -> Escalation:
     """The AI assessment on the handoff screen (likely cause, suggested steps, confidence). Run by
-    a Celery task with a time limit; a failure leaves it 'unavailable' and the screen still works."""
+    a Celery task with a time limit; a failure leaves it 'unavailable' and the screen still works.
+    `actor`: who asked for it, when it is drafted again by hand (else the escalating engineer)."""
     session = escalation.session
     try:
         result = ai_json(
@@ -185,7 +186,7 @@ def handoff_assess(*, escalation: Escalation) -> Escalation:
             ),
             schema=prompts.HANDOFF_ASSESSMENT_SCHEMA,
             account=session.account,
-            user=escalation.escalated_by,
+            user=actor or escalation.escalated_by,
             subject=Subject("session", session.pk),
             max_tokens=800,
             within=settings.HANDOFF_ASSESSMENT_TIMEOUT,
@@ -202,6 +203,30 @@ def handoff_assess(*, escalation: Escalation) -> Escalation:
     )
     escalation.refresh_from_db()
     return escalation
+
+
+def handoff_assessment_retry(*, escalation: Escalation, actor: User) -> Escalation:
+    """Draft the assessment again, in this request, once the handoff screen shows it unavailable (the
+    AI failed, or it never came). Anyone who may read the handoff may ask. A ready assessment, or one
+    still being drafted in time, is left as it is; of two clicks at once, one drafts."""
+    if (
+        escalation.claimed_at is not None
+        or handoff_assessment_status(escalation) != Escalation.AssessmentStatus.UNAVAILABLE
+    ):
+        return escalation
+    lock = f"handoff-assessment-retry:{escalation.account_id}:{escalation.pk}"
+    if not cache.add(lock, True, timeout=settings.HANDOFF_ASSESSMENT_TIMEOUT + 10):
+        return escalation
+    try:
+        Escalation.objects.filter(pk=escalation.pk, claimed_at__isnull=True).exclude(
+            assessment_status=Escalation.AssessmentStatus.READY
+        ).update(assessment_status=Escalation.AssessmentStatus.PENDING, assessment_error="")
+        escalation.refresh_from_db()
+        if escalation.assessment_status != Escalation.AssessmentStatus.PENDING:
+            return escalation  # it came in, or the session was picked up, in the meantime
+        return handoff_assess(escalation=escalation, actor=actor)
+    finally:
+        cache.delete(lock)
 
 
 def handoff_assessment_unavailable(*, escalation: Escalation, error: str) -> Escalation:

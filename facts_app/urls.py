@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:session_id>/facts/<int:fact_id>/edit/", views.edit, name="edit"),
     path("<int:session_id>/facts/<int:fact_id>/delete/", views.delete, name="delete"),
     path("<int:session_id>/facts/promote/<int:item_id>/", views.promote, name="promote"),
+    path("<int:session_id>/handoff/assessment/retry/", views.assessment_retry, name="assessment_retry"),
     re_path(
         r"^(?P<session_id>[0-9]+)/preview/(?P<kind>resolution_note|escalation_package)/$", views.preview, name="preview"
     ),

@@ -4,17 +4,22 @@ from django.contrib.auth.decorators import login_required
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from resolutionflow.accounts.tenancy import get_for_account
+from resolutionflow.accounts.tenancy import engineer_required, get_for_account
 from resolutionflow.ai.errors import AIError
 from resolutionflow.errors import Conflict, InvalidInput, PermissionDenied
 from resolutionflow.htmx import STATE_CHANGED, form_error_message, region_response
 from sessions_app.models import LaneItem
-from sessions_app.selectors import session_get_for_user, session_row_for_user
+from sessions_app.selectors import (
+    escalation_open,
+    handoff_assessment_context,
+    session_get_for_user,
+    session_row_for_user,
+)
 
 from . import services
 from .forms import FactForm, PreviewForm, PromoteForm
 from .models import Fact
-from .previews import preview_get, preview_last_good
+from .previews import handoff_assessment_retry, preview_get, preview_last_good
 from .selectors import facts_counts, facts_panel
 
 
@@ -106,6 +111,8 @@ def promote(request, session_id: int, item_id: int):
     item = get_for_account(LaneItem.objects.filter(session=session), account=session.account_id, pk=item_id)
     source_type = Fact.SourceType.QUESTION if item.kind == LaneItem.Kind.QUESTION else Fact.SourceType.DIAGNOSTIC_CHECK
     form = PromoteForm(request.POST)
+    # Whatever went wrong, what the engineer had typed comes back in the item's box.
+    kept = {"promoting": item.pk, "promote_text": form.data.get("text", "")}
     if form.is_valid() and form.cleaned_data["action"] == "draft":
         try:
             draft = services.fact_draft(session=session, item=item, actor=request.user)
@@ -118,18 +125,18 @@ def promote(request, session_id: int, item_id: int):
         except (InvalidInput, Conflict) as exc:
             return _panel(request, session, error=exc.message)
         except AIError as exc:
-            return _panel(request, session, error=exc.message, retry_item=item.pk)
+            return _panel(request, session, error=exc.message, retry_draft=item if exc.retryable else None, **kept)
         return _panel(request, session, draft={**draft, "item": item})
     if not form.is_valid() or not form.cleaned_data["text"]:
         error = form_error_message(form) or "Write the fact: one short sentence."
-        return _panel(request, session, error=error, promoting=item.pk)
+        return _panel(request, session, error=error, **kept)
     try:
         services.fact_create(
             session=session, actor=request.user, text=form.cleaned_data["text"], summary=form.cleaned_data["summary"],
             source_type=source_type, source_ref=item.public_id,
         )  # fmt: skip
     except (InvalidInput, Conflict) as exc:
-        return _panel(request, session, error=exc.message, promoting=item.pk)
+        return _panel(request, session, error=exc.message, **kept)
     return _panel(request, session)
 
 
@@ -163,3 +170,24 @@ def preview(request, session_id: int, kind: str):
     """GET: the preview as the session is now. POST: regenerate (a new draft, whatever the cache holds)."""
     session = session_get_for_user(user=request.user, session_id=session_id)
     return _preview_response(request, session, kind, regenerate=request.method == "POST")
+
+
+# --- the handoff assessment --------------------------------------------------------------------
+
+
+@engineer_required
+@require_POST
+def assessment_retry(request, session_id: int):
+    """Draft the handoff assessment again after it came out unavailable. Like "Start here", open to
+    every engineer who may read the handoff; the region answers with the outcome (or says the
+    session was picked up meanwhile)."""
+    session = session_get_for_user(user=request.user, session_id=session_id)
+    escalation = escalation_open(session=session)
+    if escalation is not None:
+        escalation = handoff_assessment_retry(escalation=escalation, actor=request.user)
+    return region_response(
+        request,
+        "sessions_app/partials/_assessment.html",
+        lambda: {"gone": True} if escalation is None else handoff_assessment_context(escalation=escalation),
+        redirect_to=reverse("sessions_app:handoff", args=[session.pk]),
+    )

@@ -4,9 +4,12 @@ import hashlib
 import re
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.utils import timezone
 
 from resolutionflow.accounts.models import ENGINEER_ROLES, User
 from resolutionflow.errors import NotFound
@@ -286,6 +289,21 @@ def escalation_open(*, session: AISession) -> Escalation | None:
         .select_related("escalated_by", "target")
         .first()
     )
+
+
+def handoff_assessment_status(escalation: Escalation) -> str:
+    """The assessment's status as the handoff screen shows it: one still being drafted past its
+    time limit (a worker down, a task lost) is unavailable, and may be drafted again."""
+    status = escalation.assessment_status
+    late = timezone.now() - escalation.created_at > timedelta(seconds=settings.HANDOFF_ASSESSMENT_TIMEOUT + 5)
+    if status == Escalation.AssessmentStatus.PENDING and late:
+        return Escalation.AssessmentStatus.UNAVAILABLE
+    return status
+
+
+def handoff_assessment_context(*, escalation: Escalation) -> dict:
+    """What the assessment region of the handoff screen needs."""
+    return {"escalation": escalation, "assessment_status": handoff_assessment_status(escalation)}
 
 
 # --- the session page -------------------------------------------------------------------------

@@ -10,6 +10,7 @@ the data a test creates must be committed for it to see.
 """
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,27 @@ def shoot_both(page, name: str) -> None:
     screenshot(page, name, PHONE)
     assert_no_sideways_scroll(page, name)
     screenshot(page, name, DESKTOP)
+
+
+def shoot_drawer(page, name: str) -> None:
+    """At phone width the lane is a bottom drawer: open it and shoot what the phone shows (a
+    full-page shot would draw the fixed drawer mid-page), then close it and go back to desk width."""
+    from playwright.sync_api import expect
+
+    page.set_viewport_size({"width": PHONE, "height": VIEWPORT_HEIGHT})
+    handle = page.get_by_role("button", name=re.compile(r"^Tasks"))
+    handle.click()
+    expect(handle).to_have_attribute("aria-expanded", "true")
+    page.wait_for_timeout(250)  # the drawer's opening transition
+    page.screenshot(path=str(SCREENSHOT_DIR / f"{name}-{PHONE}.png"), animations="disabled")
+    assert_no_sideways_scroll(page, f"{name} (drawer open)")
+    page.keyboard.press("Escape")
+    expect(handle).to_have_attribute("aria-expanded", "false")
+    page.set_viewport_size({"width": DESKTOP, "height": VIEWPORT_HEIGHT})
+
+
+def show_in_lane(page, locator) -> None:
+    """Scroll the lane (its own scroll box beside the conversation) to `locator`, and the window back
+    to the top: a full-page shot of a scrolled window draws the sticky top bar mid-page."""
+    locator.scroll_into_view_if_needed()
+    page.evaluate("window.scrollTo(0, 0)")

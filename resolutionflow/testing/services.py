@@ -1,4 +1,5 @@
-"""Pytest plugin: a real Celery worker process for the task tests (see conftest.py).
+"""Pytest plugin: a real Celery worker process for the task tests (see conftest.py), and
+`tasks_inline` for tests that want a task run where it is queued.
 
 `celery_worker_process` starts one worker per session, against the throwaway Redis of
 `make test` (REDIS_URL) and the *test* database pytest-django created. The worker is another
@@ -122,6 +123,19 @@ def _stop(worker: CeleryWorker) -> None:
     except subprocess.TimeoutExpired:
         worker.process.kill()
         worker.process.wait(timeout=STOP_TIMEOUT)
+
+
+@pytest.fixture
+def tasks_inline() -> Iterator[None]:
+    """Celery tasks run in the request that queues them, as on a laptop without Redis (`make test`
+    has Redis and no worker in the test process). Sent with `on_commit`, they still need the commit:
+    `django_capture_on_commit_callbacks(execute=True)` in a test of a single transaction."""
+    from resolutionflow.celery import app
+
+    was = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = was
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,6 @@ import pytest
 from playwright.sync_api import expect
 
 from resolutionflow.accounts.models import Notification
-from resolutionflow.celery import app
 from resolutionflow.psa.models import InternalTicket, InternalTicketNote
 from resolutionflow.psa.services import internal_ticket_create
 from resolutionflow.testing.browser import (
@@ -239,16 +238,6 @@ def colleague_page(browser):
     context.set_default_timeout(10_000)
     yield context.new_page()
     context.close()
-
-
-@pytest.fixture
-def tasks_inline():
-    """Run Celery tasks in the request that queues them (see the module docstring)."""
-
-    was = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = was
 
 
 @pytest.fixture

@@ -55,6 +55,7 @@ REGIONS = [
     ),
     ("sessions_app:escalation_queue", {}, "get", {}, "sessions_app-queue"),
     ("sessions_app:handoff_assessment", {"session_id": "waiting"}, "get", {}, "sessions_app-assessment"),
+    ("facts_app:assessment_retry", {"session_id": "waiting"}, "post", {}, "sessions_app-assessment"),
     ("sessions_app:lane_answer", {"session_id": "session", "item_id": "item"}, "post", {"answer": "Yes"},
      "sessions_app-lane-items"),
     ("sessions_app:answer", {"session_id": "session", "step_id": "step"}, "post", {"kind": "skipped"}, "step-1"),

@@ -3,7 +3,7 @@
 - every route that takes an object id answers 404 to a user of another account, for GET and POST,
   and changes nothing;
 - every session action answers 403 to a colleague who may read the session (it awaits pickup)
-  but not act on it, and changes nothing.
+  but not act on it, and changes nothing — except the two a colleague takes before pickup.
 
 A route added later (L1 walks, the flywheel, analytics) is covered without anyone remembering:
 a URL parameter these tests cannot fill fails them until `OBJECTS` learns how to make one."""
@@ -183,8 +183,10 @@ READS = {
     "sessions_app:documentation", "facts_app:panel",
 }  # fmt: skip
 SESSION_ROUTES = [r for r in ROUTES if "session_id" in r[1].pattern.regex.groupindex]
-# Claiming is the one action a colleague may take (test_escalation covers who may).
-SESSION_ACTIONS = [r for r in SESSION_ROUTES if r[0] not in READS and r[0] != "sessions_app:claim"]
+# The actions a colleague takes on a session awaiting pickup: claiming it (test_escalation covers who
+# may) and asking for its handoff assessment again (test_ai_faults does).
+COLLEAGUE_ACTIONS = {"sessions_app:claim", "facts_app:assessment_retry"}
+SESSION_ACTIONS = [r for r in SESSION_ROUTES if r[0] not in READS and r[0] not in COLLEAGUE_ACTIONS]
 
 
 @pytest.mark.parametrize(("name", "pattern", "prefix"), SESSION_ACTIONS, ids=[r[0] for r in SESSION_ACTIONS])

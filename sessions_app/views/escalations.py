@@ -2,16 +2,12 @@
 Thin: resolve the session through the selector (404 for anyone who may not open it), bind a form,
 call one service, render the page or the changed region."""
 
-from datetime import timedelta
-
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from resolutionflow.accounts.tenancy import engineer_required, get_for_account
@@ -85,15 +81,6 @@ def _handoff_escalation(request, session_id: int) -> tuple[AISession, Escalation
     return session, escalation
 
 
-def _assessment_context(escalation: Escalation) -> dict:
-    waited = timezone.now() - escalation.created_at
-    timed_out = waited > timedelta(seconds=settings.HANDOFF_ASSESSMENT_TIMEOUT + 5)
-    status = escalation.assessment_status
-    if status == Escalation.AssessmentStatus.PENDING and timed_out:
-        status = Escalation.AssessmentStatus.UNAVAILABLE
-    return {"escalation": escalation, "assessment_status": status}
-
-
 @engineer_required
 @require_GET
 def handoff_screen(request, session_id: int):
@@ -109,7 +96,7 @@ def handoff_screen(request, session_id: int):
         "tried": selectors.handoff_briefing(session, escalation),
         "facts": list(session.facts.filter(deleted_at__isnull=True).order_by("created_at", "id")),
         "package_push": escalation.pushes.first(),
-        **_assessment_context(escalation),
+        **selectors.handoff_assessment_context(escalation=escalation),
     }
     return render(request, "sessions_app/handoff.html", context)
 
@@ -118,13 +105,10 @@ def handoff_screen(request, session_id: int):
 @require_GET
 def handoff_assessment(request, session_id: int):
     session, escalation = _handoff_escalation(request, session_id)
-    context = {"gone": True} if escalation is None else _assessment_context(escalation)
+    context = {"gone": True} if escalation is None else selectors.handoff_assessment_context(escalation=escalation)
     # The assessment is a region of the handoff screen: without HTMX, that screen is the answer.
     handoff = reverse("sessions_app:handoff", args=[session.pk])
     return region_response(request, "sessions_app/partials/_assessment.html", context, redirect_to=handoff)
-    return region_response(
-        request, "sessions_app/partials/_assessment.html", context, page="sessions_app/partials/_assessment.html"
-    )
 
 
 @engineer_required
