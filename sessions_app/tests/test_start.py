@@ -322,7 +322,7 @@ def test_demo_mode_starts_a_plausible_session_without_any_network(tenant_a, clie
     assert (session.problem_summary, session.problem_domain) == ("Outlook keeps prompting for the password", "email")
     step = session.steps.get()
     assert step.step_type == "question" and "password change" in step.content["text"]
-    assert session.lane_items.count() == 2
+    assert session.lane_items.count() == 3  # the leading hypothesis's items and the next one's
     assert set(AIUsage.objects.values_list("provider", flat=True)) == {"demo"}
     page = client.get(response["Location"]).content.decode()
     assert "Demo AI" in page and step.content["text"] in page
