@@ -1,5 +1,7 @@
 from django import forms
 
+from sessions_app.models import Escalation
+
 from .models import MAX_FACT_CHARS
 
 
@@ -21,6 +23,11 @@ class PromoteForm(FactForm):
 
 
 class PreviewForm(forms.Form):
-    """Asking for a preview: what the engineer has typed under "How was it resolved?" so far."""
+    """Asking for a preview: what the engineer has typed under "How was it resolved?" so far, and
+    (escalating with a fix to account for) how they say the fix went, not recorded yet."""
 
     summary = forms.CharField(max_length=5000, required=False, strip=True)
+    intercept = forms.ChoiceField(
+        choices=[(c, label) for c, label in Escalation.Intercept.choices if c], required=False
+    )
+    intercept_note = forms.CharField(max_length=2000, required=False, strip=True)

@@ -16,7 +16,8 @@ from resolutionflow.accounts.models import User
 from resolutionflow.ai.client import Subject, ai_json, ai_text
 from resolutionflow.ai.errors import AIError
 from sessions_app.models import AISession, Escalation, LaneItem, SessionStep
-from sessions_app.selectors import handoff_assessment_status, session_lane
+from sessions_app.selectors import escalation_needs_intercept, fix_active, handoff_assessment_status, session_lane
+from sessions_app.services.escalations import intercept_drafted_from
 from sessions_app.services.ticket_pushes import KINDS, register_drafter
 
 from . import prompts
@@ -36,8 +37,8 @@ class Preview:
 
 
 def preview_cache_key(*, account_id: int, kind: str, session_id: int, state_version: int, summary: str = "") -> str:
-    """The summary the engineer is typing into Resolve is not saved yet, so a note drafted with it
-    is a variant of the same version, told apart by a digest of the text."""
+    """What the engineer is typing (the resolution, how the fix went) is not saved yet, so a draft
+    made with it is a variant of the same version, told apart by a digest of the text."""
     key = f"preview:{account_id}:{kind}:{session_id}:{state_version}"
     return f"{key}:{hashlib.sha256(summary.encode()).hexdigest()[:16]}" if summary else key
 
@@ -46,7 +47,9 @@ def _last_good_key(*, account_id: int, kind: str, session_id: int) -> str:
     return f"preview-last:{account_id}:{kind}:{session_id}"
 
 
-def preview_bundle(*, session: AISession, resolution_summary: str = "") -> dict:
+def preview_bundle(
+    *, session: AISession, resolution_summary: str = "", intercept: str = "", intercept_note: str = ""
+) -> dict:
     """Everything a preview may say, and nothing else: secrets are already redacted in what is
     stored of a script generation, so they cannot reach the AI from here.
 
@@ -59,7 +62,9 @@ def preview_bundle(*, session: AISession, resolution_summary: str = "") -> dict:
     - checks_run: turns.lane_item_answer (a check's answer), turns.session_answer_step (an action);
     - scripts: services.scripts script_generate / script_mark_ran / fix_attach_script;
     - open_items: turns.session_take_turn (each turn's questions and checks);
-    - resolution_summary: what the engineer types (part of the key, not the version)."""
+    - resolution_summary: what the engineer types (part of the key, not the version);
+    - intercept, intercept_note: how the engineer says the fix went while escalating, before it is
+      recorded (part of the key): the fix reads as if it were recorded so."""
     facts = Fact.objects.live().filter(session=session).order_by("created_at", "id")
     fix = session.fixes.filter(superseded_at__isnull=True).first()
     checks = [
@@ -83,7 +88,7 @@ def preview_bundle(*, session: AISession, resolution_summary: str = "") -> dict:
         "intake": session.intake_content[:MAX_INTAKE_CHARS],
         "ticket": session.ticket_label or None,
         "facts": [{"text": f.text, "source": _source(f, items), "summary": f.summary} for f in facts],
-        "fix": _fix_fields(fix) if fix else None,
+        "fix": _fix_as_told(_fix_fields(fix), intercept, intercept_note) if fix else None,
         "checks_run": checks,
         "scripts": scripts,
         # The lane's ids (Q1, C2) mean nothing on a ticket: the documents speak in the items' words.
@@ -96,6 +101,21 @@ def _source(fact: Fact, items: list[LaneItem]) -> str:
     """Where a fact came from, in words: the question or check it answers, not its lane id."""
     item = next((i for i in items if i.public_id == fact.source_ref), None) if fact.source_ref else None
     return f"the answer to: {item.text}" if item else fact.get_source_type_display()
+
+
+def _fix_as_told(fields: dict, intercept: str, note: str) -> dict:
+    """The fix as it will read once the intercept answer is recorded (escalate records it first)."""
+    if not intercept:
+        return fields
+    outcome, note = Escalation.Intercept.recorded_as(intercept, note)
+    told = {**fields, "outcome": outcome}
+    if outcome == "applied_failed":
+        told["failure_reason"] = note
+    elif outcome == "applied_partial":
+        told["partial_notes"] = note
+    elif outcome == "proposed":
+        told.update(applied_at=None, pending_reason=None, partial_notes=None)
+    return told
 
 
 def _fix_fields(fix) -> dict:
@@ -121,20 +141,33 @@ _OUTER_FENCE = re.compile(r"^\s*```(?:markdown|md)?\s*\n(.*?)\n\s*```\s*$", re.D
 
 
 def preview_get(
-    *, session: AISession, kind: str, actor: User, regenerate: bool = False, resolution_summary: str = ""
+    *,
+    session: AISession,
+    kind: str,
+    actor: User,
+    regenerate: bool = False,
+    resolution_summary: str = "",
+    intercept: str = "",
+    intercept_note: str = "",
 ) -> Preview:
     """The preview of `kind` for the session as it is now: from the cache when nothing changed
     (no AI call), else drafted and stored. Raises AIError when a draft fails (nothing is cached).
-    `resolution_summary`: what the engineer has typed into Resolve so far (resolution notes only)."""
+    `resolution_summary`: what the engineer has typed into Resolve so far (resolution notes only).
+    `intercept`, `intercept_note`: how the engineer says the fix went, asked before escalating
+    (escalation packages only, and only while the active fix needs that answer)."""
     if kind not in KINDS:
         raise ValueError(kind)
     summary = " ".join(resolution_summary.split())[:5000] if kind == "resolution_note" else ""
+    if kind != "escalation_package" or not escalation_needs_intercept(fix_active(session=session)):
+        intercept = intercept_note = ""
+    told = intercept_drafted_from(intercept, intercept_note) if intercept else ""
     # The version is read before the bundle: a write in between can only make this draft newer
     # than its key, never older.
     version = AISession.objects.values_list("state_version", flat=True).get(pk=session.pk)
     key = preview_cache_key(
-        account_id=session.account_id, kind=kind, session_id=session.pk, state_version=version, summary=summary
-    )
+        account_id=session.account_id, kind=kind, session_id=session.pk, state_version=version,
+        summary=summary or told,
+    )  # fmt: skip
     if not regenerate:
         hit = cache.get(key)
         if hit is not None:
@@ -143,7 +176,10 @@ def preview_get(
         action=kind,
         system=prompts.PREVIEW_SYSTEMS[kind],
         messages=prompts.bundle_message(
-            preview_bundle(session=session, resolution_summary=summary), ask="Write the document."
+            preview_bundle(
+                session=session, resolution_summary=summary, intercept=intercept, intercept_note=intercept_note
+            ),
+            ask="Write the document.",
         ),
         account=session.account,
         user=actor,

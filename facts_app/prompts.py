@@ -155,6 +155,16 @@ def _fact_lines(bundle: dict) -> list[str]:
     return [f"- {f['text']}" for f in bundle.get("facts", [])] or ["- Nothing was confirmed beyond the report."]
 
 
+def _sentence(text: str) -> str:
+    """The text ending in exactly one full stop (a reason may bring its own)."""
+    text = " ".join((text or "").split())
+    return text if text.endswith(("?", "!", "…")) else text.rstrip(" .") + "."
+
+
+def _title(fix: dict) -> str:
+    return (fix.get("title") or "").rstrip(" .")
+
+
 def _tried_lines(bundle: dict) -> list[str]:
     lines = [f"- {c['check']}: {c['result']}" for c in bundle.get("checks_run", [])]
     lines += [
@@ -163,11 +173,17 @@ def _tried_lines(bundle: dict) -> list[str]:
     fix = bundle.get("fix") or {}
     outcome = fix.get("outcome")
     if outcome == "applied_failed":
-        lines.append(f"- Applied “{fix['title']}”; it did not work: {fix.get('failure_reason') or 'no reason given'}.")
+        lines.append(
+            f"- Applied “{_title(fix)}”; it did not work: {_sentence(fix.get('failure_reason') or 'no reason given')}"
+        )
     elif outcome == "applied_partial":
-        lines.append(f"- Applied “{fix['title']}”; it partly worked: {fix.get('partial_notes') or 'no notes given'}.")
+        lines.append(
+            f"- Applied “{_title(fix)}”; it partly worked: {_sentence(fix.get('partial_notes') or 'no notes given')}"
+        )
     elif outcome == "applied_pending":
-        lines.append(f"- Applied “{fix['title']}”; awaiting verification ({fix.get('pending_reason')}).")
+        lines.append(
+            f"- Applied “{_title(fix)}”; awaiting verification ({(fix.get('pending_reason') or '').rstrip(' .')})."
+        )
     return lines or ["- Nothing has been tried yet."]
 
 
@@ -179,15 +195,15 @@ def _demo_resolution_note(request) -> str:
     said = bundle.get("resolution_summary")
     if fix and outcome == "applied_pending":
         resolution = (
-            f"Provisional: “{fix['title']}” was applied and is awaiting verification "
-            f"({fix.get('pending_reason')})." + (f" {said}" if said else "")
+            f"Provisional: “{_title(fix)}” was applied and is awaiting verification "
+            f"({(fix.get('pending_reason') or '').rstrip(' .')})." + (f" {said}" if said else "")
         )
     elif said:
         resolution = said
     elif fix and (
         outcome in ("applied_success", "applied_partial") or (outcome == "proposed" and fix.get("applied_at"))
     ):
-        resolution = f"Applied “{fix['title']}”." + (f" {fix['description']}" if fix.get("description") else "")
+        resolution = f"Applied “{_title(fix)}”." + (f" {fix['description']}" if fix.get("description") else "")
     else:
         resolution = "Not recorded yet: say how it was resolved."
     cause = fix.get("description") if fix and outcome == "applied_success" else ""
@@ -214,16 +230,16 @@ def _demo_escalation_package(request) -> str:
     fix = bundle.get("fix") or {}
     outcome, confidence = fix.get("outcome"), fix.get("confidence") or 0
     if fix and outcome == "proposed" and fix.get("decision") != "dismissed" and confidence >= 60:
-        hypothesis = f"{fix['title']} ({confidence}% confidence)."
+        hypothesis = f"{_title(fix)} ({confidence}% confidence)."
     elif fix and outcome == "applied_success":
         hypothesis = (
-            f"Unusually, “{fix['title']}” was recorded as having worked; the escalation says why more is needed."
+            f"Unusually, “{_title(fix)}” was recorded as having worked; the escalation says why more is needed."
         )
     else:
         hypothesis = "No leading hypothesis yet."
     steps = []
     if outcome == "applied_pending":
-        steps.append(f"Confirm that “{fix['title']}” held once {fix.get('pending_reason')}.")
+        steps.append(_sentence(f"Confirm that “{_title(fix)}” held once {fix.get('pending_reason')}"))
     steps += [q["text"] for q in bundle.get("open_items", [])]  # in the question's own words
     steps = (steps or ["Reproduce the problem with the user and capture the exact error."])[:4]
     if len(steps) < 2:
@@ -255,7 +271,7 @@ def _demo_handoff_assessment(request) -> dict:
     facts = bundle.get("facts", [])
     cause = None
     if fix and fix.get("outcome") in ("proposed", "applied_partial", "applied_pending"):
-        cause = f"{fix['title']} — not yet shown to be the whole answer."
+        cause = f"{_title(fix)} — not yet shown to be the whole answer."
     elif facts:
         cause = f"Something consistent with: {facts[-1]['text']}"
     steps = [q["text"] for q in bundle.get("open_items", [])][:3]  # in the question's own words

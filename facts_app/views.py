@@ -15,6 +15,7 @@ from sessions_app.selectors import (
     session_get_for_user,
     session_row_for_user,
 )
+from sessions_app.services.escalations import intercept_drafted_from
 
 from . import services
 from .forms import FactForm, PreviewForm, PromoteForm
@@ -149,14 +150,21 @@ def _preview_response(request, session, kind: str, *, regenerate: bool):
     if not session.is_open:  # not open to this viewer: read-only, or closed
         raise PermissionDenied("Only the session's engineer previews its documents while it is open.")
     form = PreviewForm(request.POST if regenerate else request.GET)
-    summary = form.cleaned_data["summary"] if form.is_valid() else ""
-    # The note remembers the resolution text it was drafted from: Resolve checks it against the
-    # text it is sent with, so a note drafted before the engineer typed is never posted as it is.
-    context = {"session": session, "kind": kind, "drafted_from": summary}
+    told = form.cleaned_data if form.is_valid() else {}
+    summary = told.get("summary", "")
+    intercept, intercept_note = told.get("intercept", ""), told.get("intercept_note", "")
+    # A document remembers the input it was drafted from (the resolution text; how the fix went):
+    # Resolve and Escalate check it against what they are sent with, so a draft made before the
+    # engineer typed or changed it is never posted as it is.
+    drafted_from = (
+        summary if kind == "resolution_note" else intercept_drafted_from(intercept, intercept_note) if intercept else ""
+    )
+    context = {"session": session, "kind": kind, "drafted_from": drafted_from}
     try:
         context["preview"] = preview_get(
-            session=session, kind=kind, actor=request.user, regenerate=regenerate, resolution_summary=summary
-        )
+            session=session, kind=kind, actor=request.user, regenerate=regenerate, resolution_summary=summary,
+            intercept=intercept, intercept_note=intercept_note,
+        )  # fmt: skip
     except AIError as exc:
         context["error"] = exc.message
         context["preview"] = preview_last_good(session=session, kind=kind)

@@ -40,6 +40,7 @@ from sessions_app.demo_scenarios import (
     propose,
     step_text,
 )
+from sessions_app.models import SuggestedFix
 
 
 def _scenario_for(text: str) -> Scenario:
@@ -158,10 +159,12 @@ def _answer_of(step: dict, message: str) -> Answer:
     return Answer("free_text", text=said)
 
 
+_k = SuggestedFix.clean_title  # how a fix is known: its title as the session records it
 _FOLLOWUP = re.compile(r"^Did “(.+)” help\?$")
 
 
 def _decided(history: History, title: str, *, worked: bool) -> None:
+    title = _k(title)
     if worked:
         history.worked_fixes.add(title)
         history.failed_fixes.discard(title)
@@ -198,7 +201,7 @@ def _read(messages: list[dict]) -> History:
                 continue
             history.given.append((turn.get("step") or {}, None))
             if isinstance(turn.get("fix"), dict):
-                history.proposed.add(turn["fix"].get("title", ""))
+                history.proposed.add(_k(turn["fix"].get("title", "")))
             continue
         if not history.given:
             continue
@@ -269,7 +272,7 @@ def _walk_flow(history: History) -> Plan | None:
             return None  # given, not answered yet: the caller will not ask for a turn here
         if kind == "resolution":
             title = _fix_title_of(text)
-            if title in history.failed_fixes:
+            if _k(title) in history.failed_fixes:
                 return None  # the flow's fix did not work: depart
             followup = _followup(title)
             if _asked(history, step_text(followup)) is False:
@@ -346,7 +349,7 @@ def _order(scenario: Scenario, history: History) -> tuple[list[Hypothesis], set[
             named = [h for h in order if h.keywords and re.search(h.keywords, answer.text, re.I)]
             order = named + [h for h in order if h not in named]
     for hypothesis in scenario.hypotheses:
-        if hypothesis.fix.titles() & history.failed_fixes:
+        if {_k(t) for t in hypothesis.fix.titles()} & history.failed_fixes:
             out.add(hypothesis.key)
     return [h for h in order if h.key not in out], out
 
@@ -368,8 +371,11 @@ def _established(scenario: Scenario, history: History) -> list[str]:
             continue
         options = {o["value"]: o["label"] for o in given["question"].get("options") or []}
         said = options.get(answer.value, answer.text) if answer.kind == "option" else answer.text
-        lines.append(f"{step_text(given).rstrip('?')}: {' '.join(said.split())[:160]}")
-    lines += [f"{question.rstrip('?')}: {' '.join(answer.split())[:160]}" for _, question, answer in history.lane_all]
+        lines.append(f"{step_text(given).rstrip('?')}: {' '.join(said.split())[:160].rstrip(' .')}")
+    lines += [
+        f"{question.rstrip('?')}: {' '.join(answer.split())[:160].rstrip(' .')}"
+        for _, question, answer in history.lane_all
+    ]
     return lines
 
 
@@ -394,7 +400,8 @@ def _plan_scenario(scenario: Scenario, history: History) -> Plan:
     failed = [
         h
         for h in scenario.hypotheses
-        if h.fix.titles() & history.failed_fixes or _title(h, scenario, history) in history.failed_fixes
+        if {_k(t) for t in h.fix.titles()} & history.failed_fixes
+        or _k(_title(h, scenario, history) or "") in history.failed_fixes
     ]
     ruled = " Ruled out so far: " + "; ".join(h.name for h in failed) + "." if failed else ""
     keys = {s.text: s.key for s in _all_steps(scenario)}
@@ -425,10 +432,10 @@ def _plan_scenario(scenario: Scenario, history: History) -> Plan:
             if _asked(history, check.text) is False and _inferred(check, history) is None:
                 return plan(check, hypothesis)
         title = _title(hypothesis, scenario, history)
-        if title is None or title in history.failed_fixes:
+        if title is None or _k(title) in history.failed_fixes:
             continue
         fix = None
-        if title not in history.proposed and not any(t in history.proposed for t in hypothesis.fix.titles()):
+        if not {_k(t) for t in (title, *hypothesis.fix.titles())} & history.proposed:
             fix = _fix_payload(hypothesis, title, established)
         if hypothesis.apply and _asked(history, hypothesis.apply.text) is False:
             return plan(hypothesis.apply, hypothesis, fix=fix)
@@ -456,7 +463,7 @@ def _title(hypothesis: Hypothesis, scenario: Scenario, history: History) -> str 
 
 def _followup(title: str) -> dict:
     return ask(
-        f"Did “{title}” help?",
+        f"Did “{_k(title)}” help?",
         "Knowing whether the fix held decides between closing and the next lead.",
         (("Yes, it's fixed", "fixed"), ("No, same problem", "not_fixed"), ("Haven't tried it", "untried")),
     )
@@ -495,7 +502,7 @@ def _lane(questions, checks, history: History) -> dict:
 
 def _wrap_up(title: str, history: History) -> Plan:
     step = act(
-        f"Confirm with the user that the problem is gone after “{title}”, then resolve the session and say "
+        f"Confirm with the user that the problem is gone after “{_k(title)}”, then resolve the session and say "
         "what fixed it.",
         "A fix the user has confirmed is the one to write up.",
         "The user confirms it works.",
@@ -556,7 +563,7 @@ def demo_turn(request) -> dict:
         plan = _walk_flow(history)
     if plan is None:
         plan = _plan_scenario(_scenario_for(history.intake), history)
-    if plan.fix and (plan.fix["title"] in history.proposed or plan.fix["title"] in history.failed_fixes):
+    if plan.fix and _k(plan.fix["title"]) in history.proposed | history.failed_fixes:
         plan.fix = None  # never propose a fix twice, and never one that failed
     turn: dict[str, Any] = {
         "step": plan.step,

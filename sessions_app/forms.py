@@ -194,6 +194,8 @@ class EscalateForm(forms.Form):
         },
     )  # fmt: skip
     package = forms.CharField(max_length=20000, required=False, strip=True, widget=forms.HiddenInput)
+    # How the fix went, as the previewed package was drafted from it (see services.escalations).
+    package_drafted_from = forms.CharField(max_length=2100, required=False, strip=True, widget=forms.HiddenInput)
 
     def __init__(self, *args, targets=(), needs_intercept: bool = False, **kwargs):
         super().__init__(*args, **kwargs)

@@ -348,6 +348,12 @@ class SuggestedFix(TenantModel):
     """The AI's proposed fix (SPEC §4). At most one active (not superseded) fix per session, in the
     database. What the engineer decides to do with it and how it turned out are kept apart."""
 
+    @staticmethod
+    def clean_title(text: str) -> str:
+        """A title reads like a heading: one line, at most 200 characters, no closing full stop
+        (it is quoted inside sentences: “…”. would double the punctuation)."""
+        return " ".join((text or "").split())[:200].rstrip(" .")
+
     class Decision(models.TextChoices):
         NONE = "", "Undecided"
         ONE_OFF = "one_off", "Run as one-off"
@@ -499,6 +505,18 @@ class Escalation(TenantModel):
         DIDNT = "didnt", "It didn't work"
         PARTLY = "partly", "It partly worked"
         NEVER_APPLIED = "never_applied", "It was never applied"
+
+        @classmethod
+        def recorded_as(cls, answer: str, note: str = "") -> tuple[str, str]:
+            """What an intercept answer records on the fix: (outcome, note). The escalation
+            package previewed before it is recorded assumes the same."""
+            note = (note or "").strip()
+            return {
+                cls.WORKED: ("applied_success", note),
+                cls.DIDNT: ("applied_failed", note or "It did not work (said when escalating)."),
+                cls.PARTLY: ("applied_partial", note or "It partly worked (said when escalating)."),
+                cls.NEVER_APPLIED: ("proposed", ""),
+            }[answer]
 
     class AssessmentStatus(models.TextChoices):
         PENDING = "pending", "Being drafted"

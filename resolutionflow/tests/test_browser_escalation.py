@@ -314,6 +314,10 @@ def test_escalate_claim_from_the_live_queue_and_resolve(
         )
         didnt.check()
     intercept.get_by_label("What happened?").fill(ESCALATE_NOTE)
+    # The package is previewed before posting, as if the fix went as the engineer says (issue #10.5),
+    # and redrafted as they type what happened.
+    package = box.locator("#facts_app-preview-escalation_package")
+    expect(package.get_by_test_id("preview-doc")).to_contain_text(f"it did not work: {ESCALATE_NOTE}")
     shoot_lane(me, "escalate-box", box)
     box.get_by_role("button", name="Escalate and post the package").click()
     expect(me).to_have_url(session_url)

@@ -34,18 +34,17 @@ MAX_FRESH_CONTEXT_CHARS = 10000
 
 
 def _record_intercept(fix: SuggestedFix, actor: User, intercept: str, note: str) -> None:
-    if intercept == I.WORKED:
-        fixes.fix_record_outcome(fix=fix, actor=actor, outcome=Out.APPLIED_SUCCESS, note=note)
-    elif intercept == I.DIDNT:
-        fixes.fix_record_outcome(
-            fix=fix, actor=actor, outcome=Out.APPLIED_FAILED, note=note or "It did not work (said when escalating)."
-        )
-    elif intercept == I.PARTLY:
-        fixes.fix_record_outcome(
-            fix=fix, actor=actor, outcome=Out.APPLIED_PARTIAL, note=note or "It partly worked (said when escalating)."
-        )
-    else:
+    outcome, note = I.recorded_as(intercept, note)
+    if outcome == Out.PROPOSED:
         fixes.fix_record_never_applied(fix=fix, actor=actor)
+    else:
+        fixes.fix_record_outcome(fix=fix, actor=actor, outcome=outcome, note=note)
+
+
+def intercept_drafted_from(intercept: str, note: str) -> str:
+    """What a package previewed before the intercept is recorded was drafted from (compared on
+    escalate: a package drafted from another answer is drafted again, never posted as it is)."""
+    return f"{intercept}|{' '.join((note or '').split())}"
 
 
 def session_escalate(
@@ -57,10 +56,14 @@ def session_escalate(
     intercept: str = "",
     intercept_note: str = "",
     package: str = "",
+    package_drafted_from: str | None = None,
 ) -> Escalation:
     """Hand the session to a colleague. Saved first (status, reason, the fix's outcome), then the
     package is drafted (unless the engineer's previewed text is given) and posted; an AI or
-    ticket failure is recorded on the push and can be retried — the escalation stands."""
+    ticket failure is recorded on the push and can be retried — the escalation stands.
+    When the fix's outcome is asked first, the previewed package (drafted assuming the answer) is
+    posted only if it was drafted from the answer given (`package_drafted_from`); else it is drafted
+    again once the answer is recorded."""
     reason = (reason or "").replace("\r\n", "\n").strip()
     package = (package or "").replace("\r\n", "\n")
     if not reason:
@@ -98,7 +101,9 @@ def session_escalate(
             # step, if any, is still waiting for whoever picks the session up).
             at_step=locked.steps.exclude(response_kind="").order_by("-order").values_list("order", flat=True).first()
             or 0,
-            package="" if asked else (package or "").strip(),
+            package=(package or "").strip()
+            if not asked or package_drafted_from == intercept_drafted_from(intercept, intercept_note)
+            else "",
         )
         locked.status = AISession.Status.REQUESTING_ESCALATION
         locked.last_activity_at = timezone.now()

@@ -59,7 +59,7 @@ def fix_propose(
 ) -> SuggestedFix:
     """Record the AI's fix; the active one (if any) is superseded. Two concurrent turns serialise on
     the session row, and the partial unique index keeps one active fix whatever happens."""
-    title = _text(title, 200)
+    title = SuggestedFix.clean_title(title)
     if not title:
         raise InvalidInput("A fix needs a title.")
     locked = session_lock(session_id=session.pk, actor=None, states=OPEN)

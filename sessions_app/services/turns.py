@@ -284,7 +284,7 @@ def _record_fix_result(session: AISession, step: SessionStep, actor: User, *, wo
     ).first()
     # The step's own fix, or the active fix this step suggests again (proposed with its action).
     if fix is not None and (
-        fix.step_id == step.pk or fix.title == " ".join(str(step.content.get("fix", "")).split())[:200]
+        fix.step_id == step.pk or fix.title == SuggestedFix.clean_title(str(step.content.get("fix", "")))
     ):
         outcome = SuggestedFix.Outcome.APPLIED_SUCCESS if worked else SuggestedFix.Outcome.APPLIED_FAILED
         fixes.fix_record_outcome(fix=fix, actor=actor, outcome=outcome, note=details, tell_ai=False)

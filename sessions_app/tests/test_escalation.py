@@ -665,3 +665,70 @@ def test_the_package_and_the_briefing_speak_in_the_questions_words_not_lane_ids(
     briefing = selectors.handoff_briefing(session, escalation)
     assert any("Does OWA sign in?" in step for step in briefing["next_steps"]), briefing["next_steps"]
     assert not any("Q1" in step or "C1" in step for step in briefing["next_steps"])
+
+
+# --- the package previewed while the fix's outcome is asked (issue #10, point 5) ---------------
+
+
+def _preview(client, session, **told):
+    return client.get(f"/sessions/{session.pk}/preview/escalation_package/", told, headers={"HX-Request": "true"})
+
+
+def test_escalating_with_a_verifying_fix_previews_the_package_as_the_answer_says(session, fake_anthropic, client):
+    fix = _applied_fix(session)
+    client.force_login(session.owner)
+    page = client.get(f"/sessions/{session.pk}/").content.decode()
+    assert 'data-testid="intercept"' in page and 'id="facts_app-preview-escalation_package"' in page
+    assert 'hx-include="#escalate-form .intercept"' in page
+    version = AISession.objects.get(pk=session.pk).state_version
+
+    fake_anthropic.enqueue(Reply.text(PACKAGE))
+    response = _preview(client, session, intercept="didnt", intercept_note="Prompt is back after lunch")
+    assert response.status_code == 200 and "Current hypothesis" in response.content.decode()
+    sent = message_text(fake_anthropic.requests[-1], 0)
+    assert '"outcome": "applied_failed"' in sent and "Prompt is back after lunch" in sent
+    assert 'name="package_drafted_from" form="escalate-form" value="didnt|Prompt is back after lunch"' in (
+        response.content.decode()
+    )
+    # Nothing is recorded by a preview: the fix is still verifying, the version unchanged.
+    fix.refresh_from_db()
+    assert fix.outcome == "proposed" and AISession.objects.get(pk=session.pk).state_version == version
+
+    # Another answer is another draft; the same answer again comes from the cache.
+    fake_anthropic.enqueue(Reply.text(PACKAGE.replace("H", "Never applied")))
+    never = _preview(client, session, intercept="never_applied").content.decode()
+    sent = message_text(fake_anthropic.requests[-1], 0)
+    assert '"outcome": "proposed"' in sent and '"applied_at": null' in sent and "Never applied" in never
+    calls = len(fake_anthropic.requests)
+    again = _preview(client, session, intercept="didnt", intercept_note="Prompt is back after lunch").content.decode()
+    assert len(fake_anthropic.requests) == calls and "from cache" in again
+
+
+def test_the_previewed_package_is_posted_only_if_drafted_from_the_answer_given(session, fake_anthropic):
+    _applied_fix(session)
+    edited = PACKAGE.replace("H", "The token cache, as previewed")
+    escalation = _escalate(
+        session, package=edited, intercept="didnt", intercept_note="Prompt is back",
+        package_drafted_from="didnt|Prompt is back",
+    )  # fmt: skip
+    assert escalation.package == edited and escalation.pushes.get().body == edited
+    assert SuggestedFix.objects.get(session=session).outcome == "applied_failed"
+
+    other = AISessionFactory(owner=session.owner, team=session.team)
+    _applied_fix(other)
+    fake_anthropic.enqueue(Reply.text(PACKAGE))
+    escalation = escalations.session_escalate(
+        session=other, actor=other.owner, reason="Stuck", package=edited, intercept="worked",
+        package_drafted_from="didnt|Prompt is back",  # previewed as "didn't work", then changed
+    )  # fmt: skip
+    sent = message_text(fake_anthropic.requests[-1], 0)
+    assert escalation.package == PACKAGE and '"outcome": "applied_success"' in sent
+
+
+def test_an_intercept_answer_changes_nothing_when_no_fix_needs_it(session, fake_anthropic, client):
+    client.force_login(session.owner)
+    fake_anthropic.enqueue(Reply.text(PACKAGE))
+    first = _preview(client, session).content.decode()
+    assert "fresh draft" in first
+    told = _preview(client, session, intercept="didnt", intercept_note="whatever").content.decode()
+    assert "from cache" in told and len(fake_anthropic.requests) == 1

@@ -37,7 +37,7 @@ def session_escalate(request, session_id: int):
             escalation = escalations.session_escalate(
                 session=session, actor=request.user, reason=data["reason"], target_id=data["target"],
                 intercept=data.get("intercept", ""), intercept_note=data.get("intercept_note", ""),
-                package=data["package"],
+                package=data["package"], package_drafted_from=data["package_drafted_from"],
             )  # fmt: skip
         except InvalidInput as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)

@@ -137,8 +137,32 @@ window.previewWanted = function (kind) {
 document.addEventListener("input", function (event) {
   if (event.target.matches && event.target.matches("[data-preview-text]")) event.target.dataset.edited = "1";
 });
-// The resolution note is drafted with what the engineer writes under "How was it resolved?", as
-// they type (the preview waits for half a second without typing: one draft per pause, not per key).
+// The resolution note is drafted with what the engineer writes under "How was it resolved?", and
+// the escalation package with how they say the fix went, as they type or pick (the preview waits
+// for half a second without typing: one draft per pause, not per key).
+// A draft that came back while the engineer kept typing was made from older input, and the swap
+// dropped the refresh that was waiting on the old region: ask again.
+function previewInput(kind) {
+  if (kind === "resolution_note") {
+    var summary = document.getElementById("id_summary");
+    return summary ? summary.value : "";
+  }
+  var form = document.getElementById("escalate-form");
+  var picked = form && form.querySelector(".intercept input[type=radio]:checked");
+  if (!picked) return "";
+  var note = form.querySelector("[name=intercept_note]");
+  return picked.value + "|" + (note ? note.value : "");
+}
+function words(text) { return text.trim().split(/\s+/).filter(Boolean).join(" "); }
+document.addEventListener("htmx:afterSettle", function (event) {
+  var region = event.target;
+  if (!region.id || region.id.indexOf("facts_app-preview-") !== 0 || !region.hasAttribute("data-drafted-from")) return;
+  if (words(region.getAttribute("data-drafted-from")) !== words(previewInput(region.dataset.kind))) {
+    htmx.trigger(document.body, "state-changed");
+  }
+});
 document.addEventListener("input", function (event) {
-  if (event.target.id === "id_summary" && window.htmx) htmx.trigger(document.body, "state-changed");
+  var target = event.target;
+  var told = target.id === "id_summary" || (target.closest && target.closest("#escalate-form .intercept"));
+  if (told && window.htmx) htmx.trigger(document.body, "state-changed");
 });
