@@ -8,15 +8,18 @@
 - the script builder: every placeholder of the attached script is a parameter with a field;
 - a failed or partial fix can be dismissed from the card."""
 
+import html
 import re
 
 import pytest
 from django.urls import reverse
 
 from resolutionflow.accounts.models import AuditLog
+from resolutionflow.ai.fake_api import Reply
 from resolutionflow.errors import Conflict
+from sessions_app.demo import _SCRIPT_BODIES
 from sessions_app.models import AISession, ScriptGeneration, ScriptTemplate, SuggestedFix, TemplateDraft
-from sessions_app.powershell import REDACTED, ps_quote
+from sessions_app.powershell import REDACTED, placeholder_position_errors, ps_quote
 from sessions_app.services import fixes, scripts
 
 from .factories import AISessionFactory, ScriptTemplateFactory
@@ -464,3 +467,96 @@ def test_a_fix_that_worked_offers_no_dismiss(session, client):
     assert 'value="dismissed"' not in page
     refused = _decide(client, session, fix, "dismissed", **HTMX).content.decode()
     assert "This fix worked; there is nothing to dismiss." in refused
+
+
+# --- the demo builder drafts with the engineer: the request shapes the script ------------------
+
+
+def _draft(client, session, fix, request, body=""):
+    response = client.post(
+        reverse("sessions_app:fix_script_draft", args=[session.pk, fix.pk]), {"request": request, "body": body},
+        headers=HTMX,
+    )  # fmt: skip
+    page = response.content.decode()
+    script = re.search(r'<textarea name="body" id="builder-body"[^>]*>(.*?)</textarea>', page, re.DOTALL).group(1)
+    note = re.search(r'data-testid="builder-note">(.*?)</p>', page, re.DOTALL).group(1)
+    return html.unescape(script), html.unescape(note)
+
+
+@pytest.fixture
+def spooler_fix(session):
+    return fixes.fix_propose(session=session, step=None, title="Restart the print spooler on the print server")
+
+
+def test_the_demo_builder_drafts_a_script_whose_placeholders_can_be_filled(session, spooler_fix, client):
+    client.force_login(session.owner)
+    script, note = _draft(client, session, spooler_fix, "")
+    assert "$computer = {{ computer_name }}" in script and "Restart-Service" in script
+    assert "Fill in computer_name when you run it." in note
+    fix = scripts.fix_attach_script(fix=spooler_fix, actor=session.owner, body=script)  # a placeholder in code
+    assert [p["key"] for p in fix.script_schema] == ["computer_name"]
+
+
+def test_the_engineers_request_shapes_the_demo_script(session, spooler_fix, client):
+    client.force_login(session.owner)
+    plain, _ = _draft(client, session, spooler_fix, "")
+
+    named, note = _draft(client, session, spooler_fix, "use Get-Printer on PRN-01")
+    assert "$computer = 'PRN-01'" in named and "{{ computer_name }}" not in named and "Get-Printer" in named
+    assert "it runs against PRN-01" in note and named != plain
+
+    checks, note = _draft(client, session, spooler_fix, "only check, don't restart")
+    assert "Restart-Service" not in checks and "Get-Service" in checks
+    assert "it only checks: what changes things is left out (Restart-Service)" in note
+
+    dry, note = _draft(client, session, spooler_fix, "dry run and log it")
+    assert "Restart-Service -InputObject $service -Force -WhatIf" in dry and "Start-Transcript -Path $log" in dry
+    assert "-WhatIf" in note and "log_path" in note
+
+    added, note = _draft(client, session, spooler_fix, "also use Test-NetConnection")
+    assert "Test-NetConnection -ComputerName $computer" in added and "check its parameters" in note
+
+    revised, note = _draft(
+        client, session, spooler_fix, "don't restart", body="$c = {{ server }}\nRestart-Service -Name Spooler"
+    )
+    assert "Restart-Service" not in revised and "$c = {{ server }}" in revised and "left out" in note
+
+    for script in (named, checks, dry, added, revised):
+        scripts.fix_attach_script(fix=spooler_fix, actor=session.owner, body=script)  # each one attaches
+
+
+@pytest.mark.parametrize(
+    ("title", "request_", "said"),
+    [
+        ("Restart the print spooler on the print server", "email the manager when it is done",
+         "Not done: “email manager done” in your request (the demo builder does not understand it)."),
+        ("Unlock Dana's AD account", "run it on DC01",
+         "Not done: pointing it at DC01 (this script has no computer to aim at)."),
+    ],
+)  # fmt: skip
+def test_a_request_the_demo_cannot_meet_is_said_plainly(session, client, title, request_, said):
+    fix = fixes.fix_propose(session=session, step=None, title=title)
+    client.force_login(session.owner)
+    _, note = _draft(client, session, fix, request_)
+    assert said in note
+
+
+def test_every_demo_script_puts_its_placeholders_where_code_stands(session):
+    for words, body in _SCRIPT_BODIES:
+        fix = fixes.fix_propose(session=session, step=None, title=f"Fix the {words[0]} problem")
+        draft = scripts.script_draft(fix=fix, actor=session.owner, request="")
+        assert body.splitlines()[-1] in draft["script"] and draft["problems"] == []
+        assert placeholder_position_errors(draft["script"]) == []
+
+
+def test_a_drafted_placeholder_that_attaching_would_refuse_is_said_at_once(
+    session, spooler_fix, fake_anthropic, client
+):
+    fake_anthropic.enqueue(
+        Reply.json({"script": 'Write-Host "Restarting on {{ computer_name }}"', "explanation": "Restarts it."})
+    )
+    client.force_login(session.owner)
+    page = client.post(
+        reverse("sessions_app:fix_script_draft", args=[session.pk, spooler_fix.pk]), {"request": ""}, headers=HTMX
+    ).content.decode()
+    assert 'data-testid="builder-problem"' in page and "stands inside a double-quoted string" in page

@@ -219,7 +219,8 @@ def test_the_demo_drafts_a_script_that_fits_the_fix(session):
     assert "Unlock-ADAccount" in draft["script"] and "{{ user_name }}" in draft["script"]
     assert "user_name" in draft["explanation"]
     revised = script_draft(fix=fix, actor=session.owner, request="stop on errors", current="Unlock-ADAccount bob")
-    assert revised["script"].endswith("Unlock-ADAccount bob") and "stop on errors" in revised["script"]
+    assert revised["script"] == "$ErrorActionPreference = 'Stop'\nUnlock-ADAccount bob"
+    assert revised["explanation"].startswith("Your draft, revised: it stops at the first error.")
 
 
 def _resolved_with_draft(session, body="Restart-Service -Name {{ service_name }}"):
