@@ -403,7 +403,7 @@ class TemplateEditorForm(forms.Form):
     )  # fmt: skip
     body = forms.CharField(
         label="Script", max_length=50_000, strip=False,
-        widget=forms.Textarea(attrs={"rows": 12, "class": "mono", "spellcheck": "false"}),
+        widget=forms.Textarea(attrs={"rows": 12, "class": "mono", "spellcheck": "false", "wrap": "off"}),
         help_text="PowerShell. A value that changes from one run to the next is a placeholder {{ key }} "
         "standing where code stands: <code>$name = {{ user_name }}</code>, then use <code>$name</code>.",
         error_messages={"required": "Write the script before saving it.",
@@ -413,7 +413,7 @@ class TemplateEditorForm(forms.Form):
 
     TYPES = [("text", "Text"), ("number", "Number"), ("choice", "Choice from a list"), ("boolean", "Yes/no"),
              ("password", "Password (never kept)")]  # fmt: skip
-    ROW_FIELDS = ("label", "type", "required", "default", "choices")
+    ROW_FIELDS = ("label", "type", "default", "required", "choices")
 
     def __init__(self, *args, parameters: list[dict], can_share: bool, **kwargs):
         super().__init__(*args, **kwargs)
@@ -428,8 +428,8 @@ class TemplateEditorForm(forms.Form):
                 "type": forms.ChoiceField(label="Type", choices=self.TYPES),
                 "required": forms.BooleanField(label="Required", required=False),
                 "default": forms.CharField(label="Default", required=False, max_length=4000, strip=True),
-                "choices": forms.CharField(label="Choices", required=False, max_length=2000, strip=True,
-                                           help_text="For a choice: the options, separated by commas."),
+                "choices": forms.CharField(label="Choices (for the choice type, separated by commas)",
+                                           required=False, max_length=2000, strip=True),
             }  # fmt: skip
             initial = {
                 "label": param.get("label", ""), "type": param.get("type", "text"),

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from resolutionflow.accounts.models import TenantModel
 from resolutionflow.taxonomy import Domain, Urgency
-from sessions_app.powershell import parameters_from_placeholders, validate_parameter_schema
+from sessions_app.powershell import REDACTED, parameters_from_placeholders, validate_parameter_schema
 
 MAX_STEPS = 30
 MAX_OPTIONS = 5
@@ -476,6 +476,11 @@ class ScriptGeneration(TenantModel):
 
     def __str__(self) -> str:
         return f"Script for session {self.session_id}"
+
+    @property
+    def had_secret(self) -> bool:
+        """A password went into it (redacted here, shown once to its author)."""
+        return REDACTED in self.parameters.values()
 
 
 class TemplateDraft(TenantModel):

@@ -261,7 +261,9 @@ def fix_template_create(
 
 def _free_slug(*, account_id: int, name: str) -> str:
     """A slug for `name` no live template of the account has yet."""
-    base = slugify(name)[:100] or "template"
+    base = slugify(name) or "template"
+    if len(base) > 50:  # a slug is a handle: cut at a word
+        base = base[:50].rsplit("-", 1)[0]
     slug, n = base, 1
     while ScriptTemplate.objects.filter(account_id=account_id, slug=slug, deleted_at__isnull=True).exists():
         n += 1

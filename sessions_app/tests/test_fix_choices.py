@@ -322,6 +322,7 @@ def test_saving_the_template_attaches_it_and_the_fix_asks_for_its_parameters(ses
     page = client.get(response["Location"]).content.decode()
     assert "Saved “Restart the print spooler” as a template" in page
     assert 'data-testid="run-form"' in page and "Run the template:" in page
+    assert "the template you built" in page and ">Build a template first</button>" not in page  # it is built
     assert 'name="param_computer_name"' in page and 'value="PRN-01"' in _field(page, "param_computer_name")
     assert "Print server" in page and 'type="password"' in _field(page, "param_admin_password")
 

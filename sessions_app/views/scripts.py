@@ -132,7 +132,7 @@ def fix_template(request, session_id: int, fix_id: int):
 
 def _editor_initial(session: AISession, fix: SuggestedFix) -> dict:
     domain = session.get_problem_domain_display() if session.problem_domain not in ("", "other") else ""
-    return {"name": fix.title[:120], "description": fix.description[:2000], "body": fix.script_text,
+    return {"name": fix.title[:120].rstrip(". "), "description": fix.description[:2000], "body": fix.script_text,
             "category": domain[:60]}  # fmt: skip
 
 
