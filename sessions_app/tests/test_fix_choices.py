@@ -388,13 +388,36 @@ def test_the_editor_is_the_sessions_engineers_alone(session, tenant_a, tenant_b,
     assert client.get(_editor_url(session, fix)).status_code == 404
 
 
-def test_the_editor_page_costs_a_fixed_number_of_queries(session, client, django_assert_max_num_queries):
-    fix = _builder_fix(session)
+# Pinned costs: the editor reads the user, the session and the fix (with its template); running the
+# script locks the session and the fix, records the generation and the stamp, and answers the banner
+# and card (the fix, generations, templates, escalation targets) — counted the way production runs
+# it, in its own transaction.
+EDITOR_QUERIES = 3
+RUN_QUERIES = 21
+
+
+def test_the_editor_page_costs_a_fixed_number_of_queries(session, template, client, django_assert_max_num_queries):
+    fix = _template_fix(session, template)
     client.force_login(session.owner)
     client.get(_editor_url(session, fix))
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(EDITOR_QUERIES):
         response = client.get(_editor_url(session, fix))
-    assert response.status_code == 200
+    assert response.status_code == 200 and page_rows(response) == len(PARAMS)
+
+
+def page_rows(response) -> int:
+    return response.content.decode().count('data-testid="param-row"')
+
+
+@pytest.mark.django_db(transaction=True)
+def test_running_the_script_costs_a_fixed_number_of_queries(tenant_a, client, django_assert_max_num_queries):
+    session = AISessionFactory(owner=tenant_a.engineer, team=tenant_a.team)
+    fix = _builder_fix(session)
+    client.force_login(session.owner)
+    _decide(client, session, fix, "one_off", **HTMX)
+    with django_assert_max_num_queries(RUN_QUERIES):
+        response = _run(client, session, fix, {"param_computer_name": "PRN-01", "param_admin_password": "x"}, **HTMX)
+    assert 'data-testid="generated-script"' in response.content.decode()
 
 
 # --- the script builder: every placeholder is a parameter with a field -------------------------

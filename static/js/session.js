@@ -129,7 +129,7 @@
     var card = document.getElementById("sessions_app-fix-card");
     if (fromFix && focusLost && card) {
       var next = card.querySelector(".field-invalid input, .field-invalid select, .field-invalid textarea");
-      var opened = card.querySelector("[data-autofocus]");
+      var opened = card.querySelector(".generated [data-autofocus]") || card.querySelector("[data-autofocus]");
       if (!next && opened) next = opened.matches("form") ? opened.querySelector("input:not([type=hidden]), select, textarea, button") : opened;
       if (next) next.focus();
     }
