@@ -60,7 +60,8 @@ def preview_bundle(
     - facts: facts_app.services fact_create / fact_update / fact_delete, AI promotions;
     - fix: every services.fixes write (propose, decide, outcome, applied, AI outcome, nudge count);
     - checks_run: turns.lane_item_answer (a check's answer), turns.session_answer_step (an action);
-    - scripts: services.scripts script_generate / script_mark_ran / fix_attach_script;
+    - scripts: services.scripts script_generate / fix_run_script / script_mark_ran / fix_attach_script /
+      fix_template_create;
     - open_items: turns.session_take_turn (each turn's questions and checks);
     - resolution_summary: what the engineer types (part of the key, not the version);
     - intercept, intercept_note: how the engineer says the fix went while escalating, before it is

@@ -591,63 +591,177 @@ def demo_turn(request) -> dict:
 # --- the script builder ----------------------------------------------------------------------
 
 _SCRIPT_BODIES = (
+    # (words that pick it, the script). Placeholders stand where code stands: each is put in a
+    # variable first, and strings use the variable (SPEC §5: a placeholder in a string is refused).
     (
         ("unlock", "locked", "lockout"),
         "Import-Module ActiveDirectory\n"
-        "$user = Get-ADUser -Identity {{ user_name }} -Properties LockedOut, BadLogonCount\n"
-        'if (-not $user.LockedOut) { Write-Host "$($user.SamAccountName) is not locked out."; return }\n'
+        "$name = {{ user_name }}\n"
+        "$user = Get-ADUser -Identity $name -Properties LockedOut, BadLogonCount\n"
+        'Write-Host "$($user.SamAccountName): locked out $($user.LockedOut), bad logons $($user.BadLogonCount)."\n'
+        'if (-not $user.LockedOut) { Write-Host "Not locked out: nothing to unlock."; return }\n'
         "Unlock-ADAccount -Identity $user\n"
-        'Write-Host "Unlocked $($user.SamAccountName) (bad logons: $($user.BadLogonCount))."',
+        'Write-Host "Unlocked $($user.SamAccountName)."',
     ),
     (
         ("credential", "password prompt", "outlook"),
         "$entries = cmdkey /list | Select-String 'MicrosoftOffice16' | ForEach-Object { ($_ -split 'target=')[1] }\n"
         "if (-not $entries) { Write-Host 'No cached Office credentials found.'; return }\n"
+        "Write-Host \"Cached Office credentials: $($entries -join ', ')\"\n"
         'foreach ($target in $entries) { cmdkey /delete:$target | Out-Null; Write-Host "Removed $target" }',
     ),
     (
-        ("spooler", "printer", "print queue"),
-        "$service = Get-Service -ComputerName {{ computer_name }} -Name Spooler\n"
-        'Write-Host "Spooler is $($service.Status) on {{ computer_name }}."\n'
+        ("spooler", "printer", "print queue", "print"),
+        "$computer = {{ computer_name }}\n"
+        "$service = Get-Service -ComputerName $computer -Name Spooler\n"
+        'Write-Host "Spooler is $($service.Status) on $computer."\n'
         "Restart-Service -InputObject $service -Force\n"
-        "Get-Printer -ComputerName {{ computer_name }} | Select-Object Name, PrinterStatus",
+        "Get-Printer -ComputerName $computer | Select-Object Name, PrinterStatus",
     ),
     (
         ("vpn", "tunnel"),
+        "$gateway = {{ vpn_gateway }}\n"
         "Get-VpnConnection | Select-Object Name, ServerAddress, ConnectionStatus\n"
-        "Test-NetConnection -ComputerName {{ vpn_gateway }} -Port 443 | Select-Object RemoteAddress, TcpTestSucceeded",
+        "Test-NetConnection -ComputerName $gateway -Port 443 | Select-Object RemoteAddress, TcpTestSucceeded",
     ),
 )
 
 
 @demo.responder("script_draft")
 def demo_script_draft(request) -> dict:
-    """A script built from the fix and the engineer's request; a current draft is revised, not replaced."""
+    """A script built from the fix and shaped by the engineer's request; a current draft is revised,
+    not replaced. The demo understands a cmdlet to use ("use Get-Printer"), a computer ("on PRN-01"),
+    "only check" (what changes things is left out), "dry run" (-WhatIf), "log it" (a transcript) and
+    "stop on errors"; what it cannot do is said plainly in the explanation, never silently ignored."""
     text = _message_text(request.messages[0])
-    fix = re.search(r'<data source="fix">\n(.*?)\n</data>', text, re.DOTALL)
-    asked = re.search(r'<data source="engineer">\n(.*?)\n</data>', text, re.DOTALL)
-    draft = re.search(r'<data source="engineer_draft">\n(.*?)\n</data>', text, re.DOTALL)
-    fix_text = fix.group(1) if fix else ""
-    wish = " ".join((asked.group(1) if asked else "").split())
-    header = "$ErrorActionPreference = 'Stop'"
-    if draft:
-        body = draft.group(1).strip()
-        if header not in body:
-            body = f"{header}\n{body}"
-        note = f"# Revised as asked: {wish}"[:200]
-        return {
-            "script": f"{note}\n{body}",
-            "explanation": "Your draft, revised as asked; it stops at the first error.",
-        }
-    lowered = f"{fix_text} {wish}".lower()
-    body = next((b for words, b in _SCRIPT_BODIES if any(w in lowered for w in words)), None)
+
+    def fenced(source: str) -> str | None:
+        found = re.search(rf'<data source="{source}">\n(.*?)\n</data>', text, re.DOTALL)
+        return found.group(1) if found else None
+
+    fix_text, draft = fenced("fix") or "", fenced("engineer_draft")
+    wish = " ".join((fenced("engineer") or "").split())
+    if wish == "A script that applies the fix.":  # what the prompt says when the engineer asked nothing
+        wish = ""
     title = re.search(r'"title": "(.*?)"', fix_text)
-    purpose = title.group(1) if title else "the suggested fix"
-    if body is None:
-        body = f"# Steps of the fix, to fill in:\n# {purpose}\nWrite-Host 'Check the state before changing it.'"
-    script = f"# {purpose}\n{header}\n{body}"
-    placeholders = sorted(set(re.findall(r"\{\{\s*(\w+)\s*\}\}", script)))
-    explanation = "Reads the current state first and stops at the first error."
+    purpose = (title.group(1) if title else "the suggested fix").replace("{", "(").replace("}", ")")
+    header = "$ErrorActionPreference = 'Stop'"
+    done, not_done, rest = [], [], wish
+
+    def take(pattern: str, flags: int = re.IGNORECASE) -> list[re.Match]:
+        """The request's matches of `pattern`, removed from what is left to understand."""
+        nonlocal rest
+        found = list(re.finditer(pattern, rest, flags))
+        rest = re.sub(pattern, " ", rest, flags=flags)
+        return found
+
+    change = re.compile(
+        r"^\s*((Restart|Stop|Start|Set|Remove|Clear|Reset|Unlock|Enable|Disable|New|Add|Install|Uninstall|Rename|"
+        r"Move|Suspend|Resume)-\w+|.*cmdkey\s+/delete)",
+        re.IGNORECASE,
+    )
+    verbs = "Get|Test|Resolve|Measure|Find|Restart|Stop|Start|Set|Remove|Clear|Reset|Unlock|Enable|Disable|New|Add"
+    cmdlets = [m.group(1) for m in take(rf"\b((?:{verbs}|Invoke|Update)-[A-Za-z][A-Za-z0-9]+)\b")]
+    # "on PRN-01", "against 10.0.0.5", "on DC01": a name with a digit or a dot in it, or in capitals.
+    host = r"(?=[\w.-]*[\d.])[A-Za-z0-9][\w.-]*[A-Za-z0-9]|[A-Z][A-Z0-9-]{2,}"
+    hosts = [m.group(1) for m in take(rf"\b(?i:on|against|at|for)\s+({host})\b", flags=0)]
+    only_checks = bool(
+        take(
+            r"\b(?:(?:only|just)\s+(?:check|read|look|report)\w*|check[- ]only|read[- ]only|no changes?|"
+            r"(?:don'?t|do not|never|without)\s+(?:restart|chang|unlock|delet|remov|touch|fix|clear)\w*"
+            r"(?:\s+(?:anything|it|them))?)"
+        )
+    )
+    dry_run = bool(take(r"\b(?:dry[- ]?run|what-?if|simulat\w*)\b"))
+    logged = bool(take(r"\b(?:log(?:s|ging)?(?: it)?|transcript|record (?:it|what it does))\b"))
+    # Stopping at the first error it always does (the header); said in every explanation.
+    take(r"\b(?:stop|fail|halt)\s+(?:on|at)\s+(?:the\s+first\s+)?(?:errors?|failures?)|fail fast\b")
+
+    if draft is not None:
+        body, base = draft.strip(), "Your draft, revised: it stops at the first error."
+    else:
+        pick = next((b for words, b in _SCRIPT_BODIES if any(w in wish.lower() for w in words)), None)
+        pick = pick or next((b for words, b in _SCRIPT_BODIES if any(w in fix_text.lower() for w in words)), None)
+        body = pick or "Write-Host 'Check the state before changing it.'"
+        base = "Reads the current state first and stops at the first error."
+    lines = [line for line in body.splitlines() if line.strip() != header]
+
+    host = hosts[0] if hosts else None
+    if host:
+        keys = [k for k in dict.fromkeys(re.findall(r"\{\{\s*(\w+)\s*\}\}", "\n".join(lines)))
+                if re.search(r"computer|server|host|machine|gateway|device", k, re.IGNORECASE)]  # fmt: skip
+        if keys:
+            lines = [re.sub(r"\{\{\s*" + keys[0] + r"\s*\}\}", f"'{host}'", line) for line in lines]
+            done.append(f"it runs against {host} (no {keys[0]} to fill in)")
+            host = None
+    for cmdlet in dict.fromkeys(cmdlets):
+        if any(cmdlet.lower() in line.lower() for line in lines):
+            done.append(f"it uses {cmdlet}")
+            continue
+        target = next((m.group(1) for line in lines
+                       if (m := re.match(r"\$(\w+) = (?:'[^']*'|\{\{\s*\w+\s*\}\})$", line.strip()))
+                       and re.search(r"computer|server|host|gateway", m.group(1), re.IGNORECASE)), None)  # fmt: skip
+        call = f"{cmdlet} -ComputerName ${target}" if target else cmdlet
+        if host and not target:
+            call, host = f"{cmdlet} -ComputerName '{hosts[0]}'", None
+        if change.match(call):
+            lines.append(call)
+        else:
+            first_change = next((i for i, line in enumerate(lines) if change.match(line)), len(lines))
+            lines.insert(first_change, call)
+        done.append(f"it calls {call} (check its parameters before you run it)")
+    if host:
+        not_done.append(f"pointing it at {host} (this script has no computer to aim at)")
+
+    def named(line: str) -> str:
+        return "cmdkey /delete" if "cmdkey" in line else re.split(r"[\s(]", line.strip(), maxsplit=1)[0]
+
+    if only_checks:
+        left_out = [named(line) for line in lines if change.match(line)]
+        lines = [line for line in lines if not change.match(line)]
+        if left_out:
+            done.append(f"it only checks: what changes things is left out ({', '.join(dict.fromkeys(left_out))})")
+        else:
+            done.append("it only checks (it changed nothing anyway)")
+    elif dry_run:
+        cmdlet_changes = [i for i, line in enumerate(lines) if change.match(line) and re.match(r"\s*\w+-\w+", line)]
+        others = [named(line) for line in lines if change.match(line) and not re.match(r"\s*\w+-\w+", line)]
+        for i in cmdlet_changes:
+            if "-WhatIf" not in lines[i]:
+                lines[i] = f"{lines[i]} -WhatIf"
+        if cmdlet_changes:
+            done.append("the changes only say what they would do (-WhatIf)")
+        if others:
+            lines = [line for line in lines if not (change.match(line) and not re.match(r"\s*\w+-\w+", line))]
+            done.append(f"{', '.join(dict.fromkeys(others))} has no dry run, so it is left out")
+        if not cmdlet_changes and not others:
+            done.append("a dry run (it changed nothing anyway)")
+    if logged:
+        lines = ["$log = {{ log_path }}", "Start-Transcript -Path $log", *lines, "Stop-Transcript"]
+        done.append("it records a transcript at log_path")
+
+    known = set(
+        re.findall(
+            r"[a-z']+",
+            "a an the and or to of on in for with it its this that then first please just only use using run runs "
+            "script do don't dont not no be is are from by as at into before after when if also make sure can "
+            "should would i we you me my our your them they their up check checks checking one all each every "
+            "out via it's what",
+        )
+    )
+    known |= {w for words, _ in _SCRIPT_BODIES for phrase in words for w in phrase.split()}
+    known |= set(re.findall(r"[a-z0-9']+", f"{fix_text} {' '.join(lines)}".lower()))
+    leftover = [w for w in dict.fromkeys(re.findall(r"[a-z0-9']+", rest.lower())) if w not in known and len(w) > 2]
+    if leftover:
+        not_done.append(f"“{' '.join(leftover[:6])}” in your request (the demo builder does not understand it)")
+
+    script = "\n".join([f"# {purpose}", header, *lines] if draft is None else [header, *lines])
+    placeholders = list(dict.fromkeys(re.findall(r"\{\{\s*(\w+)\s*\}\}", script)))
+    explanation = base
+    if done:
+        explanation += " As you asked: " + "; ".join(done) + "."
     if placeholders:
-        explanation += " Fill in " + ", ".join(placeholders) + " before running it."
-    return {"script": script, "explanation": explanation}
+        explanation += " Fill in " + ", ".join(placeholders) + " when you run it."
+    if not_done:
+        explanation += " Not done: " + "; ".join(not_done) + ". Edit the script for that."
+    return {"script": script, "explanation": explanation[:600]}

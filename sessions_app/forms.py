@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from resolutionflow.psa.models import InternalTicket
 from resolutionflow.taxonomy import Domain
 from sessions_app.models import AISession, SessionStep, SuggestedFix, TemplateDraft
+from sessions_app.powershell import clean_parameter_values, parameters_from_placeholders
 
 MAX_SCREENSHOT_BYTES = 5 * 1024 * 1024
 
@@ -323,6 +324,174 @@ class ScriptGenerateForm(forms.Form):
 
     def parameter_values(self) -> dict[str, str]:
         return {name.removeprefix("param_"): value for name, value in self.cleaned_data.items() if name != "template"}
+
+
+class _ParameterField(forms.CharField):
+    """A script parameter's value as typed: the schema, not the field, says whether it is required
+    (`clean_parameter_values`, with its default), so the message is the same wherever it is asked."""
+
+    def validate(self, value):
+        pass
+
+
+def _parameter_field(param: dict, initial) -> forms.Field:
+    kind, label = param.get("type"), param.get("label") or param["key"]
+    attrs = {"autocomplete": "off"}
+    if kind == "number":
+        widget = forms.NumberInput(attrs={**attrs, "step": "any"})
+    elif kind == "choice":
+        choices = [(str(c), str(c)) for c in param.get("choices") or []]
+        widget = forms.Select(choices=choices if param.get("required") else [("", "—"), *choices])
+    elif kind == "boolean":
+        widget = forms.Select(choices=[("no", "No"), ("yes", "Yes")])
+        initial = "yes" if initial in (True, "true", "yes", "1", 1) else "no"
+    elif kind == "password":
+        widget = forms.PasswordInput(attrs={"autocomplete": "new-password"}, render_value=False)
+        initial = None  # a secret is typed each time, never filled in
+    else:
+        widget = forms.TextInput(attrs=attrs)
+    return _ParameterField(
+        label=label, required=bool(param.get("required")), strip=kind != "password", widget=widget,
+        initial=initial, max_length=4000 if kind in ("text", "password") else None,
+    )  # fmt: skip
+
+
+class ScriptParametersForm(forms.Form):
+    """The values a script asks for: one typed field per parameter of its schema, named
+    `param_<key>` (text, number, choice, yes/no, password). Checked against the schema by
+    `powershell.clean_parameter_values` — the service checks again — so each message stands beside
+    its field and reads the same as anywhere else a template is used."""
+
+    def __init__(self, data=None, *, parameters: list[dict], values: dict | None = None, **kwargs):
+        kwargs.setdefault("auto_id", "run-%s")
+        super().__init__(data, **kwargs)
+        self.parameters = parameters
+        values = values or {}
+        for param in parameters:
+            initial = values.get(param["key"], param.get("default"))
+            self.fields[f"param_{param['key']}"] = _parameter_field(param, initial)
+
+    def clean(self):
+        data = super().clean()
+        try:
+            clean_parameter_values(self.parameters, self.values())
+        except ValidationError as exc:
+            for key, messages in exc.message_dict.items():
+                for message in messages:
+                    self.add_error(f"param_{key}", message)
+        return data
+
+    def values(self) -> dict[str, str]:
+        """The values as sent (typed and quoted by the service)."""
+        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        return {p["key"]: data.get(f"param_{p['key']}", "") for p in self.parameters}
+
+
+def _split_choices(text: str) -> list[str]:
+    return [c.strip() for c in (text or "").split(",") if c.strip()]
+
+
+class TemplateEditorForm(forms.Form):
+    """Build a template first (SPEC §5): the template as the engineer shapes it, with one row per
+    {{ key }} of its body — label, type, required, default, choices — named `p_<key>_<what>`.
+    The rows are those of the body as it was drawn; `rows_for` adds rows for placeholders written
+    since, so a new placeholder is shown before it is saved."""
+
+    name = forms.CharField(max_length=120, strip=True, error_messages={"required": "Give the template a name."})
+    category = forms.CharField(required=False, max_length=60, strip=True)
+    description = forms.CharField(
+        required=False, max_length=2000, strip=True, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="When to use it: it shows wherever the template is offered.",
+    )  # fmt: skip
+    body = forms.CharField(
+        label="Script", max_length=50_000, strip=False,
+        widget=forms.Textarea(attrs={"rows": 12, "class": "mono", "spellcheck": "false", "wrap": "off"}),
+        help_text="PowerShell. A value that changes from one run to the next is a placeholder {{ key }} "
+        "standing where code stands: <code>$name = {{ user_name }}</code>, then use <code>$name</code>.",
+        error_messages={"required": "Write the script before saving it.",
+                        "max_length": "The script is too long (at most 50,000 characters)."},
+    )  # fmt: skip
+    share = forms.BooleanField(required=False, label="Share with the team")
+
+    TYPES = [("text", "Text"), ("number", "Number"), ("choice", "Choice from a list"), ("boolean", "Yes/no"),
+             ("password", "Password (never kept)")]  # fmt: skip
+    ROW_FIELDS = ("label", "type", "default", "required", "choices")
+
+    def __init__(self, *args, parameters: list[dict], can_share: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not can_share:
+            del self.fields["share"]
+        self.rows = []
+        for param in parameters:
+            key, default = param["key"], param.get("default")
+            fields = {
+                "label": forms.CharField(label="Label", max_length=80, strip=True,
+                                         error_messages={"required": f"Give {{{{ {key} }}}} a label."}),
+                "type": forms.ChoiceField(label="Type", choices=self.TYPES),
+                "required": forms.BooleanField(label="Required", required=False),
+                "default": forms.CharField(label="Default", required=False, max_length=4000, strip=True),
+                "choices": forms.CharField(label="Choices (for the choice type, separated by commas)",
+                                           required=False, max_length=2000, strip=True),
+            }  # fmt: skip
+            initial = {
+                "label": param.get("label", ""), "type": param.get("type", "text"),
+                "required": param.get("required", True), "default": "" if default is None else str(default),
+                "choices": ", ".join(str(c) for c in param.get("choices") or []),
+            }  # fmt: skip
+            for what, field in fields.items():
+                field.initial = initial[what]
+                self.fields[f"p_{key}_{what}"] = field
+            self.rows.append({"key": key, "fields": [self[f"p_{key}_{what}"] for what in self.ROW_FIELDS]})
+
+    @staticmethod
+    def rows_for(body: str, data) -> tuple[list[dict], list[str]]:
+        """The parameter rows for `body`: as sent for the placeholders that had a row, derived
+        (`parameters_from_placeholders`) for the others, whose keys are returned too."""
+        rows, new = [], []
+        for param in parameters_from_placeholders(body):
+            prefix = f"p_{param['key']}_"
+            if prefix + "type" in data:
+                param = {**param, "label": data.get(prefix + "label", ""), "type": data.get(prefix + "type"),
+                         "required": bool(data.get(prefix + "required")), "default": data.get(prefix + "default"),
+                         "choices": _split_choices(data.get(prefix + "choices", ""))}  # fmt: skip
+            else:
+                new.append(param["key"])
+            rows.append(param)
+        return rows, new
+
+    def _param(self, key: str) -> dict:
+        data = self.cleaned_data
+        param = {"key": key, "label": data.get(f"p_{key}_label") or key, "type": data.get(f"p_{key}_type"),
+                 "required": bool(data.get(f"p_{key}_required"))}  # fmt: skip
+        if param["type"] == "choice":
+            param["choices"] = _split_choices(data.get(f"p_{key}_choices", ""))
+        return param
+
+    def clean(self):
+        data = super().clean()
+        for row in self.rows:
+            key = row["key"]
+            param, default = self._param(key), data.get(f"p_{key}_default", "")
+            if param["type"] == "choice" and not param["choices"]:
+                self.add_error(f"p_{key}_choices", "List the choices, separated by commas.")
+            elif param["type"] == "password" and default:
+                self.add_error(f"p_{key}_default", "A password has no default: it is asked for each time.")
+            elif param["type"] and default:
+                try:
+                    clean_parameter_values([param], {key: default})
+                except ValidationError as exc:
+                    self.add_error(f"p_{key}_default", " ".join(exc.message_dict[key]))
+        return data
+
+    def parameters(self) -> list[dict]:
+        """The schema the rows describe (after `is_valid`): defaults typed as the schema types them."""
+        out = []
+        for row in self.rows:
+            param, default = self._param(row["key"]), self.cleaned_data.get(f"p_{row['key']}_default", "")
+            if default:
+                param["default"] = clean_parameter_values([param], {row["key"]: default})[row["key"]]
+            out.append(param)
+        return out
 
 
 class DraftDecisionForm(forms.Form):

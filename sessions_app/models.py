@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from resolutionflow.accounts.models import TenantModel
 from resolutionflow.taxonomy import Domain, Urgency
-from sessions_app.powershell import validate_parameter_schema
+from sessions_app.powershell import REDACTED, parameters_from_placeholders, validate_parameter_schema
 
 MAX_STEPS = 30
 MAX_OPTIONS = 5
@@ -422,6 +422,33 @@ class SuggestedFix(TenantModel):
         return self.superseded_at is None
 
     @property
+    def has_script(self) -> bool:
+        return bool(self.script_template_id or self.script_body)
+
+    @property
+    def script_text(self) -> str:
+        """The script the fix applies: its template's body, else the one the builder attached."""
+        return self.script_template.body if self.script_template_id else self.script_body
+
+    @property
+    def script_schema(self) -> list[dict]:
+        """The parameters its script asks for: the template's schema, else one per placeholder of
+        the builder's script (SPEC §5: every placeholder is a parameter with a field)."""
+        if self.script_template_id:
+            return self.script_template.parameters
+        return parameters_from_placeholders(self.script_body)
+
+    @property
+    def waits_for_parameters(self) -> bool:
+        """Its script waits for its parameters to be rendered and run: the engineer chose to run it
+        (one-off, or now and templatize after), or built the template first and has it."""
+        D = self.Decision
+        decided = self.decision in (D.ONE_OFF, D.DRAFT_TEMPLATE) or (
+            self.decision == D.BUILD_TEMPLATE and self.script_template_id is not None
+        )
+        return decided and self.has_script and self.is_active and self.applied_at is None
+
+    @property
     def banner_mode(self) -> str:
         """Which banner the page shows over the conversation ('' for none)."""
         if not self.is_active or self.applied_at is None:
@@ -455,6 +482,11 @@ class ScriptGeneration(TenantModel):
 
     def __str__(self) -> str:
         return f"Script for session {self.session_id}"
+
+    @property
+    def had_secret(self) -> bool:
+        """A password went into it (redacted here, shown once to its author)."""
+        return REDACTED in self.parameters.values()
 
 
 class TemplateDraft(TenantModel):

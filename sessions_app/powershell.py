@@ -10,6 +10,24 @@ KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")
 PARAM_TYPES = ("text", "number", "choice", "boolean", "password")
 
 
+# A key that names a secret: its value is asked for in a password field and redacted wherever the
+# script is shown again.
+SECRET_KEY = re.compile(r"password|passwd|pwd|secret|token|api_?key", re.IGNORECASE)
+
+
+def parameters_from_placeholders(body: str) -> list[dict]:
+    """One required parameter per {{ key }} of `body`, in the order they first appear: a label from
+    the key ("computer_name" and "computerName" read "Computer name"), the password type when the
+    key names a secret, text otherwise."""
+    parameters = []
+    for key in dict.fromkeys(PLACEHOLDER.findall(body or "")):
+        words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", key).replace("_", " ")
+        label = " ".join(words.split()).capitalize() or key
+        kind = "password" if SECRET_KEY.search(key) else "text"
+        parameters.append({"key": key, "label": label, "type": kind, "required": True})
+    return parameters
+
+
 def validate_parameter_schema(parameters, body: str) -> None:
     """Raise ValidationError listing every problem with a template's parameters."""
     errors: list[str] = []
@@ -33,6 +51,8 @@ def validate_parameter_schema(parameters, body: str) -> None:
             errors.append(f"Parameter '{key}' has type '{kind}'; expected one of {', '.join(PARAM_TYPES)}.")
         if kind == "choice" and not (isinstance(param.get("choices"), list) and param["choices"]):
             errors.append(f"Choice parameter '{key}' needs a list of choices.")
+        if kind == "password" and param.get("default") not in (None, ""):
+            errors.append(f"Password parameter '{key}' cannot have a default: it is asked for each time.")
     used = set(PLACEHOLDER.findall(body or ""))
     for missing in sorted(used - set(keys)):
         errors.append(f"The body uses {{{{ {missing} }}}} but no parameter has that key.")

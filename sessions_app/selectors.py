@@ -8,12 +8,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from resolutionflow.accounts.models import ENGINEER_ROLES, User
 from resolutionflow.errors import NotFound
-from sessions_app.forms import EscalateForm, LinkTicketForm, RateForm, ResolveForm
+from sessions_app.forms import EscalateForm, LinkTicketForm, RateForm, ResolveForm, ScriptParametersForm
 from sessions_app.models import MAX_STEPS, AISession, Escalation, LaneItem, ScriptTemplate, SessionStep, SuggestedFix
 
 Out = SuggestedFix.Outcome
@@ -318,12 +318,26 @@ def escalate_form(*, session: AISession, user: User, fix: SuggestedFix | None, d
     )
 
 
+EARLIER_FIXES_SHOWN = 5
+
+
 def session_fix_context(*, session: AISession, escalate: EscalateForm | None = None) -> dict:
-    """What the fix banner, the fix card and the escalate form need (a fixed number of queries)."""
-    fix = fix_active(session=session)
+    """What the fix banner, the fix card and the escalate form need (a fixed number of queries):
+    the active fix with the parameter form its script waits for, and the fixes tried before it
+    (applied, then dismissed or replaced), which stay as history."""
+    shown = list(
+        SuggestedFix.objects.filter(session=session)
+        .filter(Q(superseded_at__isnull=True) | Q(applied_at__isnull=False))
+        .select_related("script_template")
+        .order_by(F("superseded_at").desc(nulls_first=True), "-id")[: EARLIER_FIXES_SHOWN + 1]
+    )
+    fix = shown[0] if shown and shown[0].superseded_at is None else None
+    waits = fix is not None and fix.waits_for_parameters and session.is_open
     return {
         "session": session,
         "fix": fix,
+        "earlier_fixes": [f for f in shown if f.superseded_at is not None][:EARLIER_FIXES_SHOWN],
+        "run_form": ScriptParametersForm(parameters=fix.script_schema, values=fix.script_parameters) if waits else None,
         "generations": list(session.script_generations.select_related("template").order_by("-created_at")[:10]),
         "script_templates": script_templates_for_session(
             account_id=session.account_id, team_id=session.team_id, user=session.owner

@@ -60,13 +60,36 @@ WRITERS = {
     "a-script-attached": lambda s: scripts.fix_attach_script(
         fix=fixes.fix_propose(session=s, step=None, title="Restart"), actor=s.owner, body="Restart-Service Spooler"
     ),
+    "a-fix-run-one-off": lambda s, fix: scripts.fix_run_script(fix=fix, actor=s.owner, values={"name": "Spooler"}),
+    "a-template-built-first": lambda s, fix: scripts.fix_template_create(
+        fix=fix,
+        actor=s.owner,
+        name="Restart a service",
+        body="Restart-Service -Name {{ name }}",
+        parameters=[{"key": "name", "label": "Service", "type": "text", "required": True}],
+    ),  # fmt: skip
 }
+
+
+def _fix_to_run(session):
+    """A fix whose builder script waits for its parameters (run as one-off chosen)."""
+    fix = scripts.fix_attach_script(
+        fix=fixes.fix_propose(session=session, step=None, title="Restart"), actor=session.owner,
+        body="Restart-Service -Name {{ name }}",
+    )  # fmt: skip
+    return fixes.fix_decide(fix=fix, actor=session.owner, decision="one_off")
+
+
+# Writers that act on something made first (its own writes bump too, so it is made before counting).
+PREPARED = {"a-fix-run-one-off": _fix_to_run, "a-template-built-first": _fix_to_run}
 
 
 @pytest.mark.parametrize("writer", list(WRITERS), ids=list(WRITERS))
 def test_each_writer_of_a_preview_input_bumps_state_version(session, writer):
+    current = AISession.objects.get(pk=session.pk)
+    prepared = (PREPARED[writer](current),) if writer in PREPARED else ()
     before = version(session)
-    WRITERS[writer](AISession.objects.get(pk=session.pk))
+    WRITERS[writer](current, *prepared)
     assert version(session) > before
 
 

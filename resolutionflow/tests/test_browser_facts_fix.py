@@ -173,17 +173,67 @@ def test_facts_fix_banner_and_a_secret_shown_once(page, live_server, tenant_a, p
     fix = SuggestedFix.objects.get(session_id=session_id, superseded_at__isnull=True)
     assert fix.script_template_id == unlock_template.pk
 
+    # Run as one-off opens the script's parameter form: nothing is applied yet.
     card.get_by_role("button", name="Run as one-off").click()
+    run_form = card.get_by_test_id("run-form")
+    expect(run_form).to_contain_text("Run as one-off: fill in its parameters")
+    account_box = run_form.get_by_label("Account (sAMAccountName)")
+    expect(account_box).to_be_focused()  # the choice opened the form; the cursor is in it
+    password_box = run_form.get_by_label("Temporary password")
+    expect(password_box).to_have_attribute("type", "password")
+    expect(banner).to_have_count(0)
+    show_in_lane(page, run_form)
+    shoot_both(page, "fix-one-off-form")
+
+    # A value left out is told beside its field, and nothing changes.
+    run_form.get_by_role("button", name="Get the script").click()
+    expect(run_form.locator(".field-invalid").first).to_contain_text("Account (sAMAccountName) is required.")
+    expect(banner).to_have_count(0)
+    assert not ScriptGeneration.objects.filter(session_id=session_id).exists()
+
+    # --- 4. The script, with a password in it: shown once, to its author ---------------------
+    run_form.get_by_label("Account (sAMAccountName)").fill(SAM)
+    run_form.get_by_label("Temporary password").fill(SECRET)
+    run_form.get_by_role("button", name="Get the script").click()
+    generated = page.get_by_test_id("generated-script")
+    expect(generated).to_contain_text("shown once")
+    expect(generated.locator("pre")).to_contain_text(
+        f"-NewPassword (ConvertTo-SecureString {ps_quote(SECRET)} -AsPlainText -Force)"
+    )
+    expect(generated.locator("pre")).to_contain_text(f"Unlock-ADAccount -Identity {ps_quote(SAM)}")
+    expect(generated.get_by_role("button", name="Copy")).to_be_visible()
+    generation = ScriptGeneration.objects.get(session_id=session_id)
+    assert REDACTED in generation.script and SECRET not in generation.script
+    assert generation.parameters == {"sam_account_name": SAM, "temporary_password": REDACTED}
+    assert generation.fix_id == fix.pk
+
+    # Running it one-off says it ran: the banner asks whether it worked.
     expect(banner).to_have_attribute("data-banner-mode", "verifying")
     expect(banner).to_contain_text("Did it work?")
     expect(banner).to_contain_text(fix.title[:60])
-    expect(card.get_by_test_id("fix-status")).to_contain_text("Proposed · Run as one-off · applied")
+    expect(card.get_by_test_id("fix-status")).to_contain_text("Verifying · Run as one-off · applied")
     expect(card).to_contain_text("Tell us how it went in the banner above the conversation.")
     banner_box = banner.bounding_box()
     conversation_box = page.locator("#sessions_app-conversation").bounding_box()
     assert banner_box["y"] + banner_box["height"] <= conversation_box["y"] + 1, (
         "the banner is not over the conversation"
     )
+    show_in_lane(page, generated)
+    screenshot(page, "script-generated", DESKTOP)
+    shoot_both(page, "fix-one-off-script")
+
+    page.reload()
+    expect(generated).to_have_count(0)
+    history = card.locator("details.history")
+    expect(history.locator("summary")).to_contain_text("Scripts generated 1")
+    history.locator("summary").click()
+    entry = history.get_by_test_id("generation-history")
+    expect(entry).to_contain_text(unlock_template.name)
+    expect(entry.locator("pre")).to_contain_text(f"ConvertTo-SecureString {ps_quote(REDACTED)}")
+    expect(entry.locator("pre")).to_contain_text(f"Unlock-ADAccount -Identity {ps_quote(SAM)}")
+    assert SECRET not in page.content(), "the temporary password is still in the page after a reload"
+    show_in_lane(page, entry)
+    shoot_both(page, "script-history")
     show_in_lane(page, card)
     shoot_both(page, "fix-verifying")
 
@@ -210,37 +260,3 @@ def test_facts_fix_banner_and_a_secret_shown_once(page, live_server, tenant_a, p
     fix.refresh_from_db()
     assert fix.outcome == SuggestedFix.Outcome.APPLIED_SUCCESS
     assert fix.verified_at is not None
-
-    # --- 4. A script with a password: the secret is shown once, to its author -------------
-    card.locator("details.generate > summary").click()
-    form = card.locator(".generate-form").filter(has_text=unlock_template.name)
-    form.get_by_label("Account (sAMAccountName)").fill(SAM)
-    password_box = form.get_by_label("Temporary password")
-    expect(password_box).to_have_attribute("type", "password")
-    password_box.fill(SECRET)
-    form.get_by_role("button", name="Generate").click()
-    generated = page.get_by_test_id("generated-script")
-    expect(generated).to_contain_text("shown once")
-    expect(generated.locator("pre")).to_contain_text(
-        f"-NewPassword (ConvertTo-SecureString {ps_quote(SECRET)} -AsPlainText -Force)"
-    )
-    expect(generated.locator("pre")).to_contain_text(f"Unlock-ADAccount -Identity {ps_quote(SAM)}")
-    generation = ScriptGeneration.objects.get(session_id=session_id)
-    assert REDACTED in generation.script and SECRET not in generation.script
-    assert generation.parameters == {"sam_account_name": SAM, "temporary_password": REDACTED}
-    assert generation.ran_at is None  # generating is not running
-    show_in_lane(page, generated)
-    screenshot(page, "script-generated", DESKTOP)
-
-    page.reload()
-    expect(generated).to_have_count(0)
-    history = card.locator("details.history")
-    expect(history.locator("summary")).to_contain_text("Scripts generated 1")
-    history.locator("summary").click()
-    entry = history.get_by_test_id("generation-history")
-    expect(entry).to_contain_text(unlock_template.name)
-    expect(entry.locator("pre")).to_contain_text(f"ConvertTo-SecureString {ps_quote(REDACTED)}")
-    expect(entry.locator("pre")).to_contain_text(f"Unlock-ADAccount -Identity {ps_quote(SAM)}")
-    assert SECRET not in page.content(), "the temporary password is still in the page after a reload"
-    show_in_lane(page, entry)
-    shoot_both(page, "script-history")

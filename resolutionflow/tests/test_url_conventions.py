@@ -12,7 +12,6 @@ from collections.abc import Iterator
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from django.utils import timezone
 
 from facts_app.models import Fact
 from resolutionflow.accounts.models import Notification
@@ -64,14 +63,16 @@ def world(owner, *, status: str = "active") -> dict:
         account=account, session=session, kind="question", public_id="Q1", text="Is MFA on?",
         normalized_text="Is MFA on?", first_step=1, last_step=1, status="answered", answer="Yes",
     )  # fmt: skip
-    fix = SuggestedFix.objects.create(
-        account=account, session=session, title="Reset the profile", applied_at=timezone.now()
-    )
     template = ScriptTemplate.objects.create(
         account=account, owner=owner, name="Restart spooler", slug="restart-spooler", visibility="team",
         body="Restart-Service -Name {{ name }}",
         parameters=[{"key": "name", "label": "Service", "type": "text", "required": True}],
     )  # fmt: skip
+    # A fix whose script waits for its parameters (run as one-off chosen), so the run and the
+    # template editor have something to act on.
+    fix = SuggestedFix.objects.create(
+        account=account, session=session, title="Reset the profile", script_template=template, decision="one_off"
+    )
     generation = ScriptGeneration.objects.create(
         account=account, session=session, fix=fix, template=template, author=owner, script="Restart-Service 'x'"
     )
@@ -102,7 +103,10 @@ def world(owner, *, status: str = "active") -> dict:
 
 def snapshot(account) -> dict:
     """Every row a route could change, as values: compared before and after."""
-    models = [AISession, SessionStep, LaneItem, SuggestedFix, ScriptGeneration, TicketPush, Fact, TemplateDraft]
+    models = [
+        AISession, SessionStep, LaneItem, SuggestedFix, ScriptGeneration, ScriptTemplate, TicketPush, Fact,
+        TemplateDraft,
+    ]  # fmt: skip
     rows = {m.__name__: list(m.objects.filter(account=account).order_by("pk").values()) for m in models}
     rows["InternalTicket"] = list(InternalTicket.objects.filter(account=account).order_by("pk").values())
     rows["Notification"] = list(Notification.objects.filter(account=account).order_by("pk").values())
@@ -131,6 +135,15 @@ VALID_POST = {
     "sessions_app:fix_outcome": {"outcome": "applied_success"},
     "sessions_app:fix_ai_outcome": {"answer": "reject"},
     "sessions_app:fix_script": {"body": "Write-Output 1"},
+    "sessions_app:fix_run": {"param_name": "Spooler"},
+    "sessions_app:fix_template": {
+        "action": "save",
+        "name": "Restart a service",
+        "body": "Restart-Service -Name {{ name }}",
+        "p_name_label": "Service",
+        "p_name_type": "text",
+        "p_name_required": "on",
+    },
     "sessions_app:fix_script_draft": {"request": "check first"},
     "sessions_app:script_generate": {"param_name": "Spooler"},
     "sessions_app:drafts": {"action": "reject"},

@@ -12,14 +12,15 @@ from resolutionflow.accounts.services import account_settings_get, audit_record
 from resolutionflow.errors import Conflict, InvalidInput
 from sessions_app import prompts
 from sessions_app.models import AISession, ScriptTemplate, SessionStep, SuggestedFix, TemplateDraft
-from sessions_app.powershell import PLACEHOLDER
 from sessions_app.services.guards import OPEN, session_lock
 from sessions_app.services.state import session_bump_state_version
 
 Out = SuggestedFix.Outcome
 D = SuggestedFix.Decision
 OPEN_OUTCOMES = (Out.PROPOSED, Out.APPLIED_PENDING, Out.APPLIED_PARTIAL)  # success and failure are final
-RUNS_NOW = (D.ONE_OFF, D.DRAFT_TEMPLATE)  # deciding these means the fix is being run now
+# Deciding these means the fix is being run now: by hand at once, or — when it has a script — once
+# its parameters are filled in and the script is rendered (`scripts.fix_run_script`).
+RUNS_NOW = (D.ONE_OFF, D.DRAFT_TEMPLATE)
 # A team that turned "save the script you ran as a template?" off (account preferences).
 TEMPLATIZE_OFF_KEY = "templatize_prompt_off_teams"
 
@@ -29,6 +30,17 @@ def _lock(fix: SuggestedFix, actor: User | None) -> SuggestedFix:
     session = session_lock(session_id=fix.session_id, actor=actor, states=OPEN, related=("account",))
     locked = SuggestedFix.objects.select_for_update().get(pk=fix.pk)
     locked.session = session
+    return locked
+
+
+def fix_lock_active(*, fix: SuggestedFix, actor: User) -> SuggestedFix:
+    """Lock the session and the fix for a change to an active fix that has no outcome yet (its
+    script, its template): the session's engineer, while the session is open."""
+    locked = _lock(fix, actor)
+    if locked.superseded_at is not None:
+        raise Conflict("This fix is no longer the active one.")
+    if locked.outcome in (Out.APPLIED_SUCCESS, Out.APPLIED_FAILED):
+        raise Conflict(f"This fix is already recorded as “{locked.get_outcome_display()}”.")
     return locked
 
 
@@ -86,6 +98,11 @@ def fix_propose(
 
 @transaction.atomic
 def fix_decide(*, fix: SuggestedFix, actor: User, decision: str) -> SuggestedFix:
+    """What the engineer does with the fix. A fix without a script is applied by hand at once; one
+    with a script is applied when its script is rendered to run (`scripts.fix_run_script`), and
+    "build a template first" runs nothing. Dismissing takes the fix off the page — also one that
+    failed or partly worked (issue #10: the engineer moves on), never one that worked — and keeps
+    its outcome as history."""
     if decision not in (D.ONE_OFF, D.DRAFT_TEMPLATE, D.BUILD_TEMPLATE, D.DISMISSED):
         raise InvalidInput("Unknown decision.")
     locked = _lock(fix, actor)
@@ -93,18 +110,16 @@ def fix_decide(*, fix: SuggestedFix, actor: User, decision: str) -> SuggestedFix
     if decision == D.DISMISSED:
         if locked.superseded_at is not None:
             raise Conflict("This fix was already replaced or dismissed; there is nothing to dismiss.")
-        if locked.outcome not in OPEN_OUTCOMES:
-            raise Conflict(f"This fix is already recorded as “{locked.get_outcome_display()}”.")
+        if locked.outcome == Out.APPLIED_SUCCESS:
+            raise Conflict("This fix worked; there is nothing to dismiss. Resolve the session instead.")
         locked.superseded_at = now
-    elif decision in RUNS_NOW and locked.applied_at is None:
-        locked.applied_at = now  # running it one-off, or "run now, templatize after"
+    elif decision in RUNS_NOW and locked.applied_at is None and not locked.has_script:
+        locked.applied_at = now  # applied by hand, at once
     # Decisions on a superseded fix are kept as history; only dismissing it again is a conflict.
     locked.decision = decision
     locked.decided_at = now
     locked.save(update_fields=["decision", "decided_at", "superseded_at", "applied_at"])
     session_bump_state_version(session_id=locked.session_id)
-    if decision == D.DRAFT_TEMPLATE and locked.superseded_at is None:
-        template_draft_queue(fix=locked, actor=actor)
     audit_record(account=locked.session.account, actor=actor, action=f"fix.{decision}", obj=locked)
     return locked
 
@@ -262,24 +277,22 @@ def fix_on_resolve(*, session: AISession) -> None:
         session_bump_state_version(session_id=session.pk)
 
 
-def _draft_parameters(body: str) -> list[dict]:
-    keys = list(dict.fromkeys(PLACEHOLDER.findall(body)))
-    return [{"key": k, "label": k.replace("_", " ").capitalize(), "type": "text", "required": True} for k in keys]
-
-
 @transaction.atomic
 def template_draft_queue(*, fix: SuggestedFix, actor: User) -> TemplateDraft | None:
     """'Run now, templatize after': queue a draft of a reusable template from the fix's script,
-    to review after Resolve (`scripts.template_draft_accept`). Skipped when the team turned the
-    prompt off."""
+    to review after Resolve (`scripts.template_draft_accept`) — one per fix, however often its
+    script is rendered. Skipped when the team turned the prompt off."""
     session = fix.session
     if session.team_id and session.team_id in account_settings_get(account=session.account).preferences.get(
         TEMPLATIZE_OFF_KEY, []
     ):
         return None
-    body = fix.script_body or (fix.script_template.body if fix.script_template else "")
+    body = fix.script_text
     if not body.strip():
         return None
+    queued = TemplateDraft.objects.filter(fix=fix, status=TemplateDraft.Status.PENDING).first()
+    if queued is not None:
+        return queued
     return TemplateDraft.objects.create(
         account_id=session.account_id,
         session=session,
@@ -288,5 +301,5 @@ def template_draft_queue(*, fix: SuggestedFix, actor: User) -> TemplateDraft | N
         name=fix.title[:120],
         description=fix.description[:2000],
         body=body,
-        parameters=fix.script_template.parameters if fix.script_template else _draft_parameters(body),
+        parameters=fix.script_schema,
     )

@@ -1,5 +1,6 @@
-"""Writes of scripts inside a session (SPEC §5): generation, "I ran this", the builder's script on a
-fix, and the template drafts reviewed after Resolve."""
+"""Writes of scripts inside a session (SPEC §5): generation, running the fix's script (one-off, or now
+and templatize after), "I ran this", the builder's script on a fix, the template built first, and
+the template drafts reviewed after Resolve."""
 
 import json
 import re
@@ -17,6 +18,7 @@ from resolutionflow.errors import Conflict, InvalidInput, NotFound, PermissionDe
 from sessions_app.models import AISession, ScriptGeneration, ScriptTemplate, SuggestedFix, TemplateDraft
 from sessions_app.powershell import (
     clean_parameter_values,
+    parameters_from_placeholders,
     placeholder_position_errors,
     redact_values,
     render_script,
@@ -31,6 +33,52 @@ from sessions_app.services.state import session_bump_state_version
 MAX_SCRIPT_CHARS = 50_000
 
 
+def _invalid(exc: ValidationError) -> InvalidInput:
+    """A model or schema ValidationError as the one message the page shows."""
+    return InvalidInput(" ".join(m for msgs in exc.message_dict.values() for m in msgs))
+
+
+def _clean_values(parameters: list[dict], values: dict) -> dict:
+    try:
+        return clean_parameter_values(parameters, values)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+
+
+def _record_generation(
+    *,
+    session: AISession,
+    fix: SuggestedFix | None,
+    template: ScriptTemplate | None,
+    actor: User,
+    body: str,
+    parameters: list[dict],
+    values: dict,
+) -> ScriptGeneration:
+    """Inside the caller's transaction, with the session locked: the generation (redacted), the
+    template's usage, the note the AI reads with the next answer, and the bump."""
+    generation = ScriptGeneration.objects.create(
+        account_id=session.account_id,
+        session=session,
+        fix=fix,
+        template=template,
+        author=actor,
+        parameters=redact_values(parameters, values),
+        script=render_script(body, parameters, values, redact=True),
+    )
+    if template is not None:
+        ScriptTemplate.objects.filter(pk=template.pk).update(usage_count=F("usage_count") + 1)
+    # The AI hears of it with the next answer, passwords redacted.
+    source = f"template {template.slug!r}" if template is not None else "the fix's script"
+    note = f"The engineer generated a script from {source} with " + json.dumps(
+        generation.parameters, ensure_ascii=False, sort_keys=True
+    )
+    session.pending_context = "\n".join(filter(None, [session.pending_context, fence(note, source="script")]))
+    session.save(update_fields=["pending_context"])
+    session_bump_state_version(session_id=session.pk)
+    return generation
+
+
 def script_generate(
     *, session: AISession, template: ScriptTemplate, actor: User, values: dict, fix: SuggestedFix | None = None
 ) -> tuple[ScriptGeneration, str]:
@@ -40,33 +88,47 @@ def script_generate(
     session_check(session, actor=actor, conflict="Scripts are generated while the session is open.")
     if template.account_id != session.account_id:
         raise NotFound()
-    try:
-        clean = clean_parameter_values(template.parameters, values)
-    except ValidationError as exc:
-        raise InvalidInput(" ".join(m for msgs in exc.message_dict.values() for m in msgs)) from None
+    clean = _clean_values(template.parameters, values)
     full = render_script(template.body, template.parameters, clean)
     with transaction.atomic():
         locked = session_lock(
             session_id=session.pk, actor=actor, conflict="Scripts are generated while the session is open."
         )
-        generation = ScriptGeneration.objects.create(
-            account_id=locked.account_id,
-            session=locked,
-            fix=fix,
-            template=template,
-            author=actor,
-            parameters=redact_values(template.parameters, clean),
-            script=render_script(template.body, template.parameters, clean, redact=True),
-        )
-        ScriptTemplate.objects.filter(pk=template.pk).update(usage_count=F("usage_count") + 1)
-        # The AI hears of it with the next answer, passwords redacted.
-        note = f"The engineer generated a script from template {template.slug!r} with " + json.dumps(
-            generation.parameters, ensure_ascii=False, sort_keys=True
-        )
-        locked.pending_context = "\n".join(filter(None, [locked.pending_context, fence(note, source="script")]))
-        locked.save(update_fields=["pending_context"])
-        session_bump_state_version(session_id=locked.pk)
+        generation = _record_generation(
+            session=locked, fix=fix, template=template, actor=actor, body=template.body,
+            parameters=template.parameters, values=clean,
+        )  # fmt: skip
     return generation, full
+
+
+@transaction.atomic
+def fix_run_script(*, fix: SuggestedFix, actor: User, values: dict) -> tuple[ScriptGeneration, str]:
+    """Run as one-off, or run now and templatize after resolve (SPEC §4, §5): the fix's script,
+    rendered with validated, safely quoted values, is recorded as a generation and the fix is
+    applied (running it this way says it ran); "templatize after" queues the draft offered after
+    Resolve. Bad values change nothing. Returns the generation (stored redacted) and the full
+    script, which the caller shows once to its author and never stores."""
+    locked = fixes.fix_lock_active(fix=fix, actor=actor)
+    if not locked.has_script:
+        raise Conflict("This fix has no script to run. Build one, or apply it by hand.")
+    if locked.applied_at is not None:
+        raise Conflict("This fix is already applied; tell us how it went in the banner.")
+    if not locked.waits_for_parameters:
+        raise Conflict("Choose how to apply the fix first: run it as a one-off, or run it now and templatize after.")
+    parameters, body = locked.script_schema, locked.script_text
+    clean = _clean_values(parameters, values)
+    generation = _record_generation(
+        session=locked.session, fix=locked, template=locked.script_template, actor=actor, body=body,
+        parameters=parameters, values=clean,
+    )  # fmt: skip
+    fixes.fix_mark_applied(fix=locked, actor=actor)
+    if locked.decision == SuggestedFix.Decision.DRAFT_TEMPLATE:
+        fixes.template_draft_queue(fix=locked, actor=actor)
+    audit_record(
+        account=locked.session.account, actor=actor, action="fix.run", obj=locked,
+        details={"decision": locked.decision, "generation": generation.pk},
+    )  # fmt: skip
+    return generation, render_script(body, parameters, clean)
 
 
 @transaction.atomic
@@ -84,17 +146,25 @@ def script_mark_ran(*, generation: ScriptGeneration, actor: User) -> ScriptGener
     return locked
 
 
-@transaction.atomic
-def fix_attach_script(*, fix: SuggestedFix, actor: User, body: str) -> SuggestedFix:
-    """The script builder saves a script onto a fix that had none (nothing runs yet)."""
+def _check_script(body: str, parameters: list[dict]) -> str:
     body = (body or "").strip()
     if not body:
         raise InvalidInput("Write the script before saving it.")
     if len(body) > MAX_SCRIPT_CHARS:
         raise InvalidInput("The script is too long (at most 50,000 characters).")
-    misplaced = placeholder_position_errors(body)
-    if misplaced:
-        raise InvalidInput(" ".join(misplaced))
+    try:
+        validate_parameter_schema(parameters, body)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    return body
+
+
+@transaction.atomic
+def fix_attach_script(*, fix: SuggestedFix, actor: User, body: str) -> SuggestedFix:
+    """The script builder saves a script onto a fix that had none (nothing runs yet). Each of its
+    {{ key }} placeholders becomes a parameter with a field (`SuggestedFix.script_schema`); one that
+    stands in a string or a comment, where its value could run as code, is refused."""
+    body = _check_script(body, parameters_from_placeholders((body or "").strip()))
     session = session_lock(session_id=fix.session_id, actor=actor)
     locked = SuggestedFix.objects.select_for_update().get(pk=fix.pk)
     locked.session = session
@@ -129,7 +199,76 @@ def script_draft(*, fix: SuggestedFix, actor: User, request: str = "", current: 
         subject=Subject("session", session.pk),
         max_tokens=2000,
     )
-    return {"script": draft["script"].strip()[:MAX_SCRIPT_CHARS], "explanation": draft["explanation"].strip()}
+    script = draft["script"].strip()[:MAX_SCRIPT_CHARS]
+    # What attaching it would refuse, said now: the engineer fixes it before attaching.
+    return {"script": script, "explanation": draft["explanation"].strip(),
+            "problems": placeholder_position_errors(script)}  # fmt: skip
+
+
+@transaction.atomic
+def fix_template_create(
+    *,
+    fix: SuggestedFix,
+    actor: User,
+    name: str,
+    body: str,
+    parameters: list[dict],
+    category: str = "",
+    description: str = "",
+    share_with_team: bool = False,
+) -> ScriptTemplate:
+    """Build a template first (SPEC §5): the engineer's template, from the editor, is saved and
+    attached to the fix, whose parameter form then asks for its values. Nothing runs."""
+    locked = fixes.fix_lock_active(fix=fix, actor=actor)
+    if share_with_team and actor.role not in ADMIN_ROLES:
+        raise PermissionDenied("Only owners and admins share a template with a team.")
+    name = " ".join((name or "").split())[:120]
+    if not name:
+        raise InvalidInput("Give the template a name.")
+    body = _check_script(body, parameters)
+    session = locked.session
+    template = ScriptTemplate(
+        account_id=session.account_id,
+        team=session.team if share_with_team else None,
+        owner=actor,
+        visibility=ScriptTemplate.Visibility.TEAM if share_with_team else ScriptTemplate.Visibility.PERSONAL,
+        name=name,
+        slug=_free_slug(account_id=session.account_id, name=name),
+        category=" ".join((category or "").split())[:60],
+        description=(description or "").strip()[:2000],
+        body=body,
+        parameters=parameters,
+        provenance=f"from {session.ticket_label or f'session #{session.pk}'} · built by {actor.get_short_name()}",
+        source_session=session,
+    )
+    try:
+        template.full_clean()
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    template.save()
+    keys = {p["key"] for p in parameters}
+    locked.script_template = template
+    # What the AI had filled in for the old script stays only where the new one asks for it.
+    locked.script_parameters = {k: v for k, v in (locked.script_parameters or {}).items() if k in keys}
+    locked.decision = SuggestedFix.Decision.BUILD_TEMPLATE
+    locked.decided_at = timezone.now()
+    locked.save(update_fields=["script_template", "script_parameters", "decision", "decided_at"])
+    session_bump_state_version(session_id=session.pk)
+    audit_record(account=session.account, actor=actor, action="script_template.create", obj=template,
+                 details={"fix": locked.pk})  # fmt: skip
+    return template
+
+
+def _free_slug(*, account_id: int, name: str) -> str:
+    """A slug for `name` no live template of the account has yet."""
+    base = slugify(name) or "template"
+    if len(base) > 50:  # a slug is a handle: cut at a word
+        base = base[:50].rsplit("-", 1)[0]
+    slug, n = base, 1
+    while ScriptTemplate.objects.filter(account_id=account_id, slug=slug, deleted_at__isnull=True).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
 
 
 def _decide(draft: TemplateDraft, actor: User) -> TemplateDraft:
@@ -170,13 +309,9 @@ def template_draft_accept(
     try:
         validate_parameter_schema(parameters, body)
     except ValidationError as exc:
-        raise InvalidInput(" ".join(m for msgs in exc.message_dict.values() for m in msgs)) from None
+        raise _invalid(exc) from None
     session = locked.session
-    slug_base = slugify(name)[:100] or "template"
-    slug, n = slug_base, 1
-    while ScriptTemplate.objects.filter(account_id=session.account_id, slug=slug, deleted_at__isnull=True).exists():
-        n += 1
-        slug = f"{slug_base}-{n}"
+    slug = _free_slug(account_id=session.account_id, name=name)
     template = ScriptTemplate.objects.create(
         account_id=session.account_id,
         team=session.team if share_with_team else None,

@@ -93,9 +93,20 @@ def test_other_decisions_on_a_superseded_fix_are_kept_as_history(session):
     ("decision", "stamps_applied"), [("one_off", True), ("draft_template", True), ("build_template", False)]
 )
 def test_only_decisions_that_run_the_fix_stamp_applied_at(session, decision, stamps_applied):
+    """A fix without a script is applied by hand at once."""
     fix = fixes.fix_decide(fix=_fix(session), actor=session.owner, decision=decision)
     assert (fix.applied_at is not None) is stamps_applied
     assert fix.outcome == "proposed" and fix.verified_at is None
+
+
+@pytest.mark.parametrize("decision", ["one_off", "draft_template", "build_template"])
+def test_choosing_how_to_run_a_script_does_not_stamp_applied_at(session, decision):
+    """A fix with a script is applied when its script is rendered to run (test_fix_choices), not
+    when the engineer merely opens its parameter form or the template editor."""
+    fix = _fix(session)
+    SuggestedFix.objects.filter(pk=fix.pk).update(script_body="Restart-Service -Name Spooler")
+    fix = fixes.fix_decide(fix=fix, actor=session.owner, decision=decision)
+    assert fix.decision == decision and fix.applied_at is None
 
 
 def test_i_ran_this_stamps_applied_at(session):
@@ -113,9 +124,35 @@ def test_success_and_failure_stamp_verified_and_are_final(session, outcome):
     for nxt in ("applied_success", "applied_pending", "applied_partial", "applied_failed"):
         with pytest.raises(Conflict):
             fixes.fix_record_outcome(fix=fix, actor=session.owner, outcome=nxt, note="x")
+    assert _version(session) == before
+
+
+def test_a_fix_that_worked_cannot_be_dismissed(session):
+    fix = fixes.fix_record_outcome(fix=_fix(session), actor=session.owner, outcome="applied_success")
+    before = _version(session)
+    with pytest.raises(Conflict) as err:
+        fixes.fix_decide(fix=fix, actor=session.owner, decision="dismissed")
+    assert "worked" in err.value.message
+    fix.refresh_from_db()
+    assert fix.superseded_at is None and _version(session) == before
+
+
+@pytest.mark.parametrize(("outcome", "note", "kept"), [
+    ("applied_failed", "Prompts came back after a minute", "failure_reason"),
+    ("applied_partial", "2 of 3 users", "partial_notes"),
+])  # fmt: skip
+def test_a_failed_or_partial_fix_can_be_dismissed_and_keeps_its_history(session, outcome, note, kept):
+    """Issue #10 (3): the engineer moves on from a fix that did not work; SPEC §4 had refused it."""
+    fix = fixes.fix_record_outcome(fix=_fix(session), actor=session.owner, outcome=outcome, note=note)
+    before = _version(session)
+    fix = fixes.fix_decide(fix=fix, actor=session.owner, decision="dismissed")
+    fix.refresh_from_db()
+    assert fix.superseded_at is not None and fix.decision == "dismissed" and fix.banner_mode == ""
+    assert (fix.outcome, getattr(fix, kept), fix.applied_at is not None) == (outcome, note, True)
+    assert selectors.fix_active(session=session) is None
+    assert _version(session) == before + 1
     with pytest.raises(Conflict):
         fixes.fix_decide(fix=fix, actor=session.owner, decision="dismissed")
-    assert _version(session) == before
 
 
 def test_pending_needs_a_reason_stamps_applied_only_and_can_be_updated(session):

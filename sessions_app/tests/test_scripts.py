@@ -12,6 +12,7 @@ from sessions_app.selectors import script_template_for_user
 from sessions_app.services import fixes, lifecycle, turns
 from sessions_app.services.scripts import (
     fix_attach_script,
+    fix_run_script,
     script_draft,
     script_generate,
     script_mark_ran,
@@ -218,13 +219,15 @@ def test_the_demo_drafts_a_script_that_fits_the_fix(session):
     assert "Unlock-ADAccount" in draft["script"] and "{{ user_name }}" in draft["script"]
     assert "user_name" in draft["explanation"]
     revised = script_draft(fix=fix, actor=session.owner, request="stop on errors", current="Unlock-ADAccount bob")
-    assert revised["script"].endswith("Unlock-ADAccount bob") and "stop on errors" in revised["script"]
+    assert revised["script"] == "$ErrorActionPreference = 'Stop'\nUnlock-ADAccount bob"
+    assert revised["explanation"].startswith("Your draft, revised: it stops at the first error.")
 
 
 def _resolved_with_draft(session, body="Restart-Service -Name {{ service_name }}"):
     fix = fixes.fix_propose(session=session, step=None, title="Restart the print spooler")
     fix_attach_script(fix=fix, actor=session.owner, body=body)
     fixes.fix_decide(fix=fix, actor=session.owner, decision="draft_template")  # run now, templatize after
+    fix_run_script(fix=fix, actor=session.owner, values={"service_name": "Spooler"})
     lifecycle.session_resolve(session=session, actor=session.owner, summary="Spooler restarted.")
     return TemplateDraft.objects.get(session=session)
 
@@ -278,6 +281,7 @@ def test_skipping_with_dont_ask_again_stops_drafts_for_the_team(session, tenant_
     fix = fixes.fix_propose(session=second, step=None, title="Again")
     fix_attach_script(fix=fix, actor=second.owner, body="Restart-Computer")
     fixes.fix_decide(fix=fix, actor=second.owner, decision="draft_template")
+    fix_run_script(fix=fix, actor=second.owner, values={})
     assert not TemplateDraft.objects.filter(session=second).exists()
     assert not ScriptTemplate.objects.exists()
 
@@ -286,6 +290,7 @@ def test_drafts_wait_for_resolve(session):
     fix = fixes.fix_propose(session=session, step=None, title="Restart")
     fix_attach_script(fix=fix, actor=session.owner, body="Restart-Computer")
     fixes.fix_decide(fix=fix, actor=session.owner, decision="draft_template")
+    fix_run_script(fix=fix, actor=session.owner, values={})
     draft = TemplateDraft.objects.get()
     with pytest.raises(Conflict) as err:
         template_draft_accept(draft=draft, actor=session.owner, name="Restart")

@@ -2,8 +2,12 @@
 the fix and answers the banner, with the card and the escalate form out of band."""
 
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from resolutionflow.accounts.tenancy import get_for_account
 from resolutionflow.errors import Conflict, InvalidInput
@@ -23,9 +27,12 @@ def _fix_action(request, session_id: int, fix_id: int, form_class, act):
     error = form_error_message(form) if form is not None and not form.is_valid() else ""
     if not error:
         try:
-            act(fix, form.cleaned_data if form is not None else {})
+            answer = act(fix, form.cleaned_data if form is not None else {})
         except (InvalidInput, Conflict) as exc:
             error = exc.message
+        else:
+            if isinstance(answer, HttpResponse):  # the action leads to a page of its own
+                return answer
     return region_response(
         request,
         "sessions_app/partials/_fix_update.html",
@@ -39,10 +46,19 @@ def _fix_action(request, session_id: int, fix_id: int, form_class, act):
 @login_required
 @require_POST
 def fix_decide(request, session_id: int, fix_id: int):
-    return _fix_action(
-        request, session_id, fix_id, FixDecisionForm,
-        lambda fix, data: fixes.fix_decide(fix=fix, actor=request.user, decision=data["decision"]),
-    )  # fmt: skip
+    """Each choice opens what it names: run as one-off and run now, templatize after open the
+    script's parameter form in the card; build a template first opens the template editor."""
+
+    def act(fix, data):
+        fix = fixes.fix_decide(fix=fix, actor=request.user, decision=data["decision"])
+        if fix.decision == SuggestedFix.Decision.BUILD_TEMPLATE and fix.is_active:
+            editor = reverse("sessions_app:fix_template", args=[session_id, fix.pk])
+            response = HttpResponseClientRedirect(editor) if request.htmx else redirect(editor)
+            patch_vary_headers(response, ("HX-Request",))
+            return response
+        return None
+
+    return _fix_action(request, session_id, fix_id, FixDecisionForm, act)
 
 
 @login_required

@@ -1,6 +1,7 @@
-"""Scripts inside a session (SPEC §5): the builder that attaches a script to the fix (the engineer
-writes it, or the AI drafts it with them), generating a script from a template, "I ran this",
-and the review of queued template drafts after Resolve."""
+"""Scripts inside a session (SPEC §5): running the fix's script from its parameter form, the
+template editor of "build a template first", the builder that attaches a script to the fix (the
+engineer writes it, or the AI drafts it with them), generating a script from a template, "I ran
+this", and the review of queued template drafts after Resolve."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,10 +13,18 @@ from resolutionflow.accounts.tenancy import get_for_account
 from resolutionflow.ai.errors import AIError
 from resolutionflow.errors import Conflict, InvalidInput, NotFound
 from resolutionflow.htmx import STATE_CHANGED, form_error_message, region_response
-from sessions_app.forms import DraftDecisionForm, ScriptBuilderForm, ScriptGenerateForm
+from sessions_app.forms import (
+    DraftDecisionForm,
+    ScriptBuilderForm,
+    ScriptGenerateForm,
+    ScriptParametersForm,
+    TemplateEditorForm,
+)
 from sessions_app.models import AISession, ScriptGeneration, SuggestedFix, TemplateDraft
+from sessions_app.page import session_page
 from sessions_app.selectors import fix_active, script_template_for_user, session_fix_context, session_get_for_user
 from sessions_app.services import scripts
+from sessions_app.services.guards import session_check
 
 
 def _respond(request, session: AISession, *, error: str = "", changed: bool = True, **extra):
@@ -39,8 +48,109 @@ def _usable_template(user, template_id: int):
 
 def _fix(request, session_id: int, fix_id: int) -> tuple[AISession, SuggestedFix]:
     session = session_get_for_user(user=request.user, session_id=session_id)
-    fix = get_for_account(SuggestedFix.objects.filter(session=session), account=session.account_id, pk=fix_id)
+    fix = get_for_account(
+        SuggestedFix.objects.filter(session=session).select_related("script_template"),
+        account=session.account_id,
+        pk=fix_id,
+    )
     return session, fix
+
+
+def _shown_once(request, session: AISession, generation: ScriptGeneration, full: str):
+    """The script just rendered, with any secret in it: in this one response only, never stored.
+    Without JavaScript the whole page carries it (a redirect would lose it)."""
+    if request.htmx:
+        return _respond(request, session, generated=generation, generated_script=full)
+    return session_page(request, session, generated=generation, generated_script=full)
+
+
+@login_required
+@require_POST
+def fix_run(request, session_id: int, fix_id: int):
+    """Run as one-off / run now, templatize after: the parameter form's values render the fix's
+    script (shown once, with Copy), and the fix is applied. Bad values come back beside their
+    fields and change nothing."""
+    session, fix = _fix(request, session_id, fix_id)
+    form = ScriptParametersForm(request.POST, parameters=fix.script_schema)
+    if form.is_valid():
+        try:
+            generation, full = scripts.fix_run_script(fix=fix, actor=request.user, values=form.values())
+        except (InvalidInput, Conflict) as exc:
+            return _respond(request, session, error=exc.message)
+        return _shown_once(request, session, generation, full)
+    if not request.htmx:
+        return session_page(request, session, status=400, run_form=form)
+    return _respond(request, session, changed=False, run_form=form)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def fix_template(request, session_id: int, fix_id: int):
+    """Build a template first: the template editor, filled in from the fix's script (name from its
+    title, the body, a parameter per placeholder). Nothing runs; saving creates the template,
+    attaches it to the fix and returns to the session, where the fix asks for its parameters."""
+    session, fix = _fix(request, session_id, fix_id)
+    session_check(session, actor=request.user, conflict="Templates are built while the session is open.")
+    can_share = request.user.can_admin
+    status, notice = 200, ""
+    if request.method == "POST":
+        body = request.POST.get("body", "")
+        rows, new = TemplateEditorForm.rows_for(body, request.POST)
+        if new or request.POST.get("action") == "refresh":
+            # Placeholders written since the rows were drawn: show their rows before saving anything.
+            initial = {**request.POST.dict(), **_row_initial(rows, new)}
+            form = TemplateEditorForm(initial=initial, parameters=rows, can_share=can_share)
+            notice = _new_rows_notice(new)
+        else:
+            form = TemplateEditorForm(request.POST, parameters=rows, can_share=can_share)
+            if form.is_valid():
+                data = form.cleaned_data
+                try:
+                    template = scripts.fix_template_create(
+                        fix=fix, actor=request.user, name=data["name"], body=data["body"],
+                        parameters=form.parameters(), category=data["category"], description=data["description"],
+                        share_with_team=data.get("share", False),
+                    )  # fmt: skip
+                except InvalidInput as exc:
+                    form.add_error(exc.field or "body", exc.message)
+                else:
+                    messages.success(
+                        request,
+                        f"Saved “{template.name}” as a template and attached it to the fix. "
+                        "Fill in its parameters to get the script.",
+                    )
+                    return redirect(reverse("sessions_app:detail", args=[session.pk]) + "#sessions_app-fix-card")
+            status = 400
+    else:
+        form = TemplateEditorForm(initial=_editor_initial(session, fix), parameters=fix.script_schema,
+                                  can_share=can_share)  # fmt: skip
+    return render(
+        request, "sessions_app/fix_template.html",
+        {"session": session, "fix": fix, "form": form, "notice": notice}, status=status,
+    )  # fmt: skip
+
+
+def _editor_initial(session: AISession, fix: SuggestedFix) -> dict:
+    domain = session.get_problem_domain_display() if session.problem_domain not in ("", "other") else ""
+    return {"name": fix.title[:120].rstrip(". "), "description": fix.description[:2000], "body": fix.script_text,
+            "category": domain[:60]}  # fmt: skip
+
+
+def _row_initial(rows: list[dict], new: list[str]) -> dict:
+    """The derived values of the rows just added (the others keep what was sent)."""
+    out = {}
+    for row in rows:
+        if row["key"] in new:
+            out.update({f"p_{row['key']}_label": row["label"], f"p_{row['key']}_type": row["type"],
+                        f"p_{row['key']}_required": row["required"]})  # fmt: skip
+    return out
+
+
+def _new_rows_notice(new: list[str]) -> str:
+    if not new:
+        return "Parameters updated from the script."
+    keys = ", ".join(f"{{{{ {k} }}}}" for k in new)
+    return f"The script has new placeholders ({keys}): check their parameters below, then save."
 
 
 @login_required
@@ -79,6 +189,7 @@ def fix_script_draft(request, session_id: int, fix_id: int):
             return _respond(
                 request, session, changed=False,
                 builder_draft=draft["script"], builder_note=draft["explanation"], builder_request=wish,
+                builder_problems=draft["problems"],
             )  # fmt: skip
     return _respond(request, session, changed=False, builder_error=error, builder_draft=current, builder_request=wish)
 
@@ -100,8 +211,7 @@ def script_generate(request, session_id: int):
         )  # fmt: skip
     except (InvalidInput, Conflict) as exc:
         return _respond(request, session, error=exc.message, generate_template=template.pk)
-    # The full script (with any secret) is in this one response only; it is never stored.
-    return _respond(request, session, generated=generation, generated_script=full)
+    return _shown_once(request, session, generation, full)
 
 
 @login_required

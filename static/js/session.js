@@ -122,6 +122,17 @@
     if (fromAnswer && focusLost && text && !text.value && window.matchMedia("(hover: hover) and (pointer: fine)").matches) {
       text.focus({ preventScroll: true });
     }
+    // The user's own action on the fix (a choice, the parameter form) replaced the card it was
+    // in: focus goes to what that action opened — a field to correct, the parameter form, the
+    // script to copy — never after a swap the user did not ask for.
+    var fromFix = elt && elt.closest && elt.closest("#sessions_app-fix-card, #sessions_app-fix-banner");
+    var card = document.getElementById("sessions_app-fix-card");
+    if (fromFix && focusLost && card) {
+      var next = card.querySelector(".field-invalid input, .field-invalid select, .field-invalid textarea");
+      var opened = card.querySelector(".generated [data-autofocus]") || card.querySelector("[data-autofocus]");
+      if (!next && opened) next = opened.matches("form") ? opened.querySelector("input:not([type=hidden]), select, textarea, button") : opened;
+      if (next) next.focus();
+    }
   });
 })();
 
