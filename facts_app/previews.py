@@ -15,7 +15,7 @@ from django.utils import timezone
 from resolutionflow.accounts.models import User
 from resolutionflow.ai.client import Subject, ai_json, ai_text
 from resolutionflow.ai.errors import AIError
-from sessions_app.models import AISession, Escalation, LaneItem, SessionStep
+from sessions_app.models import AISession, Escalation, LaneItem, SessionStep, SuggestedFix
 from sessions_app.selectors import escalation_needs_intercept, fix_active, handoff_assessment_status, session_lane
 from sessions_app.services.escalations import intercept_drafted_from
 from sessions_app.services.ticket_pushes import KINDS, register_drafter
@@ -59,6 +59,7 @@ def preview_bundle(
     - ticket: lifecycle.session_link_ticket;
     - facts: facts_app.services fact_create / fact_update / fact_delete, AI promotions;
     - fix: every services.fixes write (propose, decide, outcome, applied, AI outcome, nudge count);
+    - fixes_tried: the fixes superseded or dismissed after an outcome (fix_propose, fix_decide);
     - checks_run: turns.lane_item_answer (a check's answer), turns.session_answer_step (an action);
     - scripts: services.scripts script_generate / fix_run_script / script_mark_ran / fix_attach_script /
       fix_template_create;
@@ -90,6 +91,14 @@ def preview_bundle(
         "ticket": session.ticket_label or None,
         "facts": [{"text": f.text, "source": _source(f, items), "summary": f.summary} for f in facts],
         "fix": _fix_as_told(_fix_fields(fix), intercept, intercept_note) if fix else None,
+        # A fix replaced or dismissed after it was tried is a path ruled out (or one that worked).
+        "fixes_tried": [
+            {**_fix_fields(f), "superseded": True}
+            for f in session.fixes.filter(superseded_at__isnull=False)
+            .exclude(outcome=SuggestedFix.Outcome.PROPOSED, applied_at__isnull=True)
+            .select_related("script_template")
+            .order_by("created_at", "id")
+        ],
         "checks_run": checks,
         "scripts": scripts,
         # The lane's ids (Q1, C2) mean nothing on a ticket: the documents speak in the items' words.

@@ -338,3 +338,17 @@ def test_the_demo_note_says_what_the_engineer_wrote(session):
         session=session, kind="resolution_note", actor=session.owner, resolution_summary=typed
     ).markdown
     assert note.split("## Resolution\n", 1)[1].strip() == typed
+
+
+def test_a_fix_that_failed_and_was_replaced_is_still_a_path_tried(session, client, settings):
+    """Issue #10: after 'It didn't fix it' the next fix supersedes the failed one; the package still
+    says what was tried, once, with no doubled punctuation."""
+    settings.AI_MODE = "demo"
+    first = fixes.fix_propose(session=session, step=None, title="Clear the cached Office credentials.", confidence=70)
+    fixes.fix_record_outcome(fix=first, actor=session.owner, outcome="applied_failed", note="Prompt came back.")
+    fixes.fix_propose(session=session, step=None, title="Create a new Outlook profile", confidence=60)
+    bundle = previews.preview_bundle(session=session)
+    assert [f["title"] for f in bundle["fixes_tried"]] == ["Clear the cached Office credentials"]
+    package = previews.preview_get(session=session, kind="escalation_package", actor=session.owner).markdown
+    assert "- Applied “Clear the cached Office credentials”; it did not work: Prompt came back." in package
+    assert ".." not in package and ".”." not in package
