@@ -173,3 +173,16 @@ def test_mark_read_updates_the_item_and_the_bell_without_a_reload(page, live_ser
     expect(page.locator(f"#notification-{older.pk}")).to_have_class(re.compile(r"\bunread\b"))
     assert page.evaluate("window.__noReload") is True, "marking one notification read reloaded the page"
     screenshot(page, "notifications-after-read", PHONE)
+
+
+def test_every_section_of_the_top_navigation_is_on_a_phone_screen(page, live_server, tenant_a, password):
+    """Issue #10.10: at 360 px "Tickets" was cut off with no hint that the bar scrolled (an engineer
+    who covers L1 has the most sections)."""
+    page.set_viewport_size({"width": PHONE, "height": 800})
+    login_as(page, live_server, tenant_a.coverage_engineer, password)
+    links = page.get_by_role("navigation", name="Main").get_by_role("link")
+    expect(links).to_have_text(["Sessions", "Escalations", "L1 walks", "Tickets"])
+    for link in links.all():
+        box = link.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE, f"{link.inner_text()} is off screen: {box}"
+        expect(link).to_be_in_viewport(ratio=1)
