@@ -395,7 +395,7 @@ def _fill(template: str, scenario: Scenario, history: History) -> str | None:
 
 
 def _plan_scenario(scenario: Scenario, history: History) -> Plan:
-    open_hypotheses, _ = _order(scenario, history)
+    open_hypotheses, ruled_out = _order(scenario, history)
     established = _established(scenario, history)
     failed = [
         h
@@ -452,7 +452,7 @@ def _plan_scenario(scenario: Scenario, history: History) -> Plan:
         followup = _followup(title)
         if _asked(history, step_text(followup)) is False:
             return plan(Step(f"{hypothesis.key}:followup", followup, 0.7), hypothesis)
-    return _escalate(scenario, history, failed, established)
+    return _escalate(scenario, history, failed, ruled_out)
 
 
 def _title(hypothesis: Hypothesis, scenario: Scenario, history: History) -> str | None:
@@ -521,24 +521,25 @@ def _wrap_up(title: str, history: History) -> Plan:
     )
 
 
-def _escalate(scenario: Scenario, history: History, failed: list[Hypothesis], established: list[str]) -> Plan:
-    tried = "; ".join(h.name for h in failed)
-    if failed:
-        text = (
-            f"Escalate this session: the likely causes are ruled out ({tried}). Use Escalate; the package "
-            "lists what was tried and what we confirmed."
-        )
-    else:
-        text = (
-            "Escalate this session: the leads I can offer are used up. Use Escalate; the package lists what "
-            "was tried and what we confirmed."
-        )
-    step = act(
-        text, "A colleague with fresh eyes, or access we lack, is the fastest next step.", "A colleague picks it up."
+def _escalate(scenario: Scenario, history: History, failed: list[Hypothesis], ruled_out: set[str]) -> Plan:
+    """No lead left: say what was ruled out and why, and suggest escalating (a question, so the
+    engineer can still bring new evidence in their own words)."""
+    reasons = [f"{h.name} (its fix did not work)" for h in failed]
+    reasons += [f"{h.name} (your answers)" for h in scenario.hypotheses if h.key in ruled_out and h not in failed]
+    done = "; ".join(reasons)
+    text = (
+        f"I have no lead left that fits what we found: ruled out {done}. Escalate this session (the package "
+        "lists what was tried), or tell me what you see now?"
+        if reasons
+        else "I have no lead left that fits what we found. Escalate this session (the package lists what was "
+        "tried), or tell me what you see now?"
     )
+    why = "A colleague with fresh eyes, or access we lack, is the fastest next step; new evidence is the other."
     if _asked(history, text) is False:
         return Plan(
-            step, 0.2, "No hypothesis left that fits what we found." + (f" Ruled out: {tried}." if tried else "")
+            ask(text, why),
+            0.2,
+            "No hypothesis left that fits what we found." + (f" Ruled out: {done}." if done else ""),
         )
     count = sum(1 for s, _ in history.given if step_text(s).startswith("What have you found since"))
     return Plan(

@@ -348,6 +348,15 @@ class SuggestedFix(TenantModel):
     """The AI's proposed fix (SPEC §4). At most one active (not superseded) fix per session, in the
     database. What the engineer decides to do with it and how it turned out are kept apart."""
 
+    @property
+    def outcome_note(self) -> str:
+        """What the engineer said about a failed or partial outcome, to quote inside a sentence:
+        no closing full stop, and nothing when they said nothing (the stored default)."""
+        note = {"applied_failed": self.failure_reason, "applied_partial": self.partial_notes}.get(self.outcome, "")
+        if note.endswith(("(no details given).", "(said when escalating).")):
+            return ""
+        return note.strip().rstrip(" .")
+
     @staticmethod
     def clean_title(text: str) -> str:
         """A title reads like a heading: one line, at most 200 characters, no closing full stop

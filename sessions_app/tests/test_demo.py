@@ -172,21 +172,35 @@ def test_a_failed_fix_is_never_proposed_again_and_the_demo_moves_on_then_suggest
         answer(client, session, {"kind": "free_text", "text": "Since Monday's Windows update was installed"})
     for _ in range(14):
         step = default_answer(client, session, fix_result="no")
-        if step.title.startswith("Escalate this session"):
+        if step.title.startswith("I have no lead left"):
             break
     titles = fix_titles(session)
     assert titles, "the demo proposed a fix"
     assert len(titles) == len(set(titles)), f"a fix proposed twice: {titles}"
     failed = set(session.fixes.filter(outcome="applied_failed").values_list("title", flat=True))
     assert failed == set(titles), "'It didn't fix it' on the fix's step records it as failed"
-    assert step.title.startswith("Escalate this session"), "no lead left: suggest escalating"
-    assert "the likely causes are ruled out (" in step.title, "the suggestion says what was ruled out"
+    assert step.title.startswith("I have no lead left") and "Escalate this session" in step.title, step.title
+    assert "(its fix did not work)" in step.title, "the suggestion says what was ruled out, and why"
     # Everything after: no step given twice in a row, and no fix again.
     for _ in range(3):
         before = current(session).title
         after = answer(client, session, {"kind": "free_text", "text": "Still nothing new"})
         assert after.title != before
     assert fix_titles(session) == titles
+
+
+def test_the_escalation_suggestion_names_what_the_answers_ruled_out_too(tenant_a, client):
+    session = start(client, tenant_a.engineer, "Jane can't see the Sales shared mailbox in Outlook")
+    pick(client, session, "Yes, it opens")  # not a missing permission
+    pick(client, session, "Earlier than that")  # not a permission on its way
+    step = answer(client, session, {"worked": "no"})  # the profile fix failed
+    assert step.step_type == "question" and step.title.startswith("I have no lead left"), step.title
+    for ruled in (
+        "missing Full Access permission (your answers)",
+        "a permission granted recently that has not reached Outlook yet (your answers)",
+        "an Outlook profile that no longer automaps the mailbox (its fix did not work)",
+    ):
+        assert ruled in step.title
 
 
 def test_after_a_failed_fix_the_next_turn_is_another_hypothesis(tenant_a, client):

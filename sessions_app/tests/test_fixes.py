@@ -294,3 +294,22 @@ def test_a_turn_can_propose_a_fix_promote_facts_and_read_an_outcome(begin, fake_
     turns.session_take_turn(session=session, actor=tenant_a.engineer)
     fix.refresh_from_db()
     assert (fix.ai_proposed_outcome, fix.outcome, fix.verified_at) == ("applied_success", "proposed", None)
+
+
+@pytest.mark.parametrize(
+    ("note", "reads"),
+    [
+        ("", "It didn't work. Dismiss it"),
+        ("Prompt came back after lunch.", "It didn't work: “Prompt came back after lunch”. Dismiss it"),
+    ],
+)
+def test_a_failed_fix_reads_once_and_without_doubled_punctuation(session, client, note, reads):
+    """Issue #10.10: the card read “It didn't work (“Did not work (no details given).”).”"""
+    fix = _fix(session, title="Clear cached Office credentials.")
+    assert fix.title == "Clear cached Office credentials"  # a title never closes with a full stop
+    fixes.fix_record_outcome(fix=fix, actor=session.owner, outcome="applied_failed", note=note)
+    client.force_login(session.owner)
+    page = client.get(f"/sessions/{session.pk}/").content.decode()
+    card = page[page.index('id="sessions_app-fix-card"') :]
+    assert reads in card
+    assert ".." not in card and ".”." not in card and ".”)" not in card
