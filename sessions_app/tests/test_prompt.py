@@ -13,7 +13,7 @@ from sessions_app.models import AISession
 from sessions_app.services.intake import session_start
 from sessions_app.services.turns import session_take_turn
 
-from .factories import action_turn, classification, message_text, question_turn, resolution_turn
+from .factories import action_turn, classification, fenced, message_text, question_turn, resolution_turn
 
 pytestmark = pytest.mark.django_db
 
@@ -194,3 +194,23 @@ def test_the_prompt_shows_placeholders_not_example_values():
     shape = prompts.TURN_SYSTEM.split("Reply with one JSON object only")[1]
     assert '"text": "<question>"' in shape and '"confidence": <0.0 to 1.0>' in shape
     assert '"summary": "<one line' in prompts.CLASSIFY_SYSTEM
+
+
+def test_a_fix_recorded_as_failed_is_told_to_the_ai_with_the_next_answer(begin, fake_anthropic, tenant_a, client):
+    """Issue #10.2 on the real path: the AI learns the fix failed (banner or step) and is told never
+    to propose it again."""
+    fix_proposal = {"title": "Clear the cached Office credentials", "description": "Stale tokens.", "confidence": 70,
+                    "script_template": None, "script_parameters": None}  # fmt: skip
+    session = begin(tenant_a.engineer, {**question_turn("Does OWA work?"), "fix": fix_proposal})
+    fix = session.fixes.get()
+    client.post(f"/sessions/{session.pk}/fix/{fix.pk}/applied/")
+    client.post(f"/sessions/{session.pk}/fix/{fix.pk}/outcome/", {"outcome": "applied_failed", "note": "Still prompts"})
+    fake_anthropic.enqueue(Reply.json(question_turn("Is Office current?")))
+
+    client.post(f"/sessions/{session.pk}/steps/{session.steps.get().pk}/answer/", {"kind": "free_text", "text": "Yes"})
+
+    request = fake_anthropic.requests[-1]
+    sent = message_text(request)
+    assert f"The engineer recorded the suggested fix “{fix.title}” as: did not work." in sent
+    assert fenced(sent.split("as: did not work.", 1)[1], "engineer") == "Still prompts"
+    assert "never propose it, or\n   the same fix in other words, again" in request["system"][0]["text"]

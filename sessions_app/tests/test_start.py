@@ -3,6 +3,7 @@ classification fallback, PSA not connected, screenshots, flow matching and scrip
 
 import base64
 import json
+import re
 
 import pytest
 from django.conf import settings
@@ -357,7 +358,11 @@ def test_a_match_above_0_8_starts_guided(fake_anthropic, tenant_a, client, print
     assert session.matched_flow == printer_flow and session.match_score > 0.8
     assert session.confidence_tier == "guided" and session.confidence_score > 0.8
     assert session.steps.get().confidence > 0.8
-    assert "Title: Printer shows offline" in fenced(message_text(fake_anthropic.requests[1], 0), "flow")
+    guide = fenced(message_text(fake_anthropic.requests[1], 0), "flow")
+    assert "Title: Printer shows offline" in guide
+    # The tree itself, so the AI can ask its questions in order and follow the answered branch.
+    tree = json.loads(re.search(r"^Tree: (.*)$", guide, re.MULTILINE).group(1))
+    assert tree == printer_flow.tree
     page = client.get(f"/sessions/{session.pk}/").content.decode()
     assert "Printer shows offline" in page and "Guided" in page
 
