@@ -119,6 +119,8 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [
     BASE_DIR / "static",
     ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+    # idiomorph's htmx extension: polled regions morph in place, so focus and reading position survive.
+    ("vendor/idiomorph", BASE_DIR / "node_modules" / "idiomorph" / "dist"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -199,6 +201,10 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_ABANDON_AFTER_HOURS = env.int("SESSION_ABANDON_AFTER_HOURS", default=48)
 # How long the handoff assessment may take before the handoff screen says "unavailable" (seconds).
 HANDOFF_ASSESSMENT_TIMEOUT = env.int("HANDOFF_ASSESSMENT_TIMEOUT", default=45)
+# How often pages poll (seconds): the notification bell, and the escalation queue (a poll that
+# finds nothing new costs at most two queries and swaps nothing).
+NOTIFICATION_POLL_SECONDS = env.int("NOTIFICATION_POLL_SECONDS", default=30)
+QUEUE_POLL_SECONDS = env.int("QUEUE_POLL_SECONDS", default=5)
 
 # --- E-mail (notifications are also e-mailed when a backend is configured) -----
 # EMAIL_URL such as smtp://user:pass@host:587 or smtp+tls://...; unset: no e-mail, in-app only.

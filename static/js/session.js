@@ -37,13 +37,49 @@
     if (hasUnsentInput()) { event.preventDefault(); event.returnValue = ""; }
   });
 
-  function setDrawer(open) {
+  // Below 1200 px the open drawer covers most of the screen, so it behaves as a modal dialog: the
+  // rest of the page is inert (no Tab, no screen reader), Escape closes it and focus goes back to
+  // where the user was. The announcer and the toasts stay live.
+  var inerted = [], returnFocus = null;
+  function setInert(drawer, on) {
+    inerted.forEach(function (el) { el.inert = false; });
+    inerted = [];
+    if (!on) return;
+    for (var node = drawer; node.parentElement && node !== document.body; node = node.parentElement) {
+      Array.prototype.forEach.call(node.parentElement.children, function (sibling) {
+        if (sibling === node || sibling.inert || sibling.matches("script, #announcer, #toasts")) return;
+        sibling.inert = true;
+        inerted.push(sibling);
+      });
+    }
+  }
+  function setDrawer(open, options) {
     var drawer = document.getElementById("lane-drawer");
     if (!drawer) return;
+    options = options || {};
     drawer.dataset.open = open ? "true" : "false";
     var toggle = drawer.querySelector("[data-drawer-toggle]");
     if (toggle) toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    var modal = open && window.matchMedia(DRAWER_MEDIA).matches;
+    setInert(drawer, modal);
+    if (modal) {
+      returnFocus = options.returnTo || (drawer.contains(document.activeElement) ? toggle : document.activeElement);
+      if (!drawer.contains(document.activeElement) && toggle) toggle.focus();
+    } else if (!open && options.restore !== false) {
+      var back = returnFocus && document.contains(returnFocus) && !returnFocus.inert ? returnFocus : toggle;
+      returnFocus = null;
+      if (back && (drawer.contains(document.activeElement) || document.activeElement === document.body)) back.focus();
+    }
   }
+  // Wider than the drawer breakpoint the lane sits beside the conversation: nothing is modal.
+  window.matchMedia(DRAWER_MEDIA).addEventListener("change", function (event) {
+    var drawer = document.getElementById("lane-drawer");
+    if (drawer) setInert(drawer, event.matches && drawer.dataset.open === "true");
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var drawer = document.getElementById("lane-drawer");
+    if (drawer && drawer.dataset.open === "true") setDrawer(true, { returnTo: document.activeElement });
+  });
 
   document.addEventListener("keydown", function (event) {
     var target = event.target;
@@ -64,10 +100,7 @@
     }
     if (event.key === "Escape" && window.matchMedia(DRAWER_MEDIA).matches) {
       var drawer = document.getElementById("lane-drawer");
-      if (drawer && drawer.dataset.open === "true") {
-        setDrawer(false);
-        drawer.querySelector("[data-drawer-toggle]").focus();
-      }
+      if (drawer && drawer.dataset.open === "true") setDrawer(false);
     }
   });
 
@@ -77,7 +110,9 @@
     var drawer = document.getElementById("lane-drawer");
     if (!drawer || !event.target.closest) return;
     if (event.target.closest("[data-drawer-toggle]")) {
-      setDrawer(drawer.dataset.open !== "true");
+      var opening = drawer.dataset.open !== "true";
+      // The handle stays where it is: closing from it leaves focus on it.
+      setDrawer(opening, opening ? { returnTo: event.target.closest("[data-drawer-toggle]") } : {});
     } else if (drawer.dataset.open === "true" && !drawer.contains(event.target) && window.matchMedia(DRAWER_MEDIA).matches) {
       setDrawer(false);
     }
@@ -85,17 +120,25 @@
 
   // After an answer: the drawer opens by itself once, when the first facts arrive (SPEC §11); new
   // questions and checks alone leave it as it was (on a phone it would cover the new step) and
-  // flash its count instead. On a desk the cursor goes back to the answer box (not on touch
-  // screens, where focusing would pop up the keyboard).
+  // flash its count instead. The new step is announced, and focus goes to its heading (the user's
+  // own answer replaced what they were in; a background swap never moves focus).
   function textOf(selector) {
     var el = document.querySelector(selector);
     return el ? el.textContent.trim() : null;
   }
-  var lastCount = null, lastFacts = null;
+  var lastCount = null, lastFacts = null, lastStep = null;
   document.addEventListener("DOMContentLoaded", function () {
     lastCount = textOf("#lane-count");
     lastFacts = textOf("#lane-drawer [data-testid=fact-count]");
+    var step = document.querySelector("[data-testid=current-step]");
+    lastStep = step ? step.id : null;
   });
+  function announce(text) {
+    var region = document.getElementById("announcer");
+    if (!region) return;
+    region.textContent = "";
+    setTimeout(function () { region.textContent = text; }, 50); // a change, even if the text repeats
+  }
   document.body.addEventListener("htmx:afterSettle", function (event) {
     var now = textOf("#lane-count");
     if (lastCount !== null && now !== lastCount) {
@@ -105,23 +148,29 @@
       badge.classList.add("badge-changed");
     }
     lastCount = now;
+    // Only the user moves focus: only after the user's own answer (or retry) replaced the element
+    // they were in, never after another region's swap (a background swap that took focus would
+    // send what the user is typing elsewhere into it).
+    var elt = event.detail && event.detail.requestConfig && event.detail.requestConfig.elt;
+    var fromAnswer = elt && elt.closest && (elt.closest(".answer-form") || elt.closest("#sessions_app-turn-status"));
+    var focusLost = !document.activeElement || document.activeElement === document.body;
+    var step = document.querySelector("[data-testid=current-step]");
+    var heading = step && step.querySelector(".turn-title");
+    if (fromAnswer && heading && step.id !== lastStep) {
+      announce(step.querySelector(".turn-label").textContent.trim() + ": " + heading.textContent.trim());
+      if (focusLost) heading.focus({ preventScroll: false });
+    }
+    lastStep = step ? step.id : null;
     var facts = textOf("#lane-drawer [data-testid=fact-count]");
     var drawer = document.getElementById("lane-drawer");
     if (drawer && lastFacts === "0" && parseInt(facts, 10) > 0 && drawer.dataset.autoOpened !== "true") {
       drawer.dataset.autoOpened = "true";
-      if (window.matchMedia(DRAWER_MEDIA).matches) { setDrawer(true); drawer.scrollTop = 0; }
+      if (fromAnswer && window.matchMedia(DRAWER_MEDIA).matches) {
+        setDrawer(true, { returnTo: heading || document.activeElement });
+        drawer.scrollTop = 0;
+      }
     }
     lastFacts = facts;
-    // Only the user moves focus: the cursor goes back to the answer box only after the user's own
-    // answer (or retry) replaced the element it was in, never after another region's swap (a
-    // background swap that took focus would send what the user is typing elsewhere into it).
-    var elt = event.detail && event.detail.requestConfig && event.detail.requestConfig.elt;
-    var fromAnswer = elt && elt.closest && (elt.closest(".answer-form") || elt.closest("#sessions_app-turn-status"));
-    var focusLost = !document.activeElement || document.activeElement === document.body;
-    var text = document.getElementById("answer-text");
-    if (fromAnswer && focusLost && text && !text.value && window.matchMedia("(hover: hover) and (pointer: fine)").matches) {
-      text.focus({ preventScroll: true });
-    }
     // The user's own action on the fix (a choice, the parameter form) replaced the card it was
     // in: focus goes to what that action opened — a field to correct, the parameter form, the
     // script to copy — never after a swap the user did not ask for.
