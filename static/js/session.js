@@ -180,6 +180,8 @@
       var next = card.querySelector(".field-invalid input, .field-invalid select, .field-invalid textarea");
       var opened = card.querySelector(".generated [data-autofocus]") || card.querySelector("[data-autofocus]");
       if (!next && opened) next = opened.matches("form") ? opened.querySelector("input:not([type=hidden]), select, textarea, button") : opened;
+      // Nothing to fill in: the banner it brought ("Did it work?"), else the card's own heading.
+      if (!next) next = document.querySelector("#sessions_app-fix-banner [role=region]") || card.querySelector("#fix-h");
       if (next) next.focus();
     }
   });
