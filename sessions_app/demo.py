@@ -138,6 +138,7 @@ class History:
     lane_answers: list[tuple[str, str, str]]  # the newest answer's lane answers (id, question, answer)
     lane_all: list[tuple[str, str, str]]  # every lane answer so far
     handed_over: bool
+    fresh: str = ""  # the fresh context a colleague who picked the session up started from
     last_worked: str = ""  # the fix that worked most recently
 
 
@@ -220,6 +221,10 @@ def _read(messages: list[dict]) -> History:
             _decided(history, title, worked=outcome == "worked")
         if "picked up by another engineer" in text:
             history.handed_over = True
+            fresh = re.search(
+                r'fresh context; plan your next step.*?<data source="engineer">\n(.*?)\n</data>', text, re.S
+            )
+            history.fresh = fresh.group(1) if fresh else history.fresh
         followup = _FOLLOWUP.match(step_text(step))
         if step.get("type") == "resolution_suggestion" or followup:
             fix = followup.group(1) if followup else step["resolution"]["fix"]
@@ -348,6 +353,9 @@ def _order(scenario: Scenario, history: History) -> tuple[list[Hypothesis], set[
         if answer.text:
             named = [h for h in order if h.keywords and re.search(h.keywords, answer.text, re.I)]
             order = named + [h for h in order if h not in named]
+    if history.fresh:  # a colleague's fresh start leads, like an answer given just now
+        named = [h for h in order if h.keywords and re.search(h.keywords, history.fresh, re.I)]
+        order = named + [h for h in order if h not in named]
     for hypothesis in scenario.hypotheses:
         if {_k(t) for t in hypothesis.fix.titles()} & history.failed_fixes:
             out.add(hypothesis.key)

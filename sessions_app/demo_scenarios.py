@@ -372,7 +372,7 @@ OUTLOOK_SYNC = Scenario(
                     0.45,
                 ),
             ),
-            keywords=r"full|quota|storage|space",
+            keywords=r"full|quota|storage|space|\d+(\.\d+)? ?[GM]B\b",
             lane=((("Is the mailbox close to its quota?", "A full mailbox stops receiving.", "mailbox_size"),), ()),
         ),
     ),

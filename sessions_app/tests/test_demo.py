@@ -411,3 +411,29 @@ def test_the_demos_fixes_say_what_to_do_not_what_was_done():
         first_word = fix.split()[0]
         assert not first_word.endswith("ed"), f"a fix in the past tense: {fix!r}"
         assert not re.search(r"[.”\"]\.|\.\.", fix), f"doubled punctuation: {fix!r}"
+
+
+def test_a_colleagues_fresh_context_leads_the_next_step_and_the_failed_fix_stays_out(tenant_a, client):
+    """Issue #10.4 in the demo: 'Start from fresh context' gets its next step at once, from what the
+    colleague wrote, and never the fix that failed before the escalation."""
+    session = start(client, tenant_a.engineer, "Outlook not syncing new mail for Priya")
+    pick(client, session, "Yes, OWA is up to date")
+    step = pick(client, session, "All folders are up to date")
+    failed = step.content["fix"]
+    fix = session.fixes.get()
+    client.post(f"/sessions/{session.pk}/fix/{fix.pk}/applied/")
+    client.post(
+        f"/sessions/{session.pk}/escalate/",
+        {"reason": "Needs Exchange admin", "intercept": "didnt", "intercept_note": "OST rebuilt, same thing"},
+    )
+    client.force_login(tenant_a.coverage_engineer)
+    response = client.post(
+        f"/sessions/{session.pk}/claim/",
+        {"mode": "fresh", "fresh_context": "Priya's mailbox shows 49.9 GB of 50 GB in the admin center."},
+    )
+    assert response.status_code == 302
+    session.refresh_from_db()
+    step = current(session)
+    assert step.order == 4 and step.title.startswith("In the Microsoft 365 admin center"), step.title
+    assert failed not in [s.title for s in session.steps.all()][3:]
+    assert SuggestedFix.clean_title(failed) not in fix_titles(session)[1:]
