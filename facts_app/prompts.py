@@ -84,12 +84,15 @@ The note has exactly these four sections, in this order, each a level-2 heading:
 ## Problem
 <what the customer experienced, in one or two sentences>
 ## What we confirmed
-<the confirmed facts that matter, as a bullet list>
+<the confirmed facts that matter, as a bullet list; then each fix tried before (fixes_tried) with
+how it went, and the suggested fix too when its outcome is applied_failed: a fix that did not work
+is a path ruled out, with the reason it failed>
 ## Root cause
 <the cause the facts support; if they do not establish one, say it was not confirmed>
 ## Resolution
 <what was done. If the fix's outcome is applied_pending, write it as provisional: applied and
-awaiting verification, with what it waits on. If no fix was applied, say what closed the ticket.>"""
+awaiting verification, with what it waits on. If no fix was applied, say what closed the ticket.
+A fix that did not work is never what resolved it.>"""
 
 ESCALATION_PACKAGE_SYSTEM = f"""You write the escalation package an MSP engineer hands to the next engineer.
 {_BUNDLE_RULES}
@@ -152,8 +155,17 @@ def _bundle_from(request) -> tuple[dict, str]:
     return (json.loads(found.group(1)) if found else {}), (reason.group(1) if reason else "")
 
 
-def _fact_lines(bundle: dict) -> list[str]:
-    return [f"- {f['text']}" for f in bundle.get("facts", [])] or ["- Nothing was confirmed beyond the report."]
+def _fact_lines(bundle: dict, also: list[str] | None = None) -> list[str]:
+    lines = [f"- {f['text']}" for f in bundle.get("facts", [])] + (also or [])
+    return lines or ["- Nothing was confirmed beyond the report."]
+
+
+def _ruled_out_lines(bundle: dict) -> list[str]:
+    """The fixes tried before the one that closes the ticket, with how each went, and that one too
+    when it did not work: a customer's note says what was ruled out on the way."""
+    fix = bundle.get("fix") or {}
+    failed = [fix] if fix.get("outcome") == "applied_failed" else []
+    return [line for tried in [*bundle.get("fixes_tried", []), *failed] for line in _fix_lines(tried)]
 
 
 def _sentence(text: str) -> str:
@@ -224,7 +236,7 @@ def _demo_resolution_note(request) -> str:
             bundle.get("summary") or "As reported on the ticket.",
             "",
             "## What we confirmed",
-            *_fact_lines(bundle),
+            *_fact_lines(bundle, also=_ruled_out_lines(bundle)),
             "",
             "## Root cause",
             cause or "Not confirmed beyond the facts above.",

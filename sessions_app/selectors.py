@@ -272,15 +272,19 @@ def _package_next_steps(package: str) -> list[str]:
     return [m.strip() for m in _LIST_ITEM.findall(section.group(1))][:4] if section else []
 
 
-def escalation_claimed_by(*, user: User, session_id: int) -> User | None:
-    """Who claimed the session's latest escalation, for a session of `user`'s account; else None."""
+def escalation_picked_up_by_colleague(*, user: User, session_id: int) -> Escalation | None:
+    """The latest escalation of a session of `user`'s account, when a colleague claimed it — not
+    `user`, and not the engineer who escalated it (they still read the session): what an engineer
+    who wanted it is told, who has it and since when. None otherwise, also across accounts."""
     escalation = (
         Escalation.objects.filter(account_id=user.account_id, session_id=session_id, claimed_by__isnull=False)
         .select_related("claimed_by")
         .order_by("-claimed_at", "-id")
         .first()
     )
-    return escalation.claimed_by if escalation else None
+    if escalation is None or user.pk in (escalation.claimed_by_id, escalation.escalated_by_id):
+        return None
+    return escalation
 
 
 def escalation_open(*, session: AISession) -> Escalation | None:

@@ -352,3 +352,39 @@ def test_a_fix_that_failed_and_was_replaced_is_still_a_path_tried(session, clien
     package = previews.preview_get(session=session, kind="escalation_package", actor=session.owner).markdown
     assert "- Applied “Clear the cached Office credentials”; it did not work: Prompt came back." in package
     assert ".." not in package and ".”." not in package
+
+
+def test_the_note_says_which_fixes_did_not_work_never_as_the_resolution(session, settings):
+    """Issue #10 (the engineer's journey): a fix that failed, replaced by the one that worked, is a
+    path ruled out in the customer's note too — under What we confirmed, with its reason — and the
+    Resolution section stays what the engineer wrote. A failed fix still active is told the same."""
+    settings.AI_MODE = "demo"
+    first = fixes.fix_propose(session=session, step=None, title="Update the printer port.", confidence=75)
+    fixes.fix_record_outcome(fix=first, actor=session.owner, outcome="applied_failed", note="Port was right.")
+    second = fixes.fix_propose(session=session, step=None, title="Restart the spooler", confidence=75)
+    fixes.fix_record_outcome(fix=second, actor=session.owner, outcome="applied_success")
+    typed = "Restarted the spooler and cleared the stuck job."
+
+    note = previews.preview_get(
+        session=session, kind="resolution_note", actor=session.owner, resolution_summary=typed
+    ).markdown
+
+    confirmed = note.split("## What we confirmed\n", 1)[1].split("\n## ", 1)[0]
+    assert "- Applied “Update the printer port”; it did not work: Port was right." in confirmed
+    assert "Nothing was confirmed" not in confirmed and "Restart the spooler" not in confirmed
+    assert note.split("## Resolution\n", 1)[1].strip() == typed
+
+    # Resolved some other way while the active fix had failed: still a path tried, not the resolution.
+    third = fixes.fix_propose(session=session, step=None, title="Reinstall the driver", confidence=60)
+    fixes.fix_record_outcome(fix=third, actor=session.owner, outcome="applied_failed", note="Same error.")
+    note = previews.preview_get(session=session, kind="resolution_note", actor=session.owner).markdown
+    confirmed, _, resolution = note.split("## What we confirmed\n", 1)[1].partition("## Resolution\n")
+    assert "- Applied “Reinstall the driver”; it did not work: Same error." in confirmed
+    assert "Reinstall the driver" not in resolution
+
+
+def test_the_note_prompt_asks_for_the_fixes_that_did_not_work():
+    system = prompts.RESOLUTION_NOTE_SYSTEM
+    confirmed = system.split("## What we confirmed", 1)[1].split("## Root cause", 1)[0]
+    assert "fixes_tried" in confirmed and "applied_failed" in confirmed and "ruled out" in confirmed
+    assert "A fix that did not work is never what resolved it." in system.split("## Resolution", 1)[1]

@@ -27,6 +27,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 VIEWPORT_HEIGHT = 800
+PHONE, DESKTOP = 360, 1280
 SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 
 # Playwright's sync API keeps an asyncio loop "running" on the main thread (in a greenlet) for
@@ -73,6 +74,15 @@ def page(browser):
     context.close()
 
 
+@pytest.fixture
+def colleague_page(browser):
+    """A second engineer's own browser context (no cookies shared), from the same browser, 1280x800."""
+    context = browser.new_context(viewport={"width": DESKTOP, "height": VIEWPORT_HEIGHT})
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
 def login_as(page, live_server, user, password: str) -> None:
     """Log in through the real login form and wait for the home page it redirects to."""
     page.goto(f"{live_server.url}/login/")
@@ -94,9 +104,6 @@ def screenshot(page, name: str, width: int) -> Path:
     return path
 
 
-PHONE, DESKTOP = 360, 1280
-
-
 def assert_no_sideways_scroll(page, name: str) -> None:
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= PHONE, f"{name}: the page scrolls sideways at {PHONE} px ({scroll_width} px wide)"
@@ -109,20 +116,43 @@ def shoot_both(page, name: str) -> None:
     screenshot(page, name, DESKTOP)
 
 
-def shoot_drawer(page, name: str) -> None:
-    """At phone width the lane is a bottom drawer: open it and shoot what the phone shows (a
-    full-page shot would draw the fixed drawer mid-page), then close it and go back to desk width."""
+def tasks_handle(page):
+    """The handle of the lane's bottom drawer ("Tasks" with a count); hidden at desk width."""
+    return page.get_by_role("button", name=re.compile(r"^Tasks"))
+
+
+def open_lane(page) -> None:
+    """Make the lane reachable: below 1200 px it is a bottom drawer, opened by its handle (and its
+    opening transition waited out); at desk width it sits beside the conversation already."""
     from playwright.sync_api import expect
 
-    page.set_viewport_size({"width": PHONE, "height": VIEWPORT_HEIGHT})
-    handle = page.get_by_role("button", name=re.compile(r"^Tasks"))
+    handle = tasks_handle(page)
+    if not handle.is_visible() or handle.get_attribute("aria-expanded") == "true":
+        return
     handle.click()
     expect(handle).to_have_attribute("aria-expanded", "true")
     page.wait_for_timeout(250)  # the drawer's opening transition
-    page.screenshot(path=str(SCREENSHOT_DIR / f"{name}-{PHONE}.png"), animations="disabled")
-    assert_no_sideways_scroll(page, f"{name} (drawer open)")
+
+
+def close_lane(page) -> None:
+    """Close the drawer (Escape), so the conversation it covers can be used; nothing at desk width."""
+    from playwright.sync_api import expect
+
+    handle = tasks_handle(page)
+    if not handle.is_visible() or handle.get_attribute("aria-expanded") != "true":
+        return
     page.keyboard.press("Escape")
     expect(handle).to_have_attribute("aria-expanded", "false")
+
+
+def shoot_drawer(page, name: str) -> None:
+    """At phone width the lane is a bottom drawer: open it and shoot what the phone shows (a
+    full-page shot would draw the fixed drawer mid-page), then close it and go back to desk width."""
+    page.set_viewport_size({"width": PHONE, "height": VIEWPORT_HEIGHT})
+    open_lane(page)
+    page.screenshot(path=str(SCREENSHOT_DIR / f"{name}-{PHONE}.png"), animations="disabled")
+    assert_no_sideways_scroll(page, f"{name} (drawer open)")
+    close_lane(page)
     page.set_viewport_size({"width": DESKTOP, "height": VIEWPORT_HEIGHT})
 
 

@@ -28,7 +28,9 @@ from resolutionflow.testing.browser import (
     SCREENSHOT_DIR,
     VIEWPORT_HEIGHT,
     assert_no_sideways_scroll,
+    close_lane,
     login_as,
+    open_lane,
     screenshot,
     shoot_both,
 )
@@ -57,15 +59,11 @@ def shoot_lane(page, name: str, locator) -> None:
     page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, name, DESKTOP)
     page.set_viewport_size({"width": PHONE, "height": VIEWPORT_HEIGHT})
-    handle = page.get_by_role("button", name=re.compile(r"^Tasks"))
-    handle.click()
-    expect(handle).to_have_attribute("aria-expanded", "true")
-    page.wait_for_timeout(250)  # the drawer's opening transition
+    open_lane(page)
     locator.scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOT_DIR / f"{name}-{PHONE}.png"), animations="disabled")
     assert_no_sideways_scroll(page, f"{name} (drawer open)")
-    page.keyboard.press("Escape")
-    expect(handle).to_have_attribute("aria-expanded", "false")
+    close_lane(page)
     page.set_viewport_size({"width": DESKTOP, "height": VIEWPORT_HEIGHT})
 
 
@@ -229,15 +227,6 @@ ESCALATE_NOTE = "Still prompting an hour after clearing the entries"
 REASON = "Cleared the Office entries in Credential Manager but the prompt came back. I'm out of ideas."
 CLAIM_ANSWER = "Cleared the entries again and removed the Outlook profile's cached token; signed in once."
 RESOLUTION = "Removed the stale Office tokens and the cached profile token; Outlook signed in once and stayed."
-
-
-@pytest.fixture
-def colleague_page(browser):
-    """The second engineer's own browser context (no cookies shared), from the same browser."""
-    context = browser.new_context(viewport={"width": DESKTOP, "height": VIEWPORT_HEIGHT})
-    context.set_default_timeout(10_000)
-    yield context.new_page()
-    context.close()
 
 
 @pytest.fixture

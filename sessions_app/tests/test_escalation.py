@@ -250,18 +250,65 @@ def test_a_claim_changes_the_queue_for_the_next_poll(tenant_a, client, django_ca
     assert f'data-session="{first.pk}"' not in body and f'data-session="{second.pk}"' in body
 
 
-def test_the_claim_race_loser_is_told_who_won_and_sent_back_to_the_queue(session, tenant_a, client):
-    """Issue #10.4: the loser's claim finds the session gone from the queue; not a bare 404."""
+def _told_who_won(response, winner) -> bool:
+    """The handoff screen of a session a colleague picked up: who, and the way back to the queue."""
+    body = response.content.decode()
+    return (
+        response.status_code == 200
+        and "sessions_app/handoff_picked_up.html" in [t.name for t in response.templates]
+        and f"<strong>{winner.get_full_name()}</strong> picked this session up first." in body
+        and re.search(r"Picked up\s+<time [^>]+>just now</time>\. It is theirs now", body) is not None
+        and '<a class="btn btn-primary" href="/sessions/escalations/">Back to the escalation queue</a>' in body
+        and "Start here" not in body
+    )
+
+
+def test_the_claim_race_loser_is_told_who_won_with_the_way_back_to_the_queue(session, tenant_a, client):
+    """Issue #10.4: the loser's claim finds the session gone from the queue; not a bare 404, and not
+    a toast that fades: the handoff screen says who picked it up first, and links back to the queue."""
     _escalate(session)
     escalations.session_claim(session=session, actor=tenant_a.coverage_engineer)
     client.force_login(tenant_a.admin)
 
     response = client.post(f"/sessions/{session.pk}/claim/", {"mode": "continue"}, follow=True)
 
-    assert response.redirect_chain[-1][0] == "/sessions/escalations/"
-    winner = tenant_a.coverage_engineer.get_full_name() or tenant_a.coverage_engineer.email
-    assert f"{winner} has already picked this up." in response.content.decode()
+    assert response.redirect_chain == [(f"/sessions/{session.pk}/handoff/", 302)]
+    assert _told_who_won(response, tenant_a.coverage_engineer)
     assert AISession.objects.get(pk=session.pk).owner_id == tenant_a.coverage_engineer.pk
+
+
+def test_a_handoff_opened_after_a_colleague_picked_it_up_says_who_never_a_bare_404(session, tenant_a, tenant_b, client):
+    """A stale handoff tab reloaded, or the bell's link to it, after the claim: every other engineer
+    of the account is told who has it. The one who escalated it and the one who claimed it are not
+    (they open the session); another account, and a session nobody claimed, still answer 404."""
+    _escalate(session)
+    escalations.session_claim(session=session, actor=tenant_a.coverage_engineer)
+    url = f"/sessions/{session.pk}/handoff/"
+
+    client.force_login(tenant_a.admin)
+    assert _told_who_won(client.get(url), tenant_a.coverage_engineer)
+    client.force_login(session.owner)
+    assert client.get(url)["Location"] == "/sessions/escalations/"
+    client.force_login(tenant_a.coverage_engineer)
+    assert client.get(url)["Location"] == "/sessions/escalations/"
+    client.force_login(tenant_b.engineer)
+    assert client.get(url).status_code == 404
+    never_escalated = AISessionFactory(owner=tenant_a.engineer)
+    client.force_login(tenant_a.admin)
+    assert client.get(f"/sessions/{never_escalated.pk}/handoff/").status_code == 404
+
+
+def test_the_engineer_it_was_escalated_to_is_told_who_picked_it_up_first(session, tenant_a, client):
+    """The target may still open the session, so their claim meets the service's refusal, not a
+    404: they are told on the handoff screen all the same."""
+    _escalate(session, target_id=tenant_a.admin.pk)
+    escalations.session_claim(session=session, actor=tenant_a.coverage_engineer)
+    client.force_login(tenant_a.admin)
+
+    response = client.post(f"/sessions/{session.pk}/claim/", {"mode": "continue"}, follow=True)
+
+    assert response.redirect_chain == [(f"/sessions/{session.pk}/handoff/", 302)]
+    assert _told_who_won(response, tenant_a.coverage_engineer)
 
 
 def test_the_engineer_who_escalated_keeps_reading_the_session_and_sees_who_has_it(session, tenant_a, client):
@@ -449,11 +496,9 @@ def test_claiming_through_the_page(session, tenant_a, client):
     assert response.status_code == 302 and response["Location"] == f"/sessions/{session.pk}/"
     client.force_login(tenant_a.admin)
     response = client.post(f"/sessions/{session.pk}/claim/", {"mode": "continue"}, follow=True)
-    # Once claimed, the session is no longer open to every engineer: the admin is told who has it
-    # and sent back to the queue, and cannot open it.
-    assert response.redirect_chain[-1][0] == "/sessions/escalations/" and "has already picked this up" in (
-        response.content.decode()
-    )
+    # Once claimed, the session is no longer open to every engineer: the admin is told who has it,
+    # with the way back to the queue, and cannot open it.
+    assert _told_who_won(response, tenant_a.coverage_engineer)
     assert client.get(f"/sessions/{session.pk}/").status_code == 404
 
 

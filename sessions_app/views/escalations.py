@@ -81,11 +81,30 @@ def _handoff_escalation(request, session_id: int) -> tuple[AISession, Escalation
     return session, escalation
 
 
+def _picked_up_by_colleague(request, session_id: int):
+    """The handoff of a session a colleague picked up first (the claim race's loser, a stale tab,
+    the bell's link): who has it, on a page that stays, with the way back to the queue — never a
+    bare 404. None when no colleague did."""
+    escalation = selectors.escalation_picked_up_by_colleague(user=request.user, session_id=session_id)
+    if escalation is None:
+        return None
+    return render(request, "sessions_app/handoff_picked_up.html", {"escalation": escalation})
+
+
 @engineer_required
 @require_GET
 def handoff_screen(request, session_id: int):
-    session, escalation = _handoff_escalation(request, session_id)
+    try:
+        session, escalation = _handoff_escalation(request, session_id)
+    except NotFound:
+        picked_up = _picked_up_by_colleague(request, session_id)
+        if picked_up is None:
+            raise
+        return picked_up
     if escalation is None or session.status != AISession.Status.REQUESTING_ESCALATION:
+        picked_up = _picked_up_by_colleague(request, session_id)
+        if picked_up is not None:
+            return picked_up
         messages.info(request, "This session is not waiting for pickup any more.")
         return redirect("sessions_app:escalation_queue")
     context = {
@@ -117,13 +136,11 @@ def session_claim(request, session_id: int):
     try:
         session, escalation = _handoff_escalation(request, session_id)
     except NotFound:
-        # Lost the race: the session left the queue for the colleague who claimed it first. Say who,
-        # and go back to the queue (only ever for a session of the user's own account).
-        winner = selectors.escalation_claimed_by(user=request.user, session_id=session_id)
-        if winner is None:
+        # Lost the race: the session left the queue for the colleague who claimed it first. The
+        # handoff screen says who (only ever for a session of the user's own account).
+        if selectors.escalation_picked_up_by_colleague(user=request.user, session_id=session_id) is None:
             raise
-        messages.error(request, f"{winner.get_full_name() or winner.email} has already picked this up.")
-        return redirect("sessions_app:escalation_queue")
+        return redirect("sessions_app:handoff", session_id=session_id)
     form = ClaimForm(request.POST)
     if not form.is_valid():
         messages.error(request, form_error_message(form))
@@ -131,6 +148,8 @@ def session_claim(request, session_id: int):
     try:
         escalations.session_claim(session=session, actor=request.user, **form.cleaned_data)
     except Conflict as exc:
+        if selectors.escalation_picked_up_by_colleague(user=request.user, session_id=session.pk) is not None:
+            return redirect("sessions_app:handoff", session_id=session.pk)
         messages.error(request, exc.message)
         return redirect("sessions_app:escalation_queue")
     messages.success(request, "It's yours now. The briefing is in the conversation.")
