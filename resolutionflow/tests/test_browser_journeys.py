@@ -133,7 +133,7 @@ def test_engineer_journey_a_failed_fix_then_the_next_hypothesis_to_a_resolved_ti
     assert port.verified_at is not None
     open_lane(page)
     expect(fix_status).to_contain_text("Didn't work")
-    expect(card).to_contain_text(f"It didn't work (“{PORT_DIDNT}”)")
+    expect(card).to_contain_text(f"It didn't work: “{PORT_DIDNT.rstrip('.')}”. Dismiss")
     expect(card).to_be_visible()
     expect(page.get_by_role("region", name="Fix status")).to_have_count(0)  # nothing left to verify
     shoot_lane_at(page, "journey-fix-failed", width, card)
@@ -151,7 +151,7 @@ def test_engineer_journey_a_failed_fix_then_the_next_hypothesis_to_a_resolved_ti
     earlier = card.get_by_test_id("earlier-fixes")
     expect(earlier.locator("summary")).to_contain_text("Tried before 1")
     earlier.locator("summary").click()
-    expect(earlier).to_contain_text(f"{PORT_FIX} — didn't work: {PORT_DIDNT}")
+    expect(earlier).to_contain_text(f"{PORT_FIX} — didn't work: {PORT_DIDNT.rstrip('.')} · replaced")
     shoot_lane_at(page, "journey-second-fix", width, card)
     close_lane(page)
 
