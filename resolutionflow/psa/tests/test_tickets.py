@@ -108,7 +108,7 @@ def test_a_posted_note_is_rendered_once_and_sanitised(tenant_a, client):
 
     assert body.count("Cleared the <strong>stale</strong> token") == 1
     assert "## Resolution" not in body and "<script>alert(1)" not in body
-    assert "The resolution note, shown under Resolution." in body
+    assert "The resolution note, shown above under “Resolution note”." in body
 
 
 def test_a_session_starts_from_a_ticket_page(tenant_a, client):
