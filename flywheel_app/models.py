@@ -63,3 +63,74 @@ class Flow(TenantModel):
         except TreeError as exc:
             raise ValidationError({"tree": exc.errors}) from None
         super().save(*args, **kwargs)
+
+
+class FlowProposal(TenantModel):
+    """What the flywheel proposes from a resolved session (or, with L1 walks, an AI-built walk):
+    a new flow, or an enhancement of the flow the source followed (SPEC §8). Admins decide."""
+
+    class Type(models.TextChoices):
+        NEW_FLOW = "new_flow", "New flow"
+        ENHANCEMENT = "enhancement", "Enhancement"
+
+    class Source(models.TextChoices):
+        SESSION_ANALYSIS = "session_analysis", "Session analysis"
+        AI_REALTIME_L1 = "ai_realtime_l1", "AI-built L1 walk"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        PUBLISHED = "published", "Published"
+        DISMISSED = "dismissed", "Dismissed"
+        REJECTED = "rejected", "Rejected"
+
+    type = models.CharField(max_length=16, choices=Type.choices)
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.SESSION_ANALYSIS)
+    # The source: an engineer session (the L1 walk joins it with the walks; exactly one of them).
+    session = models.ForeignKey("sessions_app.AISession", null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="+")  # fmt: skip
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, help_text="When to use it, in one or two sentences.")
+    keywords = models.JSONField(default=list, blank=True)
+    domain = models.CharField(max_length=32, choices=Domain.choices, blank=True)
+    tree = models.JSONField(help_text="The proposed tree; unexplored branches are needs_review stubs.")
+    target_flow = models.ForeignKey(Flow, null=True, blank=True, on_delete=models.SET_NULL, related_name="proposals")
+    changes = models.TextField(blank=True, help_text="For an enhancement: where the session diverged, what changes.")
+    validated_by_outcome = models.BooleanField(default=False, help_text="The source was resolved by this path.")
+    evidence_session_ids = models.JSONField(default=list, blank=True)
+    evidence_count = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    flow = models.ForeignKey(
+        Flow, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="The flow it became."
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # A proposal comes from exactly one source; today the engineer session (the L1 walk
+            # adds its own column and this rule grows to "exactly one of the two").
+            models.CheckConstraint(
+                condition=Q(source="session_analysis", session__isnull=False) | ~Q(source="session_analysis"),
+                name="proposal_has_its_source",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending", reviewed_at__isnull=True)
+                | (~Q(status="pending") & Q(reviewed_at__isnull=False)),
+                name="proposal_reviewed_when_decided",
+            ),
+        ]  # fmt: skip
+        indexes = [models.Index(fields=["account", "status", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def unexplored_count(self) -> int:
+        return sum(1 for n in self.tree.get("nodes", []) if isinstance(n, dict) and n.get("needs_review"))

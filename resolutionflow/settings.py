@@ -206,6 +206,15 @@ HANDOFF_ASSESSMENT_TIMEOUT = env.int("HANDOFF_ASSESSMENT_TIMEOUT", default=45)
 NOTIFICATION_POLL_SECONDS = env.int("NOTIFICATION_POLL_SECONDS", default=30)
 QUEUE_POLL_SECONDS = env.int("QUEUE_POLL_SECONDS", default=5)
 
+# --- The knowledge flywheel --------------------------------------------------------------
+# Resolved sessions analysed per batch (every 5 minutes), new proposals per account per day (the
+# rest wait for the next day), analysis attempts before a session stays failed, and how long a
+# claimed session may stay "processing" before another worker takes it back (a killed worker).
+FLYWHEEL_BATCH_SIZE = env.int("FLYWHEEL_BATCH_SIZE", default=20)
+FLYWHEEL_PROPOSALS_PER_DAY = env.int("FLYWHEEL_PROPOSALS_PER_DAY", default=50)
+FLYWHEEL_MAX_ATTEMPTS = env.int("FLYWHEEL_MAX_ATTEMPTS", default=3)
+FLYWHEEL_CLAIM_TIMEOUT = env.int("FLYWHEEL_CLAIM_TIMEOUT", default=600)
+
 # --- E-mail (notifications are also e-mailed when a backend is configured) -----
 # EMAIL_URL such as smtp://user:pass@host:587 or smtp+tls://...; unset: no e-mail, in-app only.
 if env.str("EMAIL_URL", default=""):

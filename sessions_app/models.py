@@ -51,6 +51,7 @@ class AISession(TenantModel):
     class AnalysisStatus(models.TextChoices):
         NOT_READY = "not_ready", "Not resolved yet"
         PENDING = "pending", "Pending analysis"
+        PROCESSING = "processing", "Being analysed"
         ANALYSED = "analysed", "Analysed"
         FAILED = "failed", "Failed"
 
@@ -100,6 +101,11 @@ class AISession(TenantModel):
         max_length=16, choices=AnalysisStatus.choices, default=AnalysisStatus.NOT_READY, db_index=True
     )
     analysis_error = models.TextField(blank=True)
+    analysis_attempts = models.PositiveSmallIntegerField(default=0)
+    # When a worker claimed it (a claim older than the timeout is reclaimed), and when a failed
+    # analysis may be tried again (backoff).
+    analysis_started_at = models.DateTimeField(null=True, blank=True)
+    analysis_retry_at = models.DateTimeField(null=True, blank=True)
     resolution_summary = models.TextField(blank=True)
     resolution_action = models.TextField(blank=True)
     documentation = models.TextField(blank=True)
