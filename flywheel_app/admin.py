@@ -4,7 +4,7 @@ from django.template.loader import render_to_string
 
 from resolutionflow.accounts.admin import TenantScopedAdmin
 
-from .models import Flow
+from .models import Flow, FlowProposal
 from .trees import tree_outline
 
 
@@ -98,3 +98,12 @@ EXAMPLE_TREE = {
         {"id": "r2", "type": "resolution", "text": "<the other fix>"},
     ],
 }
+
+
+@admin.register(FlowProposal)
+class FlowProposalAdmin(TenantScopedAdmin):
+    """The review queue (SPEC §8): decided through flywheel_app.services."""
+
+    list_display = ["title", "type", "source", "status", "domain", "evidence_count", "created_at"]
+    list_filter = ["type", "source", "status", "domain", "validated_by_outcome"]
+    search_fields = ["title", "description"]

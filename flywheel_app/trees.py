@@ -146,3 +146,36 @@ def tree_outline(tree: dict) -> list[dict]:
 
     start = tree.get("start") if isinstance(tree, dict) else None
     return [walk(start, "", frozenset())] if start in nodes else []
+
+
+STUB_TEXT = "Not explored yet: the session that proposed this never took this branch. Review it."
+
+
+def tree_with_stubs(tree: dict) -> dict:
+    """The tree with every dangling branch made explicit: a question option or an instruction whose
+    `next` names no node leads to a `needs_review` resolution stub instead of nowhere. The rest is
+    left to `validate_tree`."""
+    if not isinstance(tree, dict) or not isinstance(tree.get("nodes"), list):
+        return tree
+    nodes = [dict(n) for n in tree["nodes"] if isinstance(n, dict)]
+    ids = {str(n.get("id")) for n in nodes}
+    stubs: list[dict] = []
+
+    def stub() -> str:
+        stub_id = f"stub{len(stubs) + 1}"
+        while stub_id in ids:
+            stub_id += "x"
+        ids.add(stub_id)
+        stubs.append({"id": stub_id, "type": "resolution", "text": STUB_TEXT, "needs_review": True})
+        return stub_id
+
+    for node in nodes:
+        if node.get("type") == "question" and isinstance(node.get("options"), list):
+            node["options"] = [
+                {**o, "next": o.get("next") if o.get("next") in ids else stub()}
+                for o in node["options"]
+                if isinstance(o, dict)
+            ]
+        elif node.get("type") == "instruction" and node.get("next") not in ids:
+            node["next"] = stub()
+    return {**tree, "nodes": nodes + stubs}

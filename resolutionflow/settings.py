@@ -187,6 +187,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sessions_app.tasks.pushes_retry_failed",
         "schedule": 60 * 5,
     },
+    "flywheel-analyse-batch": {
+        "task": "flywheel_app.tasks.flywheel_analyse_batch",
+        "schedule": 60 * 5,
+    },
     "notifications-prune": {
         "task": "resolutionflow.accounts.tasks.notifications_prune",
         "schedule": 60 * 60 * 24,

@@ -10,9 +10,9 @@ Rules every prompt here keeps:
 
 import base64
 import json
-import re
 from typing import Any
 
+from resolutionflow.ai.fences import fence
 from resolutionflow.taxonomy import Domain, Urgency
 
 # --- classification -------------------------------------------------------------------
@@ -45,17 +45,6 @@ CLASSIFY_SCHEMA: dict[str, Any] = {
     "required": ["summary", "domain", "key_symptoms", "urgency"],
     "additionalProperties": False,
 }
-
-
-# Any spelling of an opening or closing fence tag (<data, </data, </ DATA, ...) inside the text.
-_FENCE_TAG = re.compile(r"<(\s*/?\s*data)", re.IGNORECASE)
-
-
-def fence(text: str, *, source: str, **attrs: str) -> str:
-    """Wrap untrusted text as data. A closing tag inside the text cannot end the fence early."""
-    safe = _FENCE_TAG.sub(r"<\\\1", text or "")
-    extra = "".join(f' {k}="{v}"' for k, v in attrs.items())
-    return f'<data source="{source}"{extra}>\n{safe}\n</data>'
 
 
 def screenshot_block(session) -> dict:

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from resolutionflow.accounts.models import User
 from resolutionflow.accounts.services import account_settings_get, audit_record
+from resolutionflow.ai.fences import fence
 from resolutionflow.errors import Conflict, InvalidInput
-from sessions_app import prompts
 from sessions_app.models import AISession, ScriptTemplate, SessionStep, SuggestedFix, TemplateDraft
 from sessions_app.services.guards import OPEN, session_lock
 from sessions_app.services.state import session_bump_state_version
@@ -194,7 +194,7 @@ def _tell_ai(fix: SuggestedFix, note: str) -> None:
     """The outcome goes to the AI with the engineer's next message (the session's waiting context)."""
     told = f"The engineer recorded the suggested fix “{fix.title}” as: {_TOLD[fix.outcome]}."
     if note:
-        told += "\n" + prompts.fence(note, source="engineer")
+        told += "\n" + fence(note, source="engineer")
     AISession.objects.filter(pk=fix.session_id).update(
         pending_context=Concat(F("pending_context"), Value("\n"), Value(told))
     )

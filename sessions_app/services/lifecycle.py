@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from resolutionflow.accounts.models import User
 from resolutionflow.accounts.services import audit_record
+from resolutionflow.ai.fences import fence
 from resolutionflow.errors import InvalidInput
 from resolutionflow.psa.models import InternalTicket
-from sessions_app import prompts
 from sessions_app.models import AISession
 from sessions_app.services.documentation import session_documentation
 from sessions_app.services.fixes import fix_on_resolve
@@ -164,7 +164,7 @@ def session_link_ticket(
         )
         locked.ticket_context_note = note
         if context:
-            locked.pending_context = "A ticket was linked to this session. Its context:\n" + prompts.fence(
+            locked.pending_context = "A ticket was linked to this session. Its context:\n" + fence(
                 json.dumps(context, ensure_ascii=False, sort_keys=True), source="ticket"
             )
         locked.save(

@@ -14,6 +14,7 @@ from django.utils.text import slugify
 from resolutionflow.accounts.models import ADMIN_ROLES, User
 from resolutionflow.accounts.services import account_settings_get, account_settings_update, audit_record
 from resolutionflow.ai.client import Subject, ai_json
+from resolutionflow.ai.fences import fence
 from resolutionflow.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from sessions_app.models import AISession, ScriptGeneration, ScriptTemplate, SuggestedFix, TemplateDraft
 from sessions_app.powershell import (
@@ -24,7 +25,7 @@ from sessions_app.powershell import (
     render_script,
     validate_parameter_schema,
 )
-from sessions_app.prompts import SCRIPT_DRAFT_SCHEMA, SCRIPT_DRAFT_SYSTEM, fence, script_draft_message
+from sessions_app.prompts import SCRIPT_DRAFT_SCHEMA, SCRIPT_DRAFT_SYSTEM, script_draft_message
 from sessions_app.services import fixes
 from sessions_app.services.fixes import TEMPLATIZE_OFF_KEY
 from sessions_app.services.guards import session_check, session_lock

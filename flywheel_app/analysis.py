@@ -1,0 +1,208 @@
+"""The analysis job (SPEC §8): resolved sessions become flow proposals, or reinforce their flow.
+
+A batch is claimed in one short transaction — `select_for_update(skip_locked=True)`, marked
+`processing` — so two workers (or two beats) never take the same session; each is then analysed in
+its own transaction, which finishes only while its claim still holds. A claim left by a killed
+worker is taken back after FLYWHEEL_CLAIM_TIMEOUT. A failure (the AI, an answer we cannot read, a
+tree that does not validate) is recorded with its error and retried with backoff, at most
+FLYWHEEL_MAX_ATTEMPTS times; nothing of a failed analysis is saved. A session whose proposal would
+pass the account's daily cap waits, unanalysed, for the next day.
+
+The one module of flywheel_app allowed to read sessions and their facts (.importlinter)."""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from facts_app.models import Fact
+from resolutionflow.ai.client import Subject, ai_json
+from resolutionflow.ai.errors import AIError
+from resolutionflow.errors import InvalidInput
+from sessions_app.models import AISession, SessionStep, SuggestedFix
+
+from . import prompts, services
+from .models import FlowProposal
+from .trees import TreeError, tree_with_stubs, validate_tree
+
+logger = logging.getLogger(__name__)
+A = AISession.AnalysisStatus
+BACKOFF = timedelta(minutes=5)  # then 10, 20…
+
+
+@dataclass
+class BatchResult:
+    claimed: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    def count(self, outcome: str) -> None:
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+
+
+def _waiting(now: datetime) -> Q:
+    stale = now - timedelta(seconds=settings.FLYWHEEL_CLAIM_TIMEOUT)
+    due = Q(analysis_retry_at__isnull=True) | Q(analysis_retry_at__lte=now)
+    return (
+        Q(analysis_status=A.PENDING) & due
+        | Q(analysis_status=A.FAILED, analysis_attempts__lt=settings.FLYWHEEL_MAX_ATTEMPTS) & due
+        | Q(analysis_status=A.PROCESSING, analysis_started_at__lt=stale)
+    )
+
+
+def sessions_claim(*, limit: int | None = None) -> list[tuple[int, datetime]]:
+    """Claim up to `limit` resolved sessions waiting for analysis: (id, claim time) each."""
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            AISession.objects.select_for_update(skip_locked=True)
+            .filter(_waiting(now), status=AISession.Status.RESOLVED)
+            .order_by("resolved_at", "id")
+            .values_list("pk", flat=True)[: limit or settings.FLYWHEEL_BATCH_SIZE]
+        )
+        AISession.objects.filter(pk__in=ids).update(analysis_status=A.PROCESSING, analysis_started_at=now)
+    return [(pk, now) for pk in ids]
+
+
+def analyse_batch(*, limit: int | None = None) -> BatchResult:
+    result = BatchResult()
+    for session_id, claimed_at in sessions_claim(limit=limit):
+        result.claimed += 1
+        result.count(session_analyse(session_id=session_id, claimed_at=claimed_at))
+    return result
+
+
+def session_bundle(session: AISession) -> dict:
+    """What the analysis reads: the problem, the steps with their answers, the facts, every fix
+    with its outcome, the resolution, and the flow it matched (fenced as data by the prompt)."""
+    steps = []
+    for step in session.steps.order_by("order"):
+        kind = {SessionStep.StepType.RESOLUTION_SUGGESTION: "resolution"}.get(step.step_type, step.step_type)
+        answered = step.response_kind and step.response_kind != SessionStep.ResponseKind.SKIPPED
+        steps.append(
+            {
+                "type": kind,
+                "text": step.title,
+                "options": [o.get("label") for o in step.content.get("options") or []],
+                "answer": (
+                    step.response_label
+                    if step.response_kind != "action_result"
+                    else ("done" if step.action_worked else "did not work")
+                )
+                if answered
+                else None,
+            }  # fmt: skip
+        )
+    fixes = [
+        {"title": f.title, "outcome": f.outcome, "reason": f.failure_reason or f.partial_notes or None}
+        for f in SuggestedFix.objects.filter(session=session).order_by("created_at", "id")
+    ]
+    flow = session.matched_flow
+    return {
+        "summary": session.problem_summary,
+        "domain": session.problem_domain,
+        "key_symptoms": session.key_symptoms,
+        "intake": session.intake_content[:3000],
+        "steps": steps,
+        "facts": [f.text for f in Fact.objects.live().filter(session=session).order_by("created_at", "id")],
+        "fixes": fixes,
+        "resolution": session.resolution_summary or None,
+        "matched_flow": {"title": flow.title, "when_to_use": flow.when_to_use, "tree": flow.tree} if flow else None,
+    }
+
+
+def session_analyse(*, session_id: int, claimed_at: datetime) -> str:
+    """Analyse one claimed session. Returns the outcome: new_flow / enhancement (created or added as
+    evidence), reinforced, failed, waiting (the daily cap), or lost (the claim was taken back)."""
+    session = AISession.objects.select_related("account", "matched_flow").get(pk=session_id)
+    try:
+        answer = ai_json(
+            action="flywheel_analysis",
+            system=prompts.ANALYSIS_SYSTEM,
+            messages=prompts.analysis_message(session_bundle(session)),
+            schema=prompts.ANALYSIS_SCHEMA,
+            account=session.account,
+            subject=Subject("session", session.pk),
+            max_tokens=3000,
+        )
+        with transaction.atomic():
+            if not _still_claimed(session_id, claimed_at):
+                return "lost"
+            outcome = _decide(session, answer)
+            _finish(session_id, status=A.ANALYSED, attempts=None)
+        return outcome
+    except services.DailyCapReached:
+        tomorrow = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+        AISession.objects.filter(pk=session_id, analysis_started_at=claimed_at).update(
+            analysis_status=A.PENDING, analysis_retry_at=tomorrow, analysis_started_at=None
+        )
+        return "waiting"
+    except (AIError, TreeError, InvalidInput, KeyError, TypeError, ValueError) as error:
+        message = getattr(error, "message", None) or str(error) or error.__class__.__name__
+        logger.warning("Analysis of session %s failed: %s", session_id, message)
+        _fail(session_id, claimed_at, message)
+        return "failed"
+
+
+def _still_claimed(session_id: int, claimed_at: datetime) -> bool:
+    return (
+        AISession.objects.select_for_update()
+        .filter(pk=session_id, analysis_status=A.PROCESSING, analysis_started_at=claimed_at)
+        .exists()
+    )
+
+
+def _finish(session_id: int, *, status: str, attempts) -> None:
+    AISession.objects.filter(pk=session_id).update(
+        analysis_status=status, analysis_error="", analysis_started_at=None, analysis_retry_at=None
+    )
+
+
+def _fail(session_id: int, claimed_at: datetime, message: str) -> None:
+    """Failed, with the error and one more attempt counted; retried later with backoff until the
+    attempts run out (then it stays failed, for a person to look at)."""
+    with transaction.atomic():
+        session = (
+            AISession.objects.select_for_update()
+            .filter(pk=session_id, analysis_status=A.PROCESSING, analysis_started_at=claimed_at)
+            .first()
+        )
+        if session is None:
+            return
+        attempts = session.analysis_attempts + 1
+        retry = timezone.now() + BACKOFF * 2 ** (attempts - 1) if attempts < settings.FLYWHEEL_MAX_ATTEMPTS else None
+        AISession.objects.filter(pk=session_id).update(
+            analysis_status=A.FAILED, analysis_error=message[:2000], analysis_attempts=attempts,
+            analysis_retry_at=retry, analysis_started_at=None,
+        )  # fmt: skip
+
+
+def _decide(session: AISession, answer: dict) -> str:
+    decision = answer["decision"]
+    flow = session.matched_flow
+    if decision != "new_flow" and flow is None:
+        raise InvalidInput(f"The analysis said '{decision}', but the session followed no flow.")
+    if decision == "reinforced":
+        services.flow_reinforce(flow_id=flow.pk, matched_at=session.created_at, resolved=True)
+        return "reinforced"
+    tree = tree_with_stubs(prompts.tree_from_answer(answer.get("tree")) or {})
+    validate_tree(tree)
+    worked = SuggestedFix.objects.filter(session=session, outcome=SuggestedFix.Outcome.APPLIED_SUCCESS).exists()
+    _, created = services.proposal_record(
+        account=session.account,
+        type=FlowProposal.Type.NEW_FLOW if decision == "new_flow" else FlowProposal.Type.ENHANCEMENT,
+        source=FlowProposal.Source.SESSION_ANALYSIS,
+        session_id=session.pk,
+        title=answer.get("title") or (flow.title if flow else session.problem_summary),
+        description=answer.get("description") or "",
+        keywords=answer.get("keywords") or [],
+        domain=answer.get("domain") or session.problem_domain or "",
+        tree=tree,
+        target_flow=flow if decision == "enhancement" else None,
+        changes=answer.get("changes") or "",
+        validated_by_outcome=worked,
+    )
+    return decision if created else f"{decision} (evidence added)"

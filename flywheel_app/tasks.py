@@ -1,0 +1,20 @@
+from celery import shared_task
+from django.core.cache import cache
+
+BATCH_LOCK = "lock:flywheel_analyse_batch"
+
+
+@shared_task(acks_late=True, soft_time_limit=270, time_limit=290)
+def flywheel_analyse_batch() -> dict | None:
+    """Periodic (every 5 minutes): analyse a batch of resolved sessions into flow proposals. One
+    batch at a time under a cache.add lock (atomic on Redis); the sessions themselves are claimed
+    with skip_locked, so even two overlapping batches never analyse one session twice."""
+    from flywheel_app.analysis import analyse_batch
+
+    if not cache.add(BATCH_LOCK, "1", timeout=290):
+        return None
+    try:
+        result = analyse_batch()
+        return {"claimed": result.claimed, **result.outcomes}
+    finally:
+        cache.delete(BATCH_LOCK)

@@ -1,0 +1,328 @@
+"""The analysis job (issue #12 §2, SPEC §8): resolved sessions become proposals (new flow,
+enhancement) or reinforce the flow they followed; each session is analysed exactly once, even with
+two workers; failures are recorded and retried with backoff, three times at most; proposals are
+de-duplicated and capped per account per day; admins are told."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import close_old_connections
+from django.utils import timezone
+
+from flywheel_app.analysis import analyse_batch, session_analyse, sessions_claim
+from flywheel_app.models import Flow, FlowProposal
+from flywheel_app.tasks import flywheel_analyse_batch
+from flywheel_app.trees import validate_tree
+from resolutionflow.accounts.models import Notification
+from resolutionflow.ai.fake_api import Reply
+from resolutionflow.ai.models import AIUsage
+from resolutionflow.testing.services import wait_until
+from sessions_app.models import AISession
+from sessions_app.tests.factories import AISessionFactory
+
+pytestmark = pytest.mark.django_db
+A = AISession.AnalysisStatus
+
+SHARED_MAILBOX_FLOW = {
+    "start": "owa",
+    "nodes": [
+        {"id": "owa", "type": "question", "text": "Does the shared mailbox open in Outlook on the web?",
+         "options": [{"label": "It opens", "next": "when"}, {"label": "Access denied", "next": "grant"}]},
+        {"id": "when", "type": "question", "text": "Was access granted in the last two hours?",
+         "options": [{"label": "Yes", "next": "wait"}, {"label": "No", "next": "profile"}]},
+        {"id": "grant", "type": "instruction", "text": "Grant Full Access in the Exchange admin center.",
+         "next": "restart"},
+        {"id": "restart", "type": "resolution", "text": "Restart Outlook after the permission syncs."},
+        {"id": "wait", "type": "resolution", "text": "Wait two hours for the permission to sync."},
+        {"id": "profile", "type": "resolution", "text": "Re-create the Outlook profile."},
+    ],
+}  # fmt: skip
+
+
+# --- sessions worked in the demo, then resolved --------------------------------------------------
+
+
+def _start(client, user, text) -> AISession:
+    client.force_login(user)
+    response = client.post("/sessions/new/", {"intake_type": "text", "intake_text": text})
+    assert response.status_code == 302
+    return AISession.objects.get(pk=int(response["Location"].strip("/").split("/")[-1]))
+
+
+def _answer(client, session, data) -> None:
+    step = session.steps.order_by("-order").first()
+    assert client.post(f"/sessions/{session.pk}/steps/{step.pk}/answer/", data).status_code == 302
+
+
+def _pick(client, session, label) -> None:
+    step = session.steps.order_by("-order").first()
+    options = {o["label"]: o["value"] for o in step.content["options"]}
+    _answer(client, session, {"value": options[label]})
+
+
+def _resolve(client, session, summary="Fixed as suggested") -> AISession:
+    assert client.post(f"/sessions/{session.pk}/resolve/", {"summary": summary}).status_code == 302
+    session.refresh_from_db()
+    assert session.status == "resolved" and session.analysis_status == A.PENDING
+    return session
+
+
+def printer_session(client, user) -> AISession:
+    """The port fix fails, the spooler fix works: a path no flow covers."""
+    session = _start(client, user, "The printer in reception shows offline for Sam")
+    _pick(client, session, "Only this user")
+    _answer(client, session, {"worked": "yes"})
+    _answer(client, session, {"worked": "no"})
+    _answer(client, session, {"worked": "yes"})
+    _answer(client, session, {"worked": "yes"})
+    return _resolve(client, session, "Restarted the spooler and cleared the stuck jobs")
+
+
+@pytest.fixture
+def mailbox_flow(tenant_a):
+    return Flow.objects.create(
+        account=tenant_a.account, title="Shared mailbox missing in Outlook", domain="email",
+        keywords=["shared mailbox missing", "shared mailbox outlook"], tree=SHARED_MAILBOX_FLOW, published=True,
+    )  # fmt: skip
+
+
+# --- the three decisions ----------------------------------------------------------------------------
+
+
+def test_a_path_no_flow_covers_becomes_a_new_flow_proposal_and_admins_are_told(tenant_a, client):
+    session = printer_session(client, tenant_a.engineer)
+
+    result = analyse_batch()
+
+    assert (result.claimed, result.outcomes) == (1, {"new_flow": 1})
+    session.refresh_from_db()
+    assert session.analysis_status == A.ANALYSED and session.analysis_error == ""
+    proposal = FlowProposal.objects.get()
+    assert (proposal.type, proposal.source, proposal.session_id, proposal.status) == (
+        "new_flow",
+        "session_analysis",
+        session.pk,
+        "pending",
+    )
+    validate_tree(proposal.tree)
+    texts = [n["text"] for n in proposal.tree["nodes"]]
+    assert "Is the printer offline for everyone, or only for this user?" in texts
+    assert "Restart the Print Spooler service on the print server and clear the stuck jobs" in texts
+    # The answers the session never gave are explicit stubs, never guessed fixes.
+    assert proposal.unexplored_count == 2  # "Everyone" and "Don't know"
+    assert proposal.validated_by_outcome is True and proposal.evidence_session_ids == [session.pk]
+    assert 5 <= len(proposal.title.split()) <= 10, proposal.title
+    told = set(Notification.objects.filter(kind="flywheel.proposal").values_list("recipient_id", flat=True))
+    assert told == {tenant_a.owner.pk, tenant_a.admin.pk}
+
+
+def test_a_session_that_followed_its_flow_reinforces_it_and_proposes_nothing(tenant_a, client, mailbox_flow):
+    session = _start(client, tenant_a.engineer, "The shared mailbox is missing in Outlook for Jane")
+    assert session.matched_flow_id == mailbox_flow.pk
+    _pick(client, session, "It opens")
+    _pick(client, session, "No")
+    _answer(client, session, {"worked": "yes"})
+    session = _resolve(client, session)
+
+    assert analyse_batch().outcomes == {"reinforced": 1}
+    mailbox_flow.refresh_from_db()
+    assert (mailbox_flow.usage_count, mailbox_flow.success_count) == (1, 1)
+    assert mailbox_flow.last_matched_at >= session.created_at
+    assert not FlowProposal.objects.exists()
+
+
+def test_a_session_that_left_its_flow_proposes_an_enhancement_saying_where(tenant_a, client, mailbox_flow):
+    session = _start(client, tenant_a.engineer, "The shared mailbox is missing in Outlook for Jane")
+    _answer(client, session, {"kind": "free_text", "text": "OWA says access denied for the Sales mailbox"})
+    for _ in range(2):
+        _answer(client, session, {"worked": "yes"})
+    session = _resolve(client, session)
+
+    assert analyse_batch().outcomes == {"enhancement": 1}
+    proposal = FlowProposal.objects.get()
+    assert (proposal.type, proposal.target_flow_id) == ("enhancement", mailbox_flow.pk)
+    assert "OWA says access denied for the Sales mailbox" in proposal.changes
+    validate_tree(proposal.tree)
+    ids = {n["id"] for n in proposal.tree["nodes"]}
+    assert {n["id"] for n in SHARED_MAILBOX_FLOW["nodes"]} <= ids, "the flow's own nodes are kept"
+    first = next(n for n in proposal.tree["nodes"] if n["id"] == "owa")
+    assert [o["label"] for o in first["options"]][-1] == "OWA says access denied for the Sales mailbox"
+
+
+# --- exactly once -----------------------------------------------------------------------------------
+
+NEW_FLOW_ANSWER = {
+    "decision": "new_flow", "title": "Printer offline for one user after IP change",
+    "description": "A network printer shows offline for one user.", "keywords": ["printer offline"],
+    "domain": "printing", "changes": None,
+    "tree": {"start": "q1", "nodes": [
+        {"id": "q1", "type": "question", "text": "Offline for everyone?", "options": [
+            {"label": "Only this user", "next": "r1"}, {"label": "Everyone", "next": ""}],
+         "next": None, "needs_review": False},
+        {"id": "r1", "type": "resolution", "text": "Update the port to the printer's IP.", "options": None,
+         "next": None, "needs_review": False}]},
+}  # fmt: skip
+
+
+def _waiting_sessions(tenant, count):
+    return [
+        AISessionFactory(
+            owner=tenant.engineer, status="resolved", resolved_at=timezone.now(), analysis_status=A.PENDING,
+            problem_domain="printing",
+        )
+        for _ in range(count)
+    ]  # fmt: skip
+
+
+def _answered_by_the_fake(fake):
+    fake.set_responder(lambda body: Reply.json(NEW_FLOW_ANSWER))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_over_the_same_batch_analyse_each_session_exactly_once(tenant_a, fake_anthropic):
+    _answered_by_the_fake(fake_anthropic)
+    sessions = _waiting_sessions(tenant_a, 6)
+    barrier = threading.Barrier(2)
+    results = []
+
+    def worker():
+        close_old_connections()
+        try:
+            barrier.wait()
+            results.append(analyse_batch(limit=6))
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    assert sum(r.claimed for r in results) == 6
+    assert len(fake_anthropic.requests) == 6, "one AI call per session"
+    assert set(AISession.objects.values_list("analysis_status", flat=True)) == {A.ANALYSED}
+    proposal = FlowProposal.objects.get()  # the same path six times: one proposal, six sessions behind it
+    assert sorted(proposal.evidence_session_ids) == sorted(s.pk for s in sessions) and proposal.evidence_count == 6
+
+
+def test_a_session_left_processing_by_a_killed_worker_is_taken_back_once(tenant_a, fake_anthropic, settings):
+    _answered_by_the_fake(fake_anthropic)
+    stale, fresh = _waiting_sessions(tenant_a, 2)
+    long_ago = timezone.now() - timedelta(seconds=settings.FLYWHEEL_CLAIM_TIMEOUT + 5)
+    AISession.objects.filter(pk=stale.pk).update(analysis_status=A.PROCESSING, analysis_started_at=long_ago)
+    AISession.objects.filter(pk=fresh.pk).update(analysis_status=A.PROCESSING, analysis_started_at=timezone.now())
+
+    assert analyse_batch().claimed == 1  # the fresh claim belongs to a worker still at it
+    assert len(fake_anthropic.requests) == 1
+    assert AISession.objects.get(pk=stale.pk).analysis_status == A.ANALYSED
+    assert AISession.objects.get(pk=fresh.pk).analysis_status == A.PROCESSING
+    assert analyse_batch().claimed == 0 and len(fake_anthropic.requests) == 1
+
+
+def test_a_finished_claim_taken_back_meanwhile_saves_nothing(tenant_a, fake_anthropic):
+    """A slow worker whose claim was taken back finds out before saving: no second proposal."""
+    _answered_by_the_fake(fake_anthropic)
+    [session] = _waiting_sessions(tenant_a, 1)
+    [(session_id, claimed_at)] = sessions_claim()
+    AISession.objects.filter(pk=session_id).update(analysis_started_at=claimed_at + timedelta(seconds=1))
+    assert session_analyse(session_id=session_id, claimed_at=claimed_at) == "lost"
+    assert not FlowProposal.objects.exists()
+
+
+# --- failures ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (Reply.error(500), "The AI service"),
+        (Reply.text("Sure! Here is a flow: first check the printer."), "could not read"),
+        (
+            Reply.json({**NEW_FLOW_ANSWER, "tree": {"start": "q1", "nodes": [
+                {"id": "q1", "type": "question", "text": "Only one option?", "options": [
+                    {"label": "Yes", "next": "q1"}], "next": None, "needs_review": False}]}}),
+            "needs at least two options",
+        ),
+    ],
+    ids=["ai-error", "garbage", "invalid-tree"],
+)  # fmt: skip
+def test_a_failed_analysis_is_recorded_retried_with_backoff_and_stops_after_three(
+    tenant_a, fake_anthropic, settings, reply, error
+):
+    settings.AI_MAX_RETRIES = 0
+    fake_anthropic.set_responder(lambda body: reply)
+    [session] = _waiting_sessions(tenant_a, 1)
+
+    for attempt in (1, 2, 3):
+        assert analyse_batch().outcomes == {"failed": 1}
+        session.refresh_from_db()
+        assert (session.analysis_status, session.analysis_attempts) == (A.FAILED, attempt)
+        assert error.lower() in session.analysis_error.lower(), session.analysis_error
+        assert not FlowProposal.objects.exists(), "nothing half-saved"
+        if attempt < 3:
+            assert session.analysis_retry_at > timezone.now()  # backoff: not before its time
+            assert analyse_batch().claimed == 0
+            AISession.objects.filter(pk=session.pk).update(analysis_retry_at=timezone.now())
+    assert session.analysis_retry_at is None
+    assert analyse_batch().claimed == 0, "the third failure stops the retries"
+
+
+def test_a_retry_after_a_failure_succeeds_once_the_ai_is_healthy(tenant_a, fake_anthropic, settings):
+    settings.AI_MAX_RETRIES = 0
+    fake_anthropic.enqueue(Reply.error(529))
+    _answered_by_the_fake(fake_anthropic)
+    [session] = _waiting_sessions(tenant_a, 1)
+    assert analyse_batch().outcomes == {"failed": 1}
+    AISession.objects.filter(pk=session.pk).update(analysis_retry_at=timezone.now())
+    assert analyse_batch().outcomes == {"new_flow": 1}
+    session.refresh_from_db()
+    assert (session.analysis_status, session.analysis_error) == (A.ANALYSED, "")
+
+
+# --- de-duplication and the daily cap ------------------------------------------------------------
+
+
+def test_sessions_without_a_domain_are_de_duplicated_too(tenant_a, fake_anthropic):
+    fake_anthropic.set_responder(lambda body: Reply.json({**NEW_FLOW_ANSWER, "domain": None}))
+    sessions = _waiting_sessions(tenant_a, 2)
+    AISession.objects.filter(pk__in=[s.pk for s in sessions]).update(problem_domain="")
+    analyse_batch()
+    proposal = FlowProposal.objects.get()
+    assert proposal.domain == "" and proposal.evidence_count == 2
+
+
+def test_different_paths_make_different_proposals_and_the_daily_cap_holds_the_rest(tenant_a, fake_anthropic, settings):
+    settings.FLYWHEEL_PROPOSALS_PER_DAY = 2
+    titles = iter(["Printer offline after an IP change", "Scanner emails never arrive at all",
+                   "Laptop dock loses both external monitors"])  # fmt: skip
+    fake_anthropic.set_responder(lambda body: Reply.json({**NEW_FLOW_ANSWER, "title": next(titles)}))
+    first, second, third = _waiting_sessions(tenant_a, 3)
+
+    assert analyse_batch().outcomes == {"new_flow": 2, "waiting": 1}
+    assert FlowProposal.objects.count() == 2
+    third.refresh_from_db()
+    assert third.analysis_status == A.PENDING and third.analysis_attempts == 0, "waits, not failed"
+    assert third.analysis_retry_at.date() == (timezone.localtime() + timedelta(days=1)).date()
+    assert analyse_batch().claimed == 0  # not before tomorrow
+
+
+# --- the beat task on a real worker ------------------------------------------------------------------
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_the_beat_task_on_a_real_worker_analyses_each_waiting_session_once(
+    celery_worker_process, fake_anthropic, tenant_a
+):
+    _answered_by_the_fake(fake_anthropic)  # the worker's AI is the fake Messages API
+    sessions = _waiting_sessions(tenant_a, 3)
+    flywheel_analyse_batch.delay()
+    flywheel_analyse_batch.delay()  # an overlapping beat: the lock, then skip_locked, keep it to once
+    wait_until(
+        lambda: not AISession.objects.exclude(analysis_status=A.ANALYSED).exists(),
+        description="the worker to analyse the batch",
+    )
+    calls = AIUsage.objects.filter(action="flywheel_analysis", subject_id__in=[s.pk for s in sessions])
+    assert calls.count() == 3 and len(fake_anthropic.requests) == 3
