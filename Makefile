@@ -28,6 +28,8 @@ node_modules/.installed: package.json package-lock.json
 run: $(VENV)/.runtime node_modules/.installed
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo_sessions
+	$(PY) manage.py analyse_sessions --all
 	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl+C to stop)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 

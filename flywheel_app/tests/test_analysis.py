@@ -3,10 +3,12 @@ enhancement) or reinforce the flow they followed; each session is analysed exact
 two workers; failures are recorded and retried with backoff, three times at most; proposals are
 de-duplicated and capped per account per day; admins are told."""
 
+import io
 import threading
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.db import close_old_connections
 from django.utils import timezone
 
@@ -326,3 +328,23 @@ def test_the_beat_task_on_a_real_worker_analyses_each_waiting_session_once(
     )
     calls = AIUsage.objects.filter(action="flywheel_analysis", subject_id__in=[s.pk for s in sessions])
     assert calls.count() == 3 and len(fake_anthropic.requests) == 3
+
+
+# --- the demo ---------------------------------------------------------------------------------------
+
+
+def test_the_demo_seed_gives_the_first_analysis_one_proposal_of_each_kind():
+    call_command("seed_demo", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("seed_demo_sessions", stdout=out)
+    assert "Seeded 3 resolved demo sessions" in out.getvalue()
+    call_command("seed_demo_sessions", stdout=out)  # idempotent
+    assert AISession.objects.filter(status="resolved").count() == 3
+
+    call_command("analyse_sessions", "--all", stdout=out)
+
+    assert "Analysed 3 sessions: 1 enhancement, 1 new_flow, 1 reinforced." in out.getvalue()
+    flow = Flow.objects.get(title="Shared mailbox missing in Outlook")
+    assert (flow.usage_count, flow.success_count) == (1, 1)
+    kinds = dict(FlowProposal.objects.values_list("type", "target_flow_id"))
+    assert kinds == {"new_flow": None, "enhancement": flow.pk}
