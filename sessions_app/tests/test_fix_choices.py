@@ -147,7 +147,7 @@ def test_submitting_the_form_shows_the_rendered_script_records_it_and_applies_th
     page = response.content.decode()
     assert response.status_code == 200 and "HX-Request" in response["Vary"]
     assert 'data-testid="generated-script"' in page and 'data-copy="#generated-script"' in page
-    shown = re.search(r'<pre class="script small" id="generated-script">(.*?)</pre>', page, re.DOTALL).group(1)
+    shown = re.search(r'<pre class="script small" id="generated-script"[^>]*>(.*?)</pre>', page, re.DOTALL).group(1)
     assert "Unlock-ADAccount -Identity &#x27;dwhitfield&#x27; -Server &#x27;Branch&#x27;" in shown
     assert "Start-Sleep -Seconds 10\n" in shown and "-ChangePasswordAtLogon $true" in shown
     assert "ConvertTo-SecureString &#x27;Harbor-7f3Q&#x27;&#x27;$(calc)&#x27;" in shown  # quoted: nothing runs
