@@ -1,12 +1,82 @@
-"""Accessibility in a real browser (issue 11): the focus indicator every focusable shows, measured,
-and the axe-core helper the browser tests share."""
+"""Accessibility in a real browser (issue 11): the pages no other browser walk reaches, checked with
+axe-core at 1280 and 360 px (`shoot_both` runs it at every screenshot), and the focus indicator
+every focusable shows, measured.
+
+The walks in the other test_browser*.py files check the pages and states they pass through (login,
+the homes, new session, the session page with the lane beside it and as a drawer, the resolve and
+escalate boxes with their previews, the queue, the handoff, tickets, notifications).
+"""
+
+import re
 
 import pytest
 from playwright.sync_api import expect
 
-from resolutionflow.testing.browser import DESKTOP, PHONE, VIEWPORT_HEIGHT, assert_accessible, login_as
+from resolutionflow.testing.browser import DESKTOP, PHONE, VIEWPORT_HEIGHT, assert_accessible, login_as, shoot_both
+from sessions_app.models import TemplateDraft
+from sessions_app.services import fixes, lifecycle, scripts
+from sessions_app.tests.factories import AISessionFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SPOOLER_SCRIPT = (
+    "$computer = {{ computer_name }}\n"
+    "$credential = {{ admin_password }}\n"
+    "Restart-Service -InputObject (Get-Service -ComputerName $computer -Name Spooler) -Force"
+)
+
+
+def spooler_fix(session):
+    fix = fixes.fix_propose(session=session, step=None, title="Restart the print spooler on the print server")
+    return scripts.fix_attach_script(fix=fix, actor=session.owner, body=SPOOLER_SCRIPT)
+
+
+def test_template_editor_drafts_review_password_change_and_not_found(page, live_server, tenant_a, password):
+    engineer = tenant_a.engineer
+    building = AISessionFactory(owner=engineer, team=tenant_a.team)
+    fix = spooler_fix(building)
+    fixes.fix_decide(fix=fix, actor=engineer, decision="build_template")
+    resolved = AISessionFactory(owner=engineer, team=tenant_a.team)
+    ran = spooler_fix(resolved)
+    fixes.fix_decide(fix=ran, actor=engineer, decision="draft_template")  # run now, templatize after
+    scripts.fix_run_script(fix=ran, actor=engineer, values={"computer_name": "PRN-01", "admin_password": "x"})
+    lifecycle.session_resolve(session=resolved, actor=engineer, summary="Spooler restarted.")
+    assert TemplateDraft.objects.filter(session=resolved).exists()
+    login_as(page, live_server, engineer, password)
+
+    # Build a template first: the editor, then the same page with a field to fix (its error and
+    # its help text both named by the field).
+    page.goto(f"{live_server.url}/sessions/{building.pk}/fix/{fix.pk}/template/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Build a template first")
+    shoot_both(page, "template-editor")
+    script = page.locator("#id_body")
+    expect(script).to_have_attribute("aria-describedby", "id_body_helptext")
+    script.fill("")
+    page.get_by_role("button", name="Save the template").last.click()
+    expect(page.locator(".field-invalid")).to_contain_text("Write the script before saving it.")
+    expect(script).to_have_attribute("aria-describedby", "id_body_helptext id_body_error")
+    expect(script).to_have_accessible_description(re.compile(r"^PowerShell\. .* Write the script before saving it\.$"))
+    shoot_both(page, "template-editor-error")
+
+    # After Resolve: the drafts review.
+    page.goto(f"{live_server.url}/sessions/{resolved.pk}/drafts/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Save what you ran as a template?")
+    shoot_both(page, "drafts-review")
+
+    # Django's password form. Its help text is a list: read in full as the field's description, not
+    # an empty paragraph (a list inside the partial's <p> ended it before the list).
+    page.goto(f"{live_server.url}/password/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Change password")
+    expect(page.locator("#id_new_password1")).to_have_accessible_description(
+        re.compile(r"can.t be too similar to your other personal information.*can.t be entirely numeric")
+    )
+    shoot_both(page, "password-change")
+
+    # A page that is not there, as rendered.
+    response = page.goto(f"{live_server.url}/sessions/999999/")
+    assert response.status == 404
+    expect(page.get_by_role("heading", level=1)).to_have_text("Not found")
+    shoot_both(page, "not-found")
 
 
 # --- the focus indicator ------------------------------------------------------------------------

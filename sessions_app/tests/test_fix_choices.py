@@ -103,8 +103,13 @@ def _field(page: str, name: str) -> str:
 
 
 def _field_block(page: str, name: str) -> str:
-    """The `.field` wrapper of the field named `name`: its label, widget and messages."""
-    found = re.search(rf'<div class="field[^"]*">(?:(?!<div class="field).)*?name="{name}".*?</div>', page, re.DOTALL)
+    """The `.field` wrapper of the field named `name`: its label, widget and messages (up to the next
+    field or the end of the form; its help text is a <div> of its own)."""
+    found = re.search(
+        rf'<div class="field[^"]*">(?:(?!<div class="field).)*?name="{name}"(?:(?!<div class="field|</form>).)*',
+        page,
+        re.DOTALL,
+    )
     assert found, f"no field block for {name}"
     return found.group(0)
 
