@@ -6,8 +6,11 @@ the data a test creates must be committed for it to see.
 
     def test_x(page, live_server, tenant_a, password):
         login_as(page, live_server, tenant_a.engineer, password)
-        screenshot(page, "engineer-home", 360)
-        assert_accessible(page, "engineer-home")  # axe-core, at the current width
+        shoot_both(page, "engineer-home")        # screenshots and axe-core at 360 and 1280 px
+        assert_accessible(page, "engineer-home")  # axe-core alone, at the current width
+
+Every screenshot is also an accessibility check: `screenshot` runs axe-core (WCAG 2.1 A/AA and
+best practice) on the page as shown, and fails listing each violation.
 """
 
 import os
@@ -167,12 +170,14 @@ def assert_accessible(page, name: str) -> None:
 
 
 def screenshot(page, name: str, width: int) -> Path:
-    """Resize to `width` x 800, let the network settle, write test-output/screenshots/<name>-<width>.png."""
+    """Resize to `width` x 800, let the network settle, write test-output/screenshots/<name>-<width>.png,
+    and check the page with axe-core as shown (`assert_accessible`)."""
     page.set_viewport_size({"width": width, "height": VIEWPORT_HEIGHT})
     page.wait_for_load_state("networkidle")
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOT_DIR / f"{name}-{width}.png"
     page.screenshot(path=str(path), full_page=True, animations="disabled")
+    assert_accessible(page, name)
     return path
 
 
@@ -185,7 +190,8 @@ def assert_no_sideways_scroll(page, name: str) -> None:
 
 
 def shoot_both(page, name: str) -> None:
-    """Screenshot at both widths (phone first: nothing may scroll sideways there), back at desk width."""
+    """Screenshot and axe-core at both widths (phone first: nothing may scroll sideways there), back
+    at desk width."""
     screenshot(page, name, PHONE)
     assert_no_sideways_scroll(page, name)
     screenshot(page, name, DESKTOP)
@@ -203,6 +209,7 @@ def shoot_drawer(page, name: str) -> None:
     page.wait_for_timeout(250)  # the drawer's opening transition
     page.screenshot(path=str(SCREENSHOT_DIR / f"{name}-{PHONE}.png"), animations="disabled")
     assert_no_sideways_scroll(page, f"{name} (drawer open)")
+    assert_accessible(page, f"{name} (drawer open)")
     page.keyboard.press("Escape")
     expect(handle).to_have_attribute("aria-expanded", "false")
     page.set_viewport_size({"width": DESKTOP, "height": VIEWPORT_HEIGHT})

@@ -27,6 +27,7 @@ from resolutionflow.testing.browser import (
     PHONE,
     SCREENSHOT_DIR,
     VIEWPORT_HEIGHT,
+    assert_accessible,
     assert_no_sideways_scroll,
     login_as,
     screenshot,
@@ -64,6 +65,7 @@ def shoot_lane(page, name: str, locator) -> None:
     locator.scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOT_DIR / f"{name}-{PHONE}.png"), animations="disabled")
     assert_no_sideways_scroll(page, f"{name} (drawer open)")
+    assert_accessible(page, f"{name} (drawer open)")
     page.keyboard.press("Escape")
     expect(handle).to_have_attribute("aria-expanded", "false")
     page.set_viewport_size({"width": DESKTOP, "height": VIEWPORT_HEIGHT})
