@@ -148,6 +148,8 @@ def axe_violations(page) -> list[dict]:
     [{id, impact, help, nodes: [{target, message}]}]."""
     page.evaluate(_SETTLE_ANIMATIONS_JS)
     if not page.evaluate("() => typeof window.axe === 'object'"):
+        if not AXE_SCRIPT.exists():
+            raise AssertionError(f"{AXE_SCRIPT} is missing: install the npm packages (`npm ci`, as `make test` does)")
         page.add_script_tag(path=str(AXE_SCRIPT))
     return page.evaluate(_AXE_RUN_JS, AXE_TAGS) + page.evaluate(_MISSING_IDREFS_JS)
 
