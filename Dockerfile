@@ -1,11 +1,12 @@
 # syntax=docker/dockerfile:1
 # One image for web, worker and beat (docker-compose.yml picks the command).
 
-# --- htmx comes from the npm registry (package.json); only node_modules leaves this stage ---
+# --- htmx comes from the npm registry (package.json); only node_modules leaves this stage, without
+#     the devDependencies (axe-core is a test tool) ---
 FROM node:22-bookworm-slim AS assets
 WORKDIR /build
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund --loglevel=error
+RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error
 
 # --- the application ---
 FROM python:3.11-slim

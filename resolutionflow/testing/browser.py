@@ -6,7 +6,11 @@ the data a test creates must be committed for it to see.
 
     def test_x(page, live_server, tenant_a, password):
         login_as(page, live_server, tenant_a.engineer, password)
-        screenshot(page, "engineer-home", 360)
+        shoot_both(page, "engineer-home")        # screenshots and axe-core at 360 and 1280 px
+        assert_accessible(page, "engineer-home")  # axe-core alone, at the current width
+
+Every screenshot is also an accessibility check: `screenshot` runs axe-core (WCAG 2.1 A/AA and
+best practice) on the page as shown, and fails listing each violation.
 """
 
 import os
@@ -28,7 +32,12 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT_HEIGHT = 800
 PHONE, DESKTOP = 360, 1280
-SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOT_DIR = REPO_ROOT / "test-output" / "screenshots"
+# axe-core, from npm (package.json, a devDependency): a test tool, injected into the page under test
+# by the helper below, never served by the app.
+AXE_SCRIPT = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 
 # Playwright's sync API keeps an asyncio loop "running" on the main thread (in a greenlet) for
 # as long as it is started, and Django refuses synchronous ORM calls while a loop runs there.
@@ -94,13 +103,93 @@ def login_as(page, live_server, user, password: str) -> None:
         raise AssertionError(f"login as {user.email} failed; still on {page.url}")
 
 
+# Let the animations and transitions that end (a toast fading in, the drawer sliding up) finish: axe
+# measures colours as drawn, and a half-faded toast is not what the user reads. Endless ones (the
+# thinking dots, a skeleton's shimmer) are left running.
+_SETTLE_ANIMATIONS_JS = """
+async () => {
+  const ending = document.getAnimations().filter(a => {
+    const timing = a.effect && a.effect.getComputedTiming();
+    return a.playState === "running" && timing && Number.isFinite(timing.endTime);
+  });
+  const done = Promise.all(ending.map(a => a.finished.catch(() => null)));
+  await Promise.race([done, new Promise(resolve => setTimeout(resolve, 2000))]);
+}
+"""
+
+_AXE_RUN_JS = """
+async tags => {
+  const results = await axe.run(document, {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]});
+  return results.violations.map(rule => ({
+    id: rule.id, impact: rule.impact, help: rule.help,
+    nodes: rule.nodes.map(node => {
+      const check = [...node.any, ...node.all, ...node.none][0];
+      return {target: node.target.join(" "), message: check ? check.message : ""};
+    }),
+  }));
+}
+"""
+
+
+# Beside axe: an element that points at an id (its help text, its label, what it controls) that is
+# not on the page. axe only flags that as "needs review", and a field whose help text is never read
+# looks fine to the eye.
+_MISSING_IDREFS_JS = """
+() => {
+  const describe = el => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
+    + (el.getAttribute("name") ? `[name="${el.getAttribute("name")}"]` : "");
+  const nodes = [];
+  const attrs = ["aria-describedby", "aria-labelledby", "aria-controls", "for"];
+  for (const el of document.querySelectorAll(attrs.map(a => a === "for" ? "label[for]" : `[${a}]`).join(","))) {
+    for (const attr of attrs) {
+      for (const id of (el.getAttribute(attr) || "").split(/\\s+/).filter(Boolean)) {
+        if (!document.getElementById(id)) nodes.push({target: describe(el), message: `${attr}="${id}": no such id`});
+      }
+    }
+  }
+  return nodes.length ? [{id: "idref-missing", impact: "serious",
+    help: "What an element points at (help text, label, controlled region) must be on the page", nodes}] : [];
+}
+"""
+
+
+def axe_violations(page) -> list[dict]:
+    """axe-core's violations on the page as it is now, and any dangling id reference:
+    [{id, impact, help, nodes: [{target, message}]}]."""
+    page.evaluate(_SETTLE_ANIMATIONS_JS)
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        if not AXE_SCRIPT.exists():
+            raise AssertionError(f"{AXE_SCRIPT} is missing: install the npm packages (`npm ci`, as `make test` does)")
+        page.add_script_tag(path=str(AXE_SCRIPT))
+    return page.evaluate(_AXE_RUN_JS, AXE_TAGS) + page.evaluate(_MISSING_IDREFS_JS)
+
+
+def assert_accessible(page, name: str) -> None:
+    """axe-core (WCAG 2.1 A/AA and best practice) finds nothing on the page as it is now, at the
+    current width; else fail listing each violation: rule, impact, what it asks, and where."""
+    violations = axe_violations(page)
+    if not violations:
+        return
+    width = page.viewport_size["width"]
+    lines = [f"axe-core: {len(violations)} rule(s) violated on {name} at {width} px ({page.url}):"]
+    for rule in violations:
+        lines.append(f"- {rule['id']} ({rule['impact']}): {rule['help']}")
+        for node in rule["nodes"][:10]:
+            lines.append(f"    {node['target']}" + (f" — {node['message']}" if node["message"] else ""))
+        if len(rule["nodes"]) > 10:
+            lines.append(f"    … and {len(rule['nodes']) - 10} more")
+    raise AssertionError("\n".join(lines))
+
+
 def screenshot(page, name: str, width: int) -> Path:
-    """Resize to `width` x 800, let the network settle, write test-output/screenshots/<name>-<width>.png."""
+    """Resize to `width` x 800, let the network settle, write test-output/screenshots/<name>-<width>.png,
+    and check the page with axe-core as shown (`assert_accessible`)."""
     page.set_viewport_size({"width": width, "height": VIEWPORT_HEIGHT})
     page.wait_for_load_state("networkidle")
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOT_DIR / f"{name}-{width}.png"
     page.screenshot(path=str(path), full_page=True, animations="disabled")
+    assert_accessible(page, name)
     return path
 
 
@@ -110,7 +199,8 @@ def assert_no_sideways_scroll(page, name: str) -> None:
 
 
 def shoot_both(page, name: str) -> None:
-    """Screenshot at both widths (phone first: nothing may scroll sideways there), back at desk width."""
+    """Screenshot and axe-core at both widths (phone first: nothing may scroll sideways there), back
+    at desk width."""
     screenshot(page, name, PHONE)
     assert_no_sideways_scroll(page, name)
     screenshot(page, name, DESKTOP)
@@ -152,6 +242,7 @@ def shoot_drawer(page, name: str) -> None:
     open_lane(page)
     page.screenshot(path=str(SCREENSHOT_DIR / f"{name}-{PHONE}.png"), animations="disabled")
     assert_no_sideways_scroll(page, f"{name} (drawer open)")
+    assert_accessible(page, f"{name} (drawer open)")
     close_lane(page)
     page.set_viewport_size({"width": DESKTOP, "height": VIEWPORT_HEIGHT})
 

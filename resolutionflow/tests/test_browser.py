@@ -11,19 +11,9 @@ from playwright.sync_api import expect
 
 from resolutionflow.accounts.tests.factories import NotificationFactory
 from resolutionflow.psa import services as psa_services
-from resolutionflow.testing.browser import login_as, screenshot
+from resolutionflow.testing.browser import DESKTOP, PHONE, login_as, screenshot, shoot_both
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PHONE, DESKTOP = 360, 1280
-
-
-def shoot_both(page, name: str) -> None:
-    """Screenshot at both widths; at phone width nothing may scroll sideways."""
-    screenshot(page, name, PHONE)
-    scroll_width = page.evaluate("document.documentElement.scrollWidth")
-    assert scroll_width <= PHONE, f"{name}: the page scrolls sideways at {PHONE} px ({scroll_width} px wide)"
-    screenshot(page, name, DESKTOP)
 
 
 def test_engineer_logs_in_through_the_form_and_lands_on_their_home(page, live_server, tenant_a, password, settings):
@@ -60,6 +50,7 @@ def test_wrong_password_stays_on_the_form_with_an_error(page, live_server, tenan
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("alert")).to_contain_text("do not match an active user")
     expect(page).to_have_url(re.compile(r"/login/$"))
+    shoot_both(page, "login-error")
 
 
 def test_l1_tech_home_and_no_engineer_pages(page, live_server, tenant_a, password):

@@ -27,6 +27,7 @@ from resolutionflow.testing.browser import (
     PHONE,
     SCREENSHOT_DIR,
     VIEWPORT_HEIGHT,
+    assert_accessible,
     assert_no_sideways_scroll,
     close_lane,
     login_as,
@@ -63,6 +64,7 @@ def shoot_lane(page, name: str, locator) -> None:
     locator.scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOT_DIR / f"{name}-{PHONE}.png"), animations="disabled")
     assert_no_sideways_scroll(page, f"{name} (drawer open)")
+    assert_accessible(page, f"{name} (drawer open)")
     close_lane(page)
     page.set_viewport_size({"width": DESKTOP, "height": VIEWPORT_HEIGHT})
 

@@ -15,6 +15,7 @@ from resolutionflow.testing.browser import (
     DESKTOP,
     PHONE,
     SCREENSHOT_DIR,
+    assert_accessible,
     assert_no_sideways_scroll,
     login_as,
     shoot_both,
@@ -118,6 +119,7 @@ def test_engineer_is_led_from_ticket_text_to_downloaded_documentation(page, live
     expect(page.locator("#next-step-skeleton")).to_be_visible()
     expect(step.get_by_role("button", name="No", exact=True)).to_be_disabled()
     page.screenshot(path=str(SCREENSHOT_DIR / f"session-thinking-{DESKTOP}.png"), animations="disabled")
+    assert_accessible(page, "session-thinking")
     release(page, held, "**/answer/")
     expect(step).to_contain_text("Does Outlook on the web (OWA) sign in without prompting?")
     expect(lane_count).to_have_text("2")  # Q1 is the step's own question now
@@ -223,6 +225,7 @@ def test_phone_width_lane_is_a_tasks_drawer(page, live_server, tenant_a, passwor
     # What the phone shows (a full-page shot would draw the fixed drawer mid-page).
     page.screenshot(path=str(SCREENSHOT_DIR / f"session-drawer-open-{PHONE}.png"), animations="disabled")
     assert_no_sideways_scroll(page, "session with the drawer open")
+    assert_accessible(page, "session with the drawer open")
 
     page.keyboard.press("Escape")
     expect(handle).to_have_attribute("aria-expanded", "false")
@@ -249,6 +252,7 @@ def test_phone_width_lane_is_a_tasks_drawer(page, live_server, tenant_a, passwor
     expect(lane.locator("li.fact").get_by_text("Yes, OWA works with the same password.")).to_be_in_viewport()
     page.wait_for_timeout(250)
     page.screenshot(path=str(SCREENSHOT_DIR / f"session-drawer-facts-{PHONE}.png"), animations="disabled")
+    assert_accessible(page, "session-drawer-facts")
 
 
 def test_shortcuts_dialog_and_the_unsent_answer_guard(page, live_server, tenant_a, password, outlook_session):
@@ -266,6 +270,7 @@ def test_shortcuts_dialog_and_the_unsent_answer_guard(page, live_server, tenant_
     dialog = page.get_by_role("dialog", name="Keyboard shortcuts")
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("Send the answer you are typing")
+    assert_accessible(page, "keyboard shortcuts")
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
 

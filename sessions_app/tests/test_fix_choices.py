@@ -103,8 +103,13 @@ def _field(page: str, name: str) -> str:
 
 
 def _field_block(page: str, name: str) -> str:
-    """The `.field` wrapper of the field named `name`: its label, widget and messages."""
-    found = re.search(rf'<div class="field[^"]*">(?:(?!<div class="field).)*?name="{name}".*?</div>', page, re.DOTALL)
+    """The `.field` wrapper of the field named `name`: its label, widget and messages (up to the next
+    field or the end of the form; its help text is a <div> of its own)."""
+    found = re.search(
+        rf'<div class="field[^"]*">(?:(?!<div class="field).)*?name="{name}"(?:(?!<div class="field|</form>).)*',
+        page,
+        re.DOTALL,
+    )
     assert found, f"no field block for {name}"
     return found.group(0)
 
@@ -147,7 +152,7 @@ def test_submitting_the_form_shows_the_rendered_script_records_it_and_applies_th
     page = response.content.decode()
     assert response.status_code == 200 and "HX-Request" in response["Vary"]
     assert 'data-testid="generated-script"' in page and 'data-copy="#generated-script"' in page
-    shown = re.search(r'<pre class="script small" id="generated-script">(.*?)</pre>', page, re.DOTALL).group(1)
+    shown = re.search(r'<pre class="script small" id="generated-script"[^>]*>(.*?)</pre>', page, re.DOTALL).group(1)
     assert "Unlock-ADAccount -Identity &#x27;dwhitfield&#x27; -Server &#x27;Branch&#x27;" in shown
     assert "Start-Sleep -Seconds 10\n" in shown and "-ChangePasswordAtLogon $true" in shown
     assert "ConvertTo-SecureString &#x27;Harbor-7f3Q&#x27;&#x27;$(calc)&#x27;" in shown  # quoted: nothing runs
