@@ -171,10 +171,13 @@ def test_the_open_tasks_drawer_holds_focus_like_a_dialog_at_phone_width(page, li
         on_page = page.evaluate("document.activeElement !== document.body")
         assert inside or not on_page, page.evaluate("document.activeElement.outerHTML.slice(0, 120)")
     assert page.locator(".session-main").evaluate("el => el.inert") is True
+    expect(drawer).to_have_attribute("role", "dialog")  # a modal for assistive technology too
+    expect(drawer).to_have_attribute("aria-modal", "true")
 
     page.keyboard.press("Escape")
     expect(handle).to_have_attribute("aria-expanded", "false")
     expect(handle).to_be_focused()
     assert page.locator(".session-main").evaluate("el => el.inert") is False
+    expect(drawer).to_have_attribute("role", "complementary")
     tab_to(page, page.get_by_test_id("current-step").get_by_role("button", name="Yes", exact=True))
     expect(drawer).to_have_attribute("data-open", "false")

@@ -44,6 +44,9 @@
   function setInert(drawer, on) {
     inerted.forEach(function (el) { el.inert = false; });
     inerted = [];
+    // While modal the drawer is a dialog for assistive technology too; otherwise the lane landmark.
+    drawer.setAttribute("role", on ? "dialog" : "complementary");
+    if (on) drawer.setAttribute("aria-modal", "true"); else drawer.removeAttribute("aria-modal");
     if (!on) return;
     for (var node = drawer; node.parentElement && node !== document.body; node = node.parentElement) {
       Array.prototype.forEach.call(node.parentElement.children, function (sibling) {
