@@ -185,8 +185,11 @@ def _decide(session: AISession, answer: dict) -> str:
     flow = session.matched_flow
     if decision != "new_flow" and flow is None:
         raise InvalidInput(f"The analysis said '{decision}', but the session followed no flow.")
+    if flow is not None:
+        # Every analysed session that matched the flow is a use of it; only one that followed it to
+        # its resolution is a success (success rate: resolved by the flow ÷ sessions matched).
+        services.flow_reinforce(flow_id=flow.pk, matched_at=session.created_at, resolved=decision == "reinforced")
     if decision == "reinforced":
-        services.flow_reinforce(flow_id=flow.pk, matched_at=session.created_at, resolved=True)
         return "reinforced"
     tree = tree_with_stubs(prompts.tree_from_answer(answer.get("tree")) or {})
     validate_tree(tree)

@@ -251,8 +251,8 @@ def proposals_dismiss(*, proposals, actor: User) -> int:
 
 
 def flow_reinforce(*, flow_id: int, matched_at: datetime, resolved: bool) -> None:
-    """A session that followed its flow: one more use (and one more success when it was resolved),
-    and the last-matched time moves forward."""
+    """An analysed session that matched the flow: one more use (and one more success when it
+    followed the flow to its resolution), and the last-matched time moves forward."""
     Flow.objects.filter(pk=flow_id).update(
         usage_count=F("usage_count") + 1,
         success_count=F("success_count") + (1 if resolved else 0),

@@ -144,6 +144,8 @@ def test_a_session_that_left_its_flow_proposes_an_enhancement_saying_where(tenan
     assert analyse_batch().outcomes == {"enhancement": 1}
     proposal = FlowProposal.objects.get()
     assert (proposal.type, proposal.target_flow_id) == ("enhancement", mailbox_flow.pk)
+    mailbox_flow.refresh_from_db()
+    assert (mailbox_flow.usage_count, mailbox_flow.success_count) == (1, 0), "matched, but not followed"
     assert "OWA says access denied for the Sales mailbox" in proposal.changes
     validate_tree(proposal.tree)
     ids = {n["id"] for n in proposal.tree["nodes"]}
@@ -345,6 +347,6 @@ def test_the_demo_seed_gives_the_first_analysis_one_proposal_of_each_kind():
 
     assert "Analysed 3 sessions: 1 enhancement, 1 new_flow, 1 reinforced." in out.getvalue()
     flow = Flow.objects.get(title="Shared mailbox missing in Outlook")
-    assert (flow.usage_count, flow.success_count) == (1, 1)
+    assert (flow.usage_count, flow.success_count) == (2, 1)  # two sessions matched it; one followed it
     kinds = dict(FlowProposal.objects.values_list("type", "target_flow_id"))
     assert kinds == {"new_flow": None, "enhancement": flow.pk}
