@@ -10,7 +10,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
-from resolutionflow.accounts.admin import TenantScopedAdmin
+from resolutionflow.accounts.admin import ReadOnlyAdminMixin, TenantScopedAdmin
 from resolutionflow.errors import Conflict, InvalidInput, PermissionDenied
 
 from . import services
@@ -128,10 +128,10 @@ def _session_links(session_ids: list[int], limit: int | None = None):
 
 
 @admin.register(FlowProposal)
-class FlowProposalAdmin(TenantScopedAdmin):
+class FlowProposalAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     """The review queue: owners and admins of one account read the proposals of that account and
     decide them here, only through the services (the same checks and audit rows as anywhere else).
-    Nothing is edited in place: the page is read-only, the decisions are its buttons."""
+    Nothing is added, edited or deleted in place: the page is read-only, the decisions are its buttons."""
 
     change_form_template = "admin/flywheel_app/flowproposal/change_form.html"
     list_display = ["title", "type", "source", "status", "domain", "evidence", "validated_by_outcome", "age"]
@@ -169,16 +169,6 @@ class FlowProposalAdmin(TenantScopedAdmin):
         if obj is None:
             raise Http404("No such proposal.")
         return obj
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        # Read-only: a proposal changes only through a decision.
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     # --- the list --------------------------------------------------------------------------------
 
