@@ -445,3 +445,24 @@ def test_page_cost_does_not_grow_with_the_queue(tenant_a, mine, client, django_a
     with django_assert_max_num_queries(LIMITS[page]) as two_hundred:
         assert client.get(url).status_code == 200
     assert len(two_hundred.captured_queries) == len(five.captured_queries)
+
+
+def test_the_audit_trail_link_lists_the_proposals_decisions(tenant_a, mine, client):
+    proposal = mine[0]
+    client.force_login(tenant_a.admin)
+    client.post(decision_url(proposal, "dismiss"))
+    link = client.get(change_url(proposal)).context["audit_url"]
+    rows = client.get(link).context["cl"].result_list
+    assert [row.action for row in rows] == ["proposal.dismissed"]
+
+
+def test_an_enhancement_whose_flow_is_gone_is_published_as_a_new_flow(tenant_a, mine, client):
+    _, enhancement = mine
+    enhancement.target_flow.delete()
+    client.force_login(tenant_a.admin)
+    page = client.get(change_url(enhancement)).content.decode()
+    assert "The flow this enhancement would change no longer exists: publish it as a new flow." in page
+    assert "publish_as" not in client.get(decision_url(enhancement, "publish")).context["form"].fields
+    client.post(decision_url(enhancement, "publish"), publish_data(enhancement, publish_as=""))
+    enhancement.refresh_from_db()
+    assert enhancement.status == P.Status.PUBLISHED and enhancement.flow.title == "Check the power LED first"
