@@ -14,7 +14,7 @@ from resolutionflow.accounts.admin import ReadOnlyAdminMixin, TenantScopedAdmin
 from resolutionflow.errors import Conflict, InvalidInput, PermissionDenied
 
 from . import services
-from .forms import ProposalPublishForm, ProposalRejectForm
+from .forms import ProposalPublishForm, ProposalRejectForm, TreeJSONField
 from .models import Flow, FlowProposal
 from .selectors import proposal_tree_comparison
 from .trees import tree_outline
@@ -30,7 +30,8 @@ class FlowAdminForm(forms.ModelForm):
     class Meta:
         model = Flow
         fields = "__all__"
-        widgets = {"tree": forms.Textarea(attrs={"rows": 18, "cols": 100, "style": "font-family: monospace"})}
+        field_classes = {"tree": TreeJSONField}
+        widgets = {"tree": forms.Textarea(attrs={"rows": 18, "cols": 100, "class": "tree-json"})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,8 +1,10 @@
-"""What admins send when they decide a flow proposal (the review queue in the Django admin)."""
+"""What admins send when they decide a flow proposal (the review queue in the Django admin), and
+the tree field that proposal's editor shares with the flow editor."""
 
 import json
 
 from django import forms
+from django.forms.fields import InvalidJSONInput
 
 from resolutionflow.taxonomy import Domain
 
@@ -30,11 +32,31 @@ def readable_tree(tree):
     return {**_ordered(tree, ("start", "nodes")), "nodes": nodes}
 
 
+class TreeJSONField(forms.JSONField):
+    """A tree as JSON a person edits (the flow editor, edit & publish): shown indented and in
+    reading order, and a typing slip is pointed at by line and column."""
+
+    def to_python(self, value):
+        if isinstance(value, str) and value.strip():
+            try:
+                json.loads(value)
+            except json.JSONDecodeError as error:
+                raise forms.ValidationError(
+                    f"This is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno}).", code="invalid"
+                ) from None
+        return super().to_python(value)
+
+    def prepare_value(self, value):
+        if isinstance(value, InvalidJSONInput):
+            return value
+        return json.dumps(readable_tree(value), indent=2, ensure_ascii=False)
+
+
 class ProposalPublishForm(forms.Form):
     """Edit & publish: the tree as JSON (prefilled from the proposal), what the flow says about
     itself, and for an enhancement whether it becomes the target flow's new version or a new flow."""
 
-    tree = forms.CharField(
+    tree = TreeJSONField(
         widget=forms.Textarea(attrs={"rows": 24, "cols": 100, "class": "tree-json", "spellcheck": "false"}),
         help_text='{"start": "<node id>", "nodes": [...]}: questions with options, instructions with next, '
         "resolutions. It is validated when you publish.",
@@ -63,7 +85,7 @@ class ProposalPublishForm(forms.Form):
         kwargs.setdefault(
             "initial",
             {
-                "tree": json.dumps(readable_tree(proposal.tree), indent=2, ensure_ascii=False),
+                "tree": proposal.tree,
                 "title": proposal.title,
                 "description": proposal.description,
                 "keywords": "\n".join(proposal.keywords),
@@ -84,13 +106,7 @@ class ProposalPublishForm(forms.Form):
             ]
 
     def clean_tree(self) -> dict:
-        text = self.cleaned_data["tree"]
-        try:
-            tree = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise forms.ValidationError(
-                f"This is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})."
-            ) from None
+        tree = self.cleaned_data["tree"]
         try:
             validate_tree(tree)
         except TreeError as error:

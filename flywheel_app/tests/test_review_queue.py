@@ -284,7 +284,11 @@ def test_the_publish_form_is_prefilled_from_the_proposal(tenant_a, mine, client)
     client.force_login(tenant_a.admin)
     response = client.get(decision_url(enhancement, "publish"))
     form = response.context["form"]
-    assert json.loads(form.initial["tree"]) == enhancement.tree
+    assert json.loads(form["tree"].value()) == enhancement.tree
+    # Indented, "start" first and each node's keys in reading order (jsonb keeps its own order).
+    assert '{\n  "start": "q1",\n  "nodes": [\n    {\n      "id": "q1",\n      "type": "question",' in (
+        response.content.decode().replace("&quot;", '"')
+    )
     assert form.initial["keywords"] == "device will not start\ndark screen"
     assert form.initial["publish_as"] == "version"
     page = response.content.decode()
