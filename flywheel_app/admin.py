@@ -275,8 +275,7 @@ class FlowProposalAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     def reject_view(self, request, proposal_id: int):
         proposal = self._proposal(request, proposal_id)
         form = ProposalRejectForm(request.POST)
-        form.is_valid()
-        reason = form.cleaned_data.get("reason", "")
+        reason = form.cleaned_data["reason"] if form.is_valid() else ""
         return self._decide(
             request, proposal, lambda: services.proposal_reject(proposal=proposal, actor=request.user, reason=reason),
             lambda p: (f"Rejected “{p.title}”.", self._queue_url()),
