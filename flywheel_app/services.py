@@ -131,7 +131,8 @@ def _lock_pending(proposal: FlowProposal, actor: User) -> FlowProposal:
         raise NotFound("No such proposal.")
     if not actor.can_admin:
         raise PermissionDenied("Only owners and admins decide proposals.")
-    locked = P.objects.select_for_update().select_related("target_flow", "reviewer").get(pk=proposal.pk)
+    # Lock the proposal's row only: PostgreSQL refuses FOR UPDATE on the nullable side of the joins.
+    locked = P.objects.select_for_update(of=("self",)).select_related("target_flow", "reviewer").get(pk=proposal.pk)
     if locked.status != P.Status.PENDING:
         who = locked.reviewer.get_full_name() if locked.reviewer else "someone"
         raise Conflict(f"This proposal was already {locked.get_status_display().lower()} by {who}; it cannot be "

@@ -53,6 +53,20 @@ class TenantScopedAdmin(admin.ModelAdmin):
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
+class ReadOnlyAdminMixin:
+    """For rows that change only through their services (the audit log, sessions, flow proposals):
+    the admin shows them, and never adds, edits or deletes one."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Account)
 class AccountAdmin(TenantScopedAdmin):
     tenant_lookup = "pk"
@@ -106,21 +120,12 @@ class AccountSettingsAdmin(TenantScopedAdmin):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(TenantScopedAdmin):
+class AuditLogAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     list_display = ["created_at", "action", "actor", "acting_as", "object_type", "object_id"]
     list_filter = ["action", "acting_as"]
     search_fields = ["action", "object_id"]
     date_hierarchy = "created_at"
     list_select_related = ["actor"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Notification)

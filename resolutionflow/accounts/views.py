@@ -3,6 +3,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from flywheel_app.selectors import proposal_review_summary
 from resolutionflow.htmx import region_response
 from sessions_app.selectors import escalation_queue, session_list_for_user
 
@@ -39,7 +40,7 @@ def l1_home(request):
 
 @admin_required
 def admin_home(request):
-    return render(request, "accounts/admin_home.html")
+    return render(request, "accounts/admin_home.html", {"queue": proposal_review_summary(account=request.user.account)})
 
 
 @login_required
