@@ -4,6 +4,7 @@ two workers; failures are recorded and retried with backoff, three times at most
 de-duplicated and capped per account per day; admins are told."""
 
 import io
+import json
 import threading
 from datetime import timedelta
 
@@ -350,3 +351,27 @@ def test_the_demo_seed_gives_the_first_analysis_one_proposal_of_each_kind():
     assert (flow.usage_count, flow.success_count) == (2, 1)  # two sessions matched it; one followed it
     kinds = dict(FlowProposal.objects.values_list("type", "target_flow_id"))
     assert kinds == {"new_flow": None, "enhancement": flow.pk}
+
+
+def test_a_published_proposal_guides_the_next_matching_session(tenant_a, client):
+    """Done-when of issue #12: resolve, analyse, publish as a flow, and the next matching session
+    is guided by it (the demo AI asks the flow's first question)."""
+    printer_session(client, tenant_a.engineer)
+    analyse_batch()
+    proposal = FlowProposal.objects.get()
+    client.force_login(tenant_a.admin)
+    response = client.post(
+        f"/admin/flywheel_app/flowproposal/{proposal.pk}/publish/",
+        {"tree": json.dumps(proposal.tree), "title": "Printer offline for one user",
+         "description": "A printer shows offline for one user only.",
+         "keywords": "printer offline\nprinter shows offline\nprinter offline one user", "domain": "printing"},
+    )  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[:500]
+    proposal.refresh_from_db()
+    assert proposal.status == "published" and proposal.flow.published
+
+    session = _start(client, tenant_a.engineer, "The printer upstairs shows offline for Priya")
+    assert session.matched_flow_id == proposal.flow_id
+    tree = proposal.flow.tree
+    start = next(n for n in tree["nodes"] if n["id"] == tree["start"])
+    assert session.steps.get().title == start["text"], "the demo AI asks the flow's first question"
