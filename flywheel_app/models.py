@@ -86,9 +86,10 @@ class FlowProposal(TenantModel):
 
     type = models.CharField(max_length=16, choices=Type.choices)
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.SESSION_ANALYSIS)
-    # The source: an engineer session (the L1 walk joins it with the walks; exactly one of them).
+    # The source: an engineer session or an AI-built L1 walk, exactly one of them.
     session = models.ForeignKey("sessions_app.AISession", null=True, blank=True, on_delete=models.CASCADE,
                                 related_name="+")  # fmt: skip
+    walk = models.ForeignKey("l1_app.Walk", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True, help_text="When to use it, in one or two sentences.")
     keywords = models.JSONField(default=list, blank=True)
@@ -114,11 +115,11 @@ class FlowProposal(TenantModel):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            # A proposal comes from exactly one source; today the engineer session (the L1 walk
-            # adds its own column and this rule grows to "exactly one of the two").
+            # A proposal comes from exactly one source, the one its `source` names.
             models.CheckConstraint(
-                condition=Q(source="session_analysis", session__isnull=False) | ~Q(source="session_analysis"),
-                name="proposal_has_its_source",
+                condition=Q(source="session_analysis", session__isnull=False, walk__isnull=True)
+                | Q(source="ai_realtime_l1", walk__isnull=False, session__isnull=True),
+                name="proposal_has_exactly_one_source",
             ),
             models.CheckConstraint(
                 condition=Q(status="pending", reviewed_at__isnull=True)

@@ -1,1 +1,85 @@
-"""Models of l1_app (filled in by later issues)."""
+"""L1 walks (SPEC §7): a technician walks a troubleshooting tree against a ticket — an authored flow,
+a flow proposal, a tree the AI builds one node at a time, or ad-hoc notes — and resolves or
+escalates. The walk records each node as it was served and the answer given to it."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from resolutionflow.accounts.models import TenantModel
+
+
+class Walk(TenantModel):
+    class Kind(models.TextChoices):
+        FLOW = "flow", "Flow"
+        PROPOSAL = "proposal", "Flow proposal"
+        AI_BUILT = "ai_built", "AI-built"
+        AD_HOC = "ad_hoc", "Ad hoc"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "In progress"
+        RESOLVED = "resolved", "Resolved"
+        ESCALATED = "escalated", "Escalated"
+        ABANDONED = "abandoned", "Abandoned"
+
+    tech = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="walks")
+    # Who the tech acted as: an L1 tech, or an engineer covering L1 (audited as "l1_coverage").
+    acting_as = models.CharField(max_length=16, default="l1_tech")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    problem = models.TextField()
+    category = models.CharField(max_length=64, blank=True, help_text="The account's L1 category key, or unknown.")
+    flow = models.ForeignKey("flywheel_app.Flow", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    proposal = models.ForeignKey(
+        "flywheel_app.FlowProposal", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    internal_ticket = models.ForeignKey(
+        "psa.InternalTicket", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    psa_ticket_ref = models.CharField(max_length=64, blank=True)
+    customer_name = models.CharField(max_length=200, blank=True)
+    customer_contact = models.CharField(max_length=200, blank=True)
+    notes = models.TextField(blank=True, help_text="An ad-hoc walk's notes (autosaved).")
+    helpful = models.BooleanField(null=True, blank=True)
+    outcome_notes = models.TextField(blank=True)
+    escalation_category = models.CharField(max_length=32, blank=True)
+    escalation_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    last_step_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_step_at", "-id"]
+        indexes = [models.Index(fields=["account", "status", "-last_step_at"])]
+        constraints = [
+            models.CheckConstraint(condition=~Q(kind="flow") | Q(flow__isnull=False) | ~Q(status="active"),
+                                   name="flow_walk_has_its_flow"),
+            models.CheckConstraint(condition=~Q(kind="proposal") | Q(proposal__isnull=False) | ~Q(status="active"),
+                                   name="proposal_walk_has_its_proposal"),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return self.problem[:80]
+
+
+class WalkStep(TenantModel):
+    """One node as the server served it, and the answer recorded for it. The node's id is the
+    server's; (walk, node_id) is the idempotency key of an answer: a replay records nothing twice."""
+
+    walk = models.ForeignKey(Walk, on_delete=models.CASCADE, related_name="steps")
+    order = models.PositiveSmallIntegerField()
+    node_id = models.CharField(max_length=40)
+    node = models.JSONField(help_text="The node exactly as it was served (type, text, labels).")
+    answer = models.CharField(max_length=16, blank=True, help_text="yes / no / done; empty until answered.")
+    answer_label = models.CharField(max_length=120, blank=True, help_text="The label the tech saw, from the node.")
+    note = models.TextField(blank=True)
+    served_at = models.DateTimeField(default=timezone.now)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["walk", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["walk", "node_id"], name="one_step_per_served_node"),
+            models.UniqueConstraint(fields=["walk", "order"], name="walk_step_order_unique"),
+        ]
