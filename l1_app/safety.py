@@ -518,6 +518,13 @@ _ACCOUNT = (
     _names(r"net user", r"set-(?:aduser|adaccountpassword|msoluserpassword|mguser)", "unlock-adaccount"),
 )
 
+_SPOKEN_SECRETS = _any(
+    "passwords?",
+    "passcodes?",
+    "pins?",
+    r"(?:mfa|2fa|verification|one-time|sign-in|security|[\w-]+-digit) codes?",
+    "otp",
+)
 _ASKS_SECRET = (
     _names(
         r"what(?:'s| is) (?:your|their|his|her|the user'?s) (?:current )?(?:password|passcode|pin)",
@@ -526,25 +533,12 @@ _ASKS_SECRET = (
     _acts(
         _verbs("tell|give|send|share|read out|spell out|say|write down|email|e-mail|text|dictate|read"),
         r"(?:(?:their|the\s+user'?s|your|his|her|its)\s+)?(?:current\s+|actual\s+|real\s+|new\s+|old\s+)?"
-        + _any(
-            "passwords?",
-            "passcodes?",
-            "pins?",
-            r"(?:mfa|2fa|verification|one-time|sign-in|security|[\w-]+-digit) codes?",
-            "otp",
-        ),
+        + _SPOKEN_SECRETS,
         words=4,
     ),
     _acts(
         _verbs("ask"),
-        r"for\s+(?:(?:their|the\s+user'?s|the|his|her|your)\s+)?(?:current\s+)?"
-        + _any(
-            "passwords?",
-            "passcodes?",
-            "pins?",
-            r"(?:mfa|2fa|verification|one-time|sign-in|security|[\w-]+-digit) codes?",
-            "otp",
-        ),
+        r"for\s+(?:(?:their|the\s+user'?s|the|his|her|your)\s+)?(?:current\s+)?" + _SPOKEN_SECRETS,
         words=3,
     ),
 )

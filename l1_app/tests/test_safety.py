@@ -8,19 +8,23 @@ import time
 
 import pytest
 
-from l1_app.safety import FLOOR_REASONS, L1_SCOPE, floor_violation, node_violation
-
-REGISTRY = "changes the registry"
-SYSTEM_FILES = "touches system or boot files"
-DISKS = "changes disks or partitions"
-DATA = "deletes data"
-SECURITY = "changes security settings (antivirus, firewall, encryption)"
-ACCOUNT = "changes an account, password or MFA"
-ASKS_SECRET = "asks for the user's password or sign-in code"
-ADMIN = "needs admin rights"
-NETWORK = "changes domain, DNS or DHCP settings"
-SERVER = "changes a server or production system"
-BILLING = "touches billing or licences"
+from l1_app.safety import (
+    ACCOUNT,
+    ADMIN,
+    ASKS_SECRET,
+    BILLING,
+    DATA,
+    DISKS,
+    FLOOR_REASONS,
+    L1_SCOPE,
+    NETWORK,
+    REGISTRY,
+    SECURITY,
+    SERVER,
+    SYSTEM_FILES,
+    floor_violation,
+    node_violation,
+)
 
 # Each phrasing asks an L1 tech to do something below the floor, in varied verbs, word order,
 # capitalisation and punctuation; the table says which reason it must fail with.
@@ -405,6 +409,23 @@ def test_an_unsafe_step_fails_with_its_reason(text, reason):
 @pytest.mark.parametrize("text", SAFE)
 def test_an_observe_toggle_restart_or_reconnect_step_passes(text):
     assert floor_violation(text) is None
+
+
+def test_the_reasons_are_short_and_plain():
+    # They reach the AI (regenerate with the reason) and the walk's audit trail: wording is API.
+    assert FLOOR_REASONS == (
+        "changes the registry",
+        "touches system or boot files",
+        "changes disks or partitions",
+        "deletes data",
+        "changes security settings (antivirus, firewall, encryption)",
+        "changes an account, password or MFA",
+        "asks for the user's password or sign-in code",
+        "needs admin rights",
+        "changes domain, DNS or DHCP settings",
+        "changes a server or production system",
+        "touches billing or licences",
+    )
 
 
 def test_the_tables_are_large_enough_and_cover_every_reason():
