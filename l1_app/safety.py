@@ -92,9 +92,9 @@ _JOINERS = f"(?:{_JOINER_WORDS})"
 _CVC = re.compile(r"[^aeiou][aeiou][^aeiouwxy]$")
 
 
-def _gap(words: int = 6) -> str:
+def _gap(words: int = 6, ends: str = _JOINERS) -> str:
     """Whitespace and at most `words` words of the same clause between a verb and its object."""
-    return rf"(?:\s+(?!{_JOINERS}{_E}){_TOKEN}){{0,{words}}}?\s+"
+    return rf"(?:\s+(?!{ends}{_E}){_TOKEN}){{0,{words}}}?\s+"
 
 
 def _inflect(verb: str) -> str:
@@ -124,9 +124,9 @@ def _any(*phrases: str) -> str:
     return "(?:" + "|".join(phrase.replace(" ", r"\s+") for phrase in phrases) + ")"
 
 
-def _acts(verbs: str, objects: str, words: int = 6) -> str:
+def _acts(verbs: str, objects: str, words: int = 6, ends: str = _JOINERS) -> str:
     """A verb acting on an object in the same clause: "delete the user's old profile folder"."""
-    return verbs + _gap(words) + objects + _E
+    return verbs + _gap(words, ends) + objects + _E
 
 
 def _turned_off(objects: str) -> str:
@@ -306,10 +306,10 @@ _DATA_THINGS = _any(
     r"(?<!browsing\s)(?<!site\s)(?<!cached\s)(?<!autofill\s)(?<!form\s)data(?!\s+usage)",
     r"profiles?(?!\s+(?:picture|photo|name|icon))",
     r"documents?(?!\s+(?:in|from)\s+(?:the\s+)?print)",
-    "e-?mails?",
-    "mails?",
+    r"e-?mails?(?!\s+(?:accounts?|address(?:es)?|apps?|client|settings|signature|server))",
+    r"mails?(?!\s+(?:accounts?|apps?|client|settings|server))",
     "mailbox(?:es)?",
-    r"(?<!error\s)(?<!warning\s)(?<!pop-up\s)messages?",
+    r"(?<!error\s)(?<!warning\s)(?<!pop-up\s)(?<!status\s)(?<!notification\s)messages?",
     "inbox",
     r"(?:sent|deleted) items",
     "contacts",
@@ -491,6 +491,8 @@ _ACCOUNT = (
             "revoke|bypass|expire|replace|rotate|recover|edit|add|wipe"
         ),
         _SECRETS,
+        # "set up Outlook with the user's password" uses the password, it does not change it
+        ends=rf"(?:{_JOINER_WORDS}|with|using|via)",
     ),
     _turned_off(_SECRETS),
     _passive(
