@@ -232,7 +232,12 @@ _SYSTEM_FILES = (
         _FIRMWARE,
     ),
     _B + r"in\s+the\s+" + _FIRMWARE + _E,
-    _acts(_verbs("restart|reboot|boot|start|go|enter|get|put"), r"safe\s+mode"),
+    # Windows' Safe Mode, not Outlook's or a browser's
+    _acts(
+        _verbs("restart|reboot|boot|start|go|enter|get|put"),
+        r"safe\s+mode",
+        ends=rf"(?:{_JOINER_WORDS}|outlook|word|excel|powerpoint|office|teams|apps?|browser|chrome|edge|firefox)",
+    ),
     _acts(
         _verbs(
             "delete|remove|replace|rename|edit|modify|overwrite|copy|move|register|unregister|repair|restore|change"
@@ -353,7 +358,7 @@ _DATA = (
         "(?:"
         + _verbs(
             "delete|remove|erase|wipe|purge|clear|destroy|shred|discard|overwrite|"
-            "clean out|clear out|get rid of|throw away|nuke"
+            "clean out|clear out|get rid of|throw away|blow away|nuke"
         )
         # the verbs, not "an empty folder" or "look in the Trash for"
         + r"|(?<!an\s)(?<!\bis\s)(?<!\bare\s)\b(?:empty|empties|emptying)\b"
@@ -454,8 +459,11 @@ _SECURITY = (
     ),
     _B + r"(?:exclusions?|exceptions?|allow\s+rules?)" + _gap(5) + _SECURITY_THINGS + _E,
     _acts(_verbs("encrypt|decrypt"), _STORAGE),
+    # a bare "AV" is also Teams' audio-video: only with the verbs that can only mean antivirus
+    _acts(_verbs("disable|turn off|switch off|kill|uninstall|bypass|pause|exclude|whitelist"), "av"),
+    _B + r"holes?\s+in\s+the\s+firewall" + _E,
     _acts(
-        _verbs("find|get|look up|retrieve|read out|give|provide|send|share|fetch|locate|enter|type|use"),
+        _verbs("find|get|grab|look up|retrieve|read out|give|provide|send|share|fetch|locate|enter|type|use"),
         r"(?:bitlocker\s+)?recovery\s+(?:keys?|passwords?)",
     ),
     _verbs("open|forward") + r"(?:\s+up)?(?:\s+(?:a|the|another))?(?:\s+(?:tcp|udp))?\s+ports?" + _E,
@@ -573,6 +581,7 @@ _ADMIN = (
             r"admin(?:istrator)?s? group",
             "administrators",
             r"an? admin(?:istrator)?",
+            r"admin(?:istrator)?(?=\s*(?:[.,;:!?)]|$))",
         ),
     ),
     _acts(
