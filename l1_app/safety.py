@@ -27,17 +27,21 @@ API
 
 How it matches: words and phrasings on word boundaries, and verb + object within one clause
 ("delete ... profile folder" with at most a few words between, never across "and", "then", a
-comma or a full stop), so naming a thing is not doing it: "check that the Windows Registry
-service is running" and "ask whether the firewall icon shows green" pass, "open regedit" and
-"turn off Windows Defender" do not. A few names fail wherever they appear (regedit, HKCU, sudo,
-diskpart, "as administrator"): there is no L1 step that uses them.
+comma or a full stop), in the active or the passive ("the profile folder must be deleted"), so
+naming a thing is not doing it: "check that the Windows Registry service is running" and "ask
+whether the firewall icon shows green" pass, "open regedit" and "turn off Windows Defender" do
+not. A few names fail wherever they appear (regedit, HKCU, sudo, diskpart, "as administrator"):
+there is no L1 step that uses them. Text is NFKC-normalised first (soft hyphens, zero-width
+characters and curly quotes do not hide a word). English only.
 
-Two narrow excuses keep observe steps and the AI's own warnings from failing:
+Three narrow excuses keep observe steps, the AI's own warnings and escalations from failing:
 - a negated instruction: "do not edit the registry", "never run it as administrator";
 - a question about what happened: "did the user change their password recently?", "ask whether
   they reset it". Only when the question word opens the clause (or is "whether" / "ask ... if")
   and is followed by a short subject: "ask whether you can delete...", "the fix is to delete..."
-  and "if it fails delete..." still fail.
+  and "if it fails delete..." still fail;
+- a hand-off to an engineer or admin: "escalate so an engineer can reset the password", "the
+  account must be unlocked by an administrator".
 Anything else that matches fails: when in doubt the node is regenerated or escalated, which costs
 an AI call, never the customer's data. Escalate and resolved nodes are checked like any other:
 their text is shown to the tech too.
