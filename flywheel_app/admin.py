@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
@@ -13,10 +14,11 @@ from django.views.decorators.http import require_POST
 from resolutionflow.accounts.admin import ReadOnlyAdminMixin, TenantScopedAdmin
 from resolutionflow.errors import Conflict, InvalidInput, PermissionDenied
 
-from . import services
+from . import analysis, services
 from .forms import ProposalPublishForm, ProposalRejectForm, TreeJSONField
 from .models import Flow, FlowProposal
 from .selectors import proposal_tree_comparison
+from .tasks import flywheel_analyse_account
 from .trees import tree_outline
 
 
@@ -161,7 +163,8 @@ class FlowProposalAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
         return super().get_queryset(request).select_related("target_flow", "reviewer", "flow")
 
     def changelist_view(self, request, extra_context=None):
-        return super().changelist_view(request, {**(extra_context or {}), **self.WIDE})
+        waiting = analysis.sessions_waiting_count(account_id=request.user.account_id) if request.user.can_admin else 0
+        return super().changelist_view(request, {**(extra_context or {}), **self.WIDE, "sessions_waiting": waiting})
 
     def get_object(self, request, object_id, from_field=None):
         # A missing proposal and another account's look the same: not found (SPEC §1), rather than
@@ -222,6 +225,7 @@ class FlowProposalAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
         wrap = self.admin_site.admin_view
         name = f"{self.opts.app_label}_{self.opts.model_name}"
         return [
+            path("analyse/", wrap(self.analyse_view), name=f"{name}_analyse"),
             path("<int:proposal_id>/approve/", wrap(self.approve_view), name=f"{name}_approve"),
             path("<int:proposal_id>/publish/", wrap(self.publish_view), name=f"{name}_publish"),
             path("<int:proposal_id>/dismiss/", wrap(self.dismiss_view), name=f"{name}_dismiss"),
@@ -262,6 +266,27 @@ class FlowProposalAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
             lambda p: (f"Approved: the flow “{p.flow.title}” was created, unpublished. Publish it when it is ready.",
                        self._flow_url(p.flow)),
         )  # fmt: skip
+
+    @method_decorator(require_POST)
+    def analyse_view(self, request):
+        """ "Analyse waiting sessions now": the account's own batch, without waiting for the beat (on a
+        laptop with no beat, the only way besides manage.py analyse_sessions). Runs on the worker, or
+        inline where tasks run inline."""
+        if not request.user.can_admin:
+            raise DjangoPermissionDenied
+        waiting = analysis.sessions_waiting_count(account_id=request.user.account_id)
+        if not waiting:
+            self.message_user(request, "No resolved session is waiting for analysis.", messages.INFO)
+            return redirect(self._queue_url())
+        result = flywheel_analyse_account.delay(request.user.account_id)
+        if result.ready():
+            done = result.result or {}
+            summary = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(done.items()) if k != "claimed")
+            self.message_user(request, f"Analysed {done.get('claimed', 0)} session(s): {summary or 'nothing new'}.")
+        else:
+            self.message_user(request, f"Analysing {waiting} session(s) in the background: new proposals appear "
+                                       "here within a few minutes.")  # fmt: skip
+        return redirect(self._queue_url())
 
     @method_decorator(require_POST)
     def dismiss_view(self, request, proposal_id: int):

@@ -53,13 +53,21 @@ def _waiting(now: datetime) -> Q:
     )
 
 
-def sessions_claim(*, limit: int | None = None) -> list[tuple[int, datetime]]:
-    """Claim up to `limit` resolved sessions waiting for analysis: (id, claim time) each."""
+def sessions_waiting_count(*, account_id: int) -> int:
+    """How many of the account's resolved sessions wait for analysis now."""
+    return AISession.objects.filter(_waiting(timezone.now()), status=AISession.Status.RESOLVED,
+                                    account_id=account_id).count()  # fmt: skip
+
+
+def sessions_claim(*, limit: int | None = None, account_id: int | None = None) -> list[tuple[int, datetime]]:
+    """Claim up to `limit` resolved sessions waiting for analysis (of one account, or of all):
+    (id, claim time) each."""
     now = timezone.now()
+    scope = {"account_id": account_id} if account_id else {}
     with transaction.atomic():
         ids = list(
             AISession.objects.select_for_update(skip_locked=True)
-            .filter(_waiting(now), status=AISession.Status.RESOLVED)
+            .filter(_waiting(now), status=AISession.Status.RESOLVED, **scope)
             .order_by("resolved_at", "id")
             .values_list("pk", flat=True)[: limit or settings.FLYWHEEL_BATCH_SIZE]
         )
@@ -67,9 +75,9 @@ def sessions_claim(*, limit: int | None = None) -> list[tuple[int, datetime]]:
     return [(pk, now) for pk in ids]
 
 
-def analyse_batch(*, limit: int | None = None) -> BatchResult:
+def analyse_batch(*, limit: int | None = None, account_id: int | None = None) -> BatchResult:
     result = BatchResult()
-    for session_id, claimed_at in sessions_claim(limit=limit):
+    for session_id, claimed_at in sessions_claim(limit=limit, account_id=account_id):
         result.claimed += 1
         result.count(session_analyse(session_id=session_id, claimed_at=claimed_at))
     return result

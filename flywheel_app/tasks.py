@@ -18,3 +18,19 @@ def flywheel_analyse_batch() -> dict | None:
         return {"claimed": result.claimed, **result.outcomes}
     finally:
         cache.delete(BATCH_LOCK)
+
+
+@shared_task(acks_late=True, soft_time_limit=270, time_limit=290)
+def flywheel_analyse_account(account_id: int) -> dict | None:
+    """Asked for by an admin ("Analyse waiting sessions now"): one batch of their account's sessions,
+    under the same claim rules as the periodic batch, one run per account at a time."""
+    from flywheel_app.analysis import analyse_batch
+
+    lock = f"{BATCH_LOCK}:{account_id}"
+    if not cache.add(lock, "1", timeout=290):
+        return None
+    try:
+        result = analyse_batch(account_id=account_id)
+        return {"claimed": result.claimed, **result.outcomes}
+    finally:
+        cache.delete(lock)

@@ -375,3 +375,36 @@ def test_a_published_proposal_guides_the_next_matching_session(tenant_a, client)
     tree = proposal.flow.tree
     start = next(n for n in tree["nodes"] if n["id"] == tree["start"])
     assert session.steps.get().title == start["text"], "the demo AI asks the flow's first question"
+
+
+# --- "Analyse waiting sessions now", from the review queue ---------------------------------------
+
+ANALYSE_URL = "/admin/flywheel_app/flowproposal/analyse/"
+
+
+def test_an_admin_analyses_their_accounts_waiting_sessions_now(tenant_a, tenant_b, client, tasks_inline):
+    mine = printer_session(client, tenant_a.engineer)
+    theirs = printer_session(client, tenant_b.engineer)
+    client.force_login(tenant_a.admin)
+    queue = client.get("/admin/flywheel_app/flowproposal/").content.decode()
+    assert "Analyse 1 waiting session now" in queue
+
+    response = client.post(ANALYSE_URL, follow=True)
+
+    assert "Analysed 1 session(s): 1 new flow." in response.content.decode()
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert (mine.analysis_status, theirs.analysis_status) == (A.ANALYSED, A.PENDING), "only the admin's account"
+    assert FlowProposal.objects.get().account_id == tenant_a.account.pk
+    again = client.post(ANALYSE_URL, follow=True).content.decode()
+    assert "No resolved session is waiting for analysis." in again
+    assert "waiting session" not in again, "nothing waits: no button"
+
+
+@pytest.mark.parametrize("role", ["engineer", "l1"])
+def test_only_owners_and_admins_may_ask_for_the_analysis(tenant_a, client, role):
+    printer_session(client, tenant_a.engineer)
+    client.force_login(getattr(tenant_a, role))
+    response = client.post(ANALYSE_URL)
+    assert response.status_code in (302, 403) and "/admin/login/" in response.get("Location", "/admin/login/")
+    assert AISession.objects.get().analysis_status == A.PENDING
