@@ -5,18 +5,22 @@ A batch is claimed in one short transaction — `select_for_update(skip_locked=T
 its own transaction, which finishes only while its claim still holds. A claim left by a killed
 worker is taken back after FLYWHEEL_CLAIM_TIMEOUT. A failure (the AI, an answer we cannot read, a
 tree that does not validate) is recorded with its error and retried with backoff, at most
-FLYWHEEL_MAX_ATTEMPTS times; nothing of a failed analysis is saved. A session whose proposal would
-pass the account's daily cap waits, unanalysed, for the next day.
+FLYWHEEL_MAX_ATTEMPTS times; nothing of a failed analysis is saved. Every claim is an attempt, so a
+session whose worker keeps dying stops too. An unexpected error fails its session, not the batch;
+a batch out of time hands its unstarted claims back at once. A session whose proposal would pass
+the account's daily cap waits, unanalysed (no attempt counted), for the next day.
 
 The one module of flywheel_app allowed to read sessions and their facts (.importlinter)."""
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from facts_app.models import Fact
@@ -43,13 +47,20 @@ class BatchResult:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
 
 
+def _stale(now: datetime) -> Q:
+    """A claim its worker never finished (killed, lost); its claim already counted as an attempt."""
+    return Q(
+        analysis_status=A.PROCESSING, analysis_started_at__lt=now - timedelta(seconds=settings.FLYWHEEL_CLAIM_TIMEOUT)
+    )
+
+
 def _waiting(now: datetime) -> Q:
-    stale = now - timedelta(seconds=settings.FLYWHEEL_CLAIM_TIMEOUT)
     due = Q(analysis_retry_at__isnull=True) | Q(analysis_retry_at__lte=now)
+    attempts_left = Q(analysis_attempts__lt=settings.FLYWHEEL_MAX_ATTEMPTS)
     return (
         Q(analysis_status=A.PENDING) & due
-        | Q(analysis_status=A.FAILED, analysis_attempts__lt=settings.FLYWHEEL_MAX_ATTEMPTS) & due
-        | Q(analysis_status=A.PROCESSING, analysis_started_at__lt=stale)
+        | Q(analysis_status=A.FAILED) & attempts_left & due
+        | _stale(now) & attempts_left
     )
 
 
@@ -65,21 +76,46 @@ def sessions_claim(*, limit: int | None = None, account_id: int | None = None) -
     now = timezone.now()
     scope = {"account_id": account_id} if account_id else {}
     with transaction.atomic():
+        # A claim lost too often stops here, failed, for a person to look at.
+        AISession.objects.filter(_stale(now), analysis_attempts__gte=settings.FLYWHEEL_MAX_ATTEMPTS, **scope).update(
+            analysis_status=A.FAILED, analysis_started_at=None, analysis_retry_at=None,
+            analysis_error="The analysis never finished (its worker stopped) on every attempt.",
+        )  # fmt: skip
         ids = list(
             AISession.objects.select_for_update(skip_locked=True)
             .filter(_waiting(now), status=AISession.Status.RESOLVED, **scope)
             .order_by("resolved_at", "id")
             .values_list("pk", flat=True)[: limit or settings.FLYWHEEL_BATCH_SIZE]
         )
-        AISession.objects.filter(pk__in=ids).update(analysis_status=A.PROCESSING, analysis_started_at=now)
+        # Every claim is an attempt: one whose worker dies counts like one that fails.
+        AISession.objects.filter(pk__in=ids).update(
+            analysis_status=A.PROCESSING, analysis_started_at=now, analysis_attempts=F("analysis_attempts") + 1
+        )
     return [(pk, now) for pk in ids]
 
 
-def analyse_batch(*, limit: int | None = None, account_id: int | None = None) -> BatchResult:
+def analyse_batch(
+    *, limit: int | None = None, account_id: int | None = None, within: float | None = None
+) -> BatchResult:
+    """Claim a batch and analyse it. With `within` (seconds: the task's time limit), no session is
+    started that might not finish in time; claims not started are handed back at once, whatever
+    stops the batch, so nothing waits for the claim timeout."""
     result = BatchResult()
-    for session_id, claimed_at in sessions_claim(limit=limit, account_id=account_id):
-        result.claimed += 1
-        result.count(session_analyse(session_id=session_id, claimed_at=claimed_at))
+    claims = sessions_claim(limit=limit, account_id=account_id)
+    stop_at = time.monotonic() + within - settings.AI_DEADLINE - 5 if within else None
+    started = 0
+    try:
+        for session_id, claimed_at in claims:
+            if stop_at is not None and time.monotonic() > stop_at:
+                break
+            started += 1
+            result.claimed += 1
+            result.count(session_analyse(session_id=session_id, claimed_at=claimed_at))
+    finally:
+        for session_id, claimed_at in claims[started:]:
+            AISession.objects.filter(
+                pk=session_id, analysis_status=A.PROCESSING, analysis_started_at=claimed_at
+            ).update(analysis_status=A.PENDING, analysis_started_at=None)
     return result
 
 
@@ -145,13 +181,20 @@ def session_analyse(*, session_id: int, claimed_at: datetime) -> str:
     except services.DailyCapReached:
         tomorrow = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
         AISession.objects.filter(pk=session_id, analysis_started_at=claimed_at).update(
-            analysis_status=A.PENDING, analysis_retry_at=tomorrow, analysis_started_at=None
-        )
+            analysis_status=A.PENDING, analysis_retry_at=tomorrow, analysis_started_at=None,
+            analysis_attempts=F("analysis_attempts") - 1,  # waiting for the cap is no attempt
+        )  # fmt: skip
         return "waiting"
     except (AIError, TreeError, InvalidInput, KeyError, TypeError, ValueError) as error:
         message = getattr(error, "message", None) or str(error) or error.__class__.__name__
         logger.warning("Analysis of session %s failed: %s", session_id, message)
         _fail(session_id, claimed_at, message)
+        return "failed"
+    except SoftTimeLimitExceeded:
+        raise  # the batch is out of time: its unstarted claims are handed back
+    except Exception as error:  # anything else (a deadlock, a bug) fails this session, not the batch
+        logger.exception("Analysis of session %s stopped unexpectedly", session_id)
+        _fail(session_id, claimed_at, f"Unexpected error: {error.__class__.__name__}: {error}"[:2000])
         return "failed"
 
 
@@ -180,7 +223,7 @@ def _fail(session_id: int, claimed_at: datetime, message: str) -> None:
         )
         if session is None:
             return
-        attempts = session.analysis_attempts + 1
+        attempts = session.analysis_attempts  # counted when it was claimed
         retry = timezone.now() + BACKOFF * 2 ** (attempts - 1) if attempts < settings.FLYWHEEL_MAX_ATTEMPTS else None
         AISession.objects.filter(pk=session_id).update(
             analysis_status=A.FAILED, analysis_error=message[:2000], analysis_attempts=attempts,
@@ -193,11 +236,11 @@ def _decide(session: AISession, answer: dict) -> str:
     flow = session.matched_flow
     if decision != "new_flow" and flow is None:
         raise InvalidInput(f"The analysis said '{decision}', but the session followed no flow.")
-    if flow is not None:
-        # Every analysed session that matched the flow is a use of it; only one that followed it to
-        # its resolution is a success (success rate: resolved by the flow ÷ sessions matched).
-        services.flow_reinforce(flow_id=flow.pk, matched_at=session.created_at, resolved=decision == "reinforced")
+    # Every analysed session that matched the flow is a use of it; only one that followed it to its
+    # resolution is a success (success rate: resolved by the flow ÷ sessions matched). The flow row
+    # is written last: locks go account, proposal, flow, as a publish takes proposal, then flow.
     if decision == "reinforced":
+        services.flow_reinforce(flow_id=flow.pk, matched_at=session.created_at, resolved=True)
         return "reinforced"
     tree = tree_with_stubs(prompts.tree_from_answer(answer.get("tree")) or {})
     validate_tree(tree)
@@ -216,4 +259,6 @@ def _decide(session: AISession, answer: dict) -> str:
         changes=answer.get("changes") or "",
         validated_by_outcome=worked,
     )
+    if flow is not None:
+        services.flow_reinforce(flow_id=flow.pk, matched_at=session.created_at, resolved=False)
     return decision if created else f"{decision} (evidence added)"

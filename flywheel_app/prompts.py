@@ -173,20 +173,25 @@ def demo_analysis(request) -> dict:
             for s in steps
             if s.get("text") in texts
             and s.get("type") == "question"
+            and s.get("answer")  # a skipped question is not a departure
             and s.get("answer") not in (s.get("options") or [])
         ]
         if not left and not departed:
             return {**answer, "decision": "reinforced"}
         tree = json.loads(json.dumps(flow["tree"]))
         at = (departed or [None])[0]
-        start, extra = _path_tree(left, fix, prefix="e")
+        taken = {str(n.get("id")) for n in tree["nodes"]}
+        prefix = next(p for p in ("e", "new", "added", "x") if not any(i.startswith(p) for i in taken))
+        start, extra = _path_tree(left, fix, prefix=prefix)
         node = next((n for n in tree["nodes"] if at and n.get("text") == at["text"]), None)
         if node is None:  # no question to hang the branch on: the new steps open the flow
             node = next(n for n in tree["nodes"] if n["id"] == tree["start"])
             if node["type"] != "question":
                 return {**answer, "decision": "reinforced"}
-        label = at["answer"] if at else (left[0]["answer"] if left else "Something else")
-        node["options"] = [*node["options"], {"label": label[:80], "next": start}]
+        label = (at["answer"] if at else (left[0]["answer"] if left else "Something else"))[:80]
+        if label.lower() in {o["label"].lower() for o in node["options"]}:
+            label = f"{label} (as the session found)"[:80]
+        node["options"] = [*node["options"], {"label": label, "next": start}]
         tree["nodes"] += [
             {**n, "options": n.get("options"), "next": n.get("next"), "needs_review": False} for n in extra
         ]

@@ -89,19 +89,25 @@ def proposal_record(
     keywords = _clean_keywords(keywords)
     # One writer per account at a time: de-duplication and the daily count are exact.
     Account.objects.select_for_update().filter(pk=account.pk).first()
-    pending = P.objects.filter(account=account, type=type, domain=domain, status=P.Status.PENDING)
+    # Locked (an admin deciding one at this moment waits, or it is no longer pending): evidence never
+    # lands on a decided proposal. An enhancement is the same proposal whatever domain it was given.
+    pending = P.objects.select_for_update().filter(account=account, type=type, status=P.Status.PENDING)
     if type == P.Type.ENHANCEMENT:
-        same = pending.filter(target_flow=target_flow).first()
+        same = pending.filter(target_flow=target_flow).order_by("created_at").first()
     else:
-        same = next((p for p in pending.order_by("created_at") if _alike(p, title, keywords)), None)
+        same = next((p for p in pending.filter(domain=domain).order_by("created_at") if _alike(p, title, keywords)),
+                    None)  # fmt: skip
     if same is not None:
+        if type == P.Type.ENHANCEMENT and changes and changes.strip() not in same.changes:
+            # Another session left the flow elsewhere: the reviewer sees both divergences.
+            same.changes = f"{same.changes}\n\nAlso (session #{session_id}): {changes.strip()}"[:4000]
         if session_id not in same.evidence_session_ids:
             same.evidence_session_ids = [*same.evidence_session_ids, session_id]
         same.evidence_count = len(same.evidence_session_ids)
         same.validated_by_outcome = same.validated_by_outcome or validated_by_outcome
         same.keywords = _clean_keywords([*same.keywords, *keywords])
         same.save(update_fields=["evidence_session_ids", "evidence_count", "validated_by_outcome", "keywords",
-                                 "updated_at"])  # fmt: skip
+                                 "changes", "updated_at"])  # fmt: skip
         return same, False
     if P.objects.filter(account=account, created_at__gte=_today_start()).count() >= settings.FLYWHEEL_PROPOSALS_PER_DAY:
         raise DailyCapReached(f"{account} has had {settings.FLYWHEEL_PROPOSALS_PER_DAY} new proposals today.")

@@ -14,7 +14,7 @@ def flywheel_analyse_batch() -> dict | None:
     if not cache.add(BATCH_LOCK, "1", timeout=290):
         return None
     try:
-        result = analyse_batch()
+        result = analyse_batch(within=270)
         return {"claimed": result.claimed, **result.outcomes}
     finally:
         cache.delete(BATCH_LOCK)
@@ -30,7 +30,7 @@ def flywheel_analyse_account(account_id: int) -> dict | None:
     if not cache.add(lock, "1", timeout=290):
         return None
     try:
-        result = analyse_batch(account_id=account_id)
+        result = analyse_batch(account_id=account_id, within=270)
         return {"claimed": result.claimed, **result.outcomes}
     finally:
         cache.delete(lock)

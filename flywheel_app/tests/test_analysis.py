@@ -10,9 +10,10 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import close_old_connections
+from django.db import OperationalError, close_old_connections
 from django.utils import timezone
 
+from flywheel_app import analysis as analysis_module
 from flywheel_app.analysis import analyse_batch, session_analyse, sessions_claim
 from flywheel_app.models import Flow, FlowProposal
 from flywheel_app.tasks import flywheel_analyse_batch
@@ -408,3 +409,91 @@ def test_only_owners_and_admins_may_ask_for_the_analysis(tenant_a, client, role)
     response = client.post(ANALYSE_URL)
     assert response.status_code in (302, 403) and "/admin/login/" in response.get("Location", "/admin/login/")
     assert AISession.objects.get().analysis_status == A.PENDING
+
+
+# --- from the review: what else can stop a batch -------------------------------------------------
+
+
+def test_an_unexpected_error_fails_that_session_and_the_batch_goes_on(tenant_a, fake_anthropic, monkeypatch):
+    _answered_by_the_fake(fake_anthropic)
+    first, second, third = _waiting_sessions(tenant_a, 3)
+    real = analysis_module._decide
+
+    def decide(session, answer):
+        if session.pk == second.pk:
+            raise OperationalError("deadlock detected")
+        return real(session, answer)
+
+    monkeypatch.setattr(analysis_module, "_decide", decide)
+    result = analyse_batch()
+    assert result.claimed == 3 and result.outcomes.get("failed") == 1
+    statuses = dict(AISession.objects.values_list("pk", "analysis_status"))
+    assert statuses[second.pk] == A.FAILED and statuses[first.pk] == statuses[third.pk] == A.ANALYSED
+    second.refresh_from_db()
+    assert "deadlock detected" in second.analysis_error and second.analysis_attempts == 1
+
+
+def test_a_batch_out_of_time_hands_back_the_claims_it_did_not_start(tenant_a, fake_anthropic, settings):
+    _answered_by_the_fake(fake_anthropic)
+    _waiting_sessions(tenant_a, 3)
+    result = analyse_batch(within=settings.AI_DEADLINE + 5)  # no time left for even one analysis
+    assert result.claimed == 0 and len(fake_anthropic.requests) == 0
+    assert set(AISession.objects.values_list("analysis_status", "analysis_started_at")) == {(A.PENDING, None)}
+    assert analyse_batch().claimed == 3, "handed back at once, not after the claim timeout"
+
+
+def test_a_claim_lost_again_and_again_stops_as_failed(tenant_a, fake_anthropic, settings):
+    _answered_by_the_fake(fake_anthropic)
+    [session] = _waiting_sessions(tenant_a, 1)
+    long_ago = timezone.now() - timedelta(seconds=settings.FLYWHEEL_CLAIM_TIMEOUT + 5)
+    for attempts in (1, 2, 3):
+        [(session_id, _)] = sessions_claim()
+        session.refresh_from_db()
+        assert session.analysis_attempts == attempts  # every claim is an attempt
+        AISession.objects.filter(pk=session_id).update(analysis_started_at=long_ago)  # the worker dies
+    assert sessions_claim() == []
+    session.refresh_from_db()
+    assert session.analysis_status == A.FAILED and "never finished" in session.analysis_error
+    assert len(fake_anthropic.requests) == 0
+
+
+def test_a_skipped_flow_question_is_not_a_departure_in_the_demo(tenant_a, client, mailbox_flow):
+    session = _start(client, tenant_a.engineer, "The shared mailbox is missing in Outlook for Jane")
+    _pick(client, session, "It opens")
+    _answer(client, session, {"kind": "skipped"})
+    _resolve(client, session)
+    outcome = analyse_batch().outcomes
+    assert "failed" not in outcome, AISession.objects.get().analysis_error
+
+
+def test_two_divergences_from_one_flow_are_one_enhancement_whatever_their_domain(
+    tenant_a, fake_anthropic, mailbox_flow
+):
+    answers = iter([("email", "At OWA the session answered A."), ("m365", "At the profile step it answered B.")])
+
+    def reply(body):
+        domain, changes = next(answers)
+        tree = {
+            "start": "q",
+            "nodes": [
+                {
+                    "id": "q",
+                    "type": "question",
+                    "text": "Q?",
+                    "options": [{"label": "A", "next": "r"}, {"label": "B", "next": ""}],
+                    "next": None,
+                    "needs_review": False,
+                },
+                {"id": "r", "type": "resolution", "text": "Fix.", "options": None, "next": None, "needs_review": False},
+            ],
+        }
+        return Reply.json({**NEW_FLOW_ANSWER, "decision": "enhancement", "domain": domain, "changes": changes,
+                           "tree": tree})  # fmt: skip
+
+    fake_anthropic.set_responder(reply)
+    sessions = _waiting_sessions(tenant_a, 2)
+    AISession.objects.filter(pk__in=[s.pk for s in sessions]).update(matched_flow=mailbox_flow)
+    analyse_batch()
+    proposal = FlowProposal.objects.get()
+    assert proposal.evidence_count == 2 and proposal.target_flow_id == mailbox_flow.pk
+    assert "answered A" in proposal.changes and "answered B" in proposal.changes

@@ -216,7 +216,7 @@ function previewInput(kind) {
   var picked = form && form.querySelector(".intercept input[type=radio]:checked");
   if (!picked) return "";
   var note = form.querySelector("[name=intercept_note]");
-  return picked.value + "|" + (note ? note.value : "");
+  return picked.value + "|" + words(note ? note.value : "");  // as the server writes it
 }
 function words(text) { return text.trim().split(/\s+/).filter(Boolean).join(" "); }
 document.addEventListener("htmx:afterSettle", function (event) {
