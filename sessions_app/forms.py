@@ -197,6 +197,8 @@ class EscalateForm(forms.Form):
     package = forms.CharField(max_length=20000, required=False, strip=True, widget=forms.HiddenInput)
     # How the fix went, as the previewed package was drafted from it (see services.escalations).
     package_drafted_from = forms.CharField(max_length=2100, required=False, strip=True, widget=forms.HiddenInput)
+    # Set by the page once the engineer edits the previewed text (it then no longer refreshes).
+    package_edited = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, targets=(), needs_intercept: bool = False, **kwargs):
         super().__init__(*args, **kwargs)

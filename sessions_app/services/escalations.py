@@ -57,6 +57,7 @@ def session_escalate(
     intercept_note: str = "",
     package: str = "",
     package_drafted_from: str | None = None,
+    package_edited: bool = False,
 ) -> Escalation:
     """Hand the session to a colleague. Saved first (status, reason, the fix's outcome), then the
     package is drafted (unless the engineer's previewed text is given) and posted; an AI or
@@ -86,9 +87,19 @@ def session_escalate(
         )  # fmt: skip
         fix = fix_active(session=locked)
         asked = escalation_needs_intercept(fix)
+        stale_package = asked and package_drafted_from != intercept_drafted_from(intercept, intercept_note)
         if asked:
             if intercept not in (I.WORKED, I.DIDNT, I.PARTLY, I.NEVER_APPLIED):
                 raise InvalidInput("Say how the fix went before you escalate.", field="intercept")
+            if stale_package and package_edited and package.strip():
+                # The engineer's own text was written for another answer: never post it silently,
+                # never throw it away silently either.
+                raise InvalidInput(
+                    "You edited the package, then changed how the fix went: nothing was escalated. The "
+                    "package is drafted again from your answer; check it (edit it again if you need to), "
+                    "then escalate.",
+                    field="package",
+                )
             _record_intercept(fix, actor, intercept, (intercept_note or "").strip())
         escalation = Escalation.objects.create(
             account_id=locked.account_id,
@@ -101,9 +112,7 @@ def session_escalate(
             # step, if any, is still waiting for whoever picks the session up).
             at_step=locked.steps.exclude(response_kind="").order_by("-order").values_list("order", flat=True).first()
             or 0,
-            package=(package or "").strip()
-            if not asked or package_drafted_from == intercept_drafted_from(intercept, intercept_note)
-            else "",
+            package="" if stale_package else (package or "").strip(),
         )
         locked.status = AISession.Status.REQUESTING_ESCALATION
         locked.last_activity_at = timezone.now()

@@ -777,3 +777,21 @@ def test_an_intercept_answer_changes_nothing_when_no_fix_needs_it(session, fake_
     assert "fresh draft" in first
     told = _preview(client, session, intercept="didnt", intercept_note="whatever").content.decode()
     assert "from cache" in told and len(fake_anthropic.requests) == 1
+
+
+def test_an_edited_package_for_another_answer_is_refused_not_posted_or_dropped_silently(session, fake_anthropic):
+    """From the review: the engineer edits the previewed package (it stops refreshing), then changes
+    how the fix went. Their text was written for the other answer: refused, nothing saved."""
+    fix = _applied_fix(session)
+    edited = PACKAGE.replace("H", "The token cache, as I wrote it")
+    with pytest.raises(InvalidInput) as refused:
+        _escalate(session, package=edited, intercept="worked", package_drafted_from="didnt|",
+                  package_edited=True)  # fmt: skip
+    assert refused.value.field == "package" and "nothing was escalated" in refused.value.message
+    session.refresh_from_db()
+    fix.refresh_from_db()
+    assert session.status == "active" and fix.outcome == "proposed" and not Escalation.objects.exists()
+    # Not edited, only stale (the refresh had not come back): drafted again, silently, from the answer.
+    fake_anthropic.enqueue(Reply.text(PACKAGE))
+    escalation = _escalate(session, package=edited, intercept="worked", package_drafted_from="didnt|")
+    assert escalation.package == PACKAGE

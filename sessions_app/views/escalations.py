@@ -38,6 +38,7 @@ def session_escalate(request, session_id: int):
                 session=session, actor=request.user, reason=data["reason"], target_id=data["target"],
                 intercept=data.get("intercept", ""), intercept_note=data.get("intercept_note", ""),
                 package=data["package"], package_drafted_from=data["package_drafted_from"],
+                package_edited=data["package_edited"],
             )  # fmt: skip
         except InvalidInput as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)

@@ -200,7 +200,10 @@ window.previewWanted = function (kind) {
   return !(text && text.dataset.edited);
 };
 document.addEventListener("input", function (event) {
-  if (event.target.matches && event.target.matches("[data-preview-text]")) event.target.dataset.edited = "1";
+  if (!(event.target.matches && event.target.matches("[data-preview-text]"))) return;
+  event.target.dataset.edited = "1";
+  var flag = event.target.closest(".preview") && event.target.closest(".preview").querySelector("[data-edited-flag]");
+  if (flag) flag.value = "1";  // the server then refuses to post it for another answer
 });
 // The resolution note is drafted with what the engineer writes under "How was it resolved?", and
 // the escalation package with how they say the fix went, as they type or pick (the preview waits
