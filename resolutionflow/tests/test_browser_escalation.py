@@ -36,7 +36,7 @@ from resolutionflow.testing.browser import (
     shoot_both,
 )
 from sessions_app.models import AISession, Escalation, SuggestedFix, TicketPush
-from sessions_app.services import intake, turns
+from sessions_app.services import fixes, intake, turns
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -452,3 +452,30 @@ def test_escalate_claim_from_the_live_queue_and_resolve(
     assert push.status == TicketPush.Status.POSTED
 
     assert not problems, "App bugs met on the way (worked around to test the rest):\n- " + "\n- ".join(problems)
+
+
+def test_an_edited_package_is_not_posted_for_another_answer(page, live_server, tenant_a, password, outlook_session):
+    """From the review of issue #10.5: once the engineer edits the previewed package it stops
+    refreshing; if they then change how the fix went, Escalate refuses rather than posting their
+    text for the other answer (or dropping it silently)."""
+    fix = fixes.fix_propose(session=outlook_session, step=None, title="Clear the cached Office credentials")
+    fixes.fix_mark_applied(fix=fix, actor=tenant_a.engineer)
+    login_as(page, live_server, tenant_a.engineer, password)
+    page.goto(f"{live_server.url}/sessions/{outlook_session.pk}/")
+    page.locator(".escalate-box > summary").click()
+    box = page.locator(".escalate-box")
+    box.get_by_label("Why escalate?").fill("Needs someone with Exchange admin")
+    package = box.locator("#facts_app-preview-escalation_package")
+    expect(package.get_by_test_id("preview-doc")).to_contain_text("it did not work")
+    package.locator(".preview-edit > summary").click()
+    package.get_by_label("Text to post").press("End")
+    package.get_by_label("Text to post").type("\nA line of my own.")
+    expect(package.locator("[data-edited-flag]")).to_have_value("1")
+    box.get_by_test_id("intercept").get_by_label("It worked").check()
+    box.get_by_role("button", name="Escalate and post the package").click()
+    expect(
+        page.get_by_role("alert").filter(has_text="You edited the package, then changed how the fix went")
+    ).to_be_visible()
+    outlook_session.refresh_from_db()
+    fix.refresh_from_db()
+    assert outlook_session.status == "active" and fix.outcome == "proposed"
