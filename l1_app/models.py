@@ -10,6 +10,26 @@ from django.utils import timezone
 from resolutionflow.accounts.models import TenantModel
 
 
+class L1Category(TenantModel):
+    """One category of the account's L1 allowlist (SPEC §7 Safety): the problems its L1 techs may
+    walk with an AI-built tree. Starts as the ten defaults; owners and admins edit it. Below it,
+    the hard floor (l1_app/safety.py) holds whatever the list says."""
+
+    key = models.SlugField(max_length=64)
+    label = models.CharField(max_length=120)
+    description = models.TextField(blank=True, help_text="What an L1 tech may do there.")
+    keywords = models.JSONField(default=list, blank=True)
+    allowed = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "label"]
+        constraints = [models.UniqueConstraint(fields=["account", "key"], name="l1_category_key_per_account")]
+
+    def __str__(self) -> str:
+        return self.label
+
+
 class Walk(TenantModel):
     class Kind(models.TextChoices):
         FLOW = "flow", "Flow"
