@@ -37,6 +37,14 @@ class Walk(TenantModel):
         AI_BUILT = "ai_built", "AI-built"
         AD_HOC = "ad_hoc", "Ad hoc"
 
+    class EscalationCategory(models.TextChoices):
+        BEYOND_L1 = "beyond_l1", "Needs an engineer's rights or tools"
+        SAFE_STEPS_EXHAUSTED = "safe_steps_exhausted", "Safe steps ran out"
+        OUT_OF_SCOPE = "out_of_scope", "Not an L1 problem"
+        HARDWARE = "hardware", "Hardware looks faulty"
+        CUSTOMER = "customer", "The customer asked for an engineer"
+        OTHER = "other", "Something else"
+
     class Status(models.TextChoices):
         ACTIVE = "active", "In progress"
         RESOLVED = "resolved", "Resolved"
@@ -61,9 +69,14 @@ class Walk(TenantModel):
     customer_name = models.CharField(max_length=200, blank=True)
     customer_contact = models.CharField(max_length=200, blank=True)
     notes = models.TextField(blank=True, help_text="An ad-hoc walk's notes (autosaved).")
+    # An AI-built walk: while one request builds the next node, others wait for it (no second AI call).
+    building_until = models.DateTimeField(null=True, blank=True)
+    # Why the AI could build no next node ("" while it can): the page offers the ways on.
+    build_problem = models.CharField(max_length=300, blank=True)
+    ticket_note = models.CharField(max_length=300, blank=True, help_text="What happened on the ticket.")
     helpful = models.BooleanField(null=True, blank=True)
     outcome_notes = models.TextField(blank=True)
-    escalation_category = models.CharField(max_length=32, blank=True)
+    escalation_category = models.CharField(max_length=32, choices=EscalationCategory.choices, blank=True)
     escalation_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     last_step_at = models.DateTimeField(default=timezone.now)
@@ -82,6 +95,16 @@ class Walk(TenantModel):
     def __str__(self) -> str:
         return self.problem[:80]
 
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    @property
+    def ticket_label(self) -> str:
+        if self.internal_ticket_id:
+            return self.internal_ticket.reference
+        return f"PSA #{self.psa_ticket_ref}" if self.psa_ticket_ref else ""
+
 
 class WalkStep(TenantModel):
     """One node as the server served it, and the answer recorded for it. The node's id is the
@@ -91,7 +114,9 @@ class WalkStep(TenantModel):
     order = models.PositiveSmallIntegerField()
     node_id = models.CharField(max_length=40)
     node = models.JSONField(help_text="The node exactly as it was served (type, text, labels).")
-    answer = models.CharField(max_length=16, blank=True, help_text="yes / no / done; empty until answered.")
+    answer = models.CharField(
+        max_length=16, blank=True, help_text="The value of the choice taken (yes / no / done / an option's index)."
+    )
     answer_label = models.CharField(max_length=120, blank=True, help_text="The label the tech saw, from the node.")
     note = models.TextField(blank=True)
     served_at = models.DateTimeField(default=timezone.now)
@@ -103,3 +128,7 @@ class WalkStep(TenantModel):
             models.UniqueConstraint(fields=["walk", "node_id"], name="one_step_per_served_node"),
             models.UniqueConstraint(fields=["walk", "order"], name="walk_step_order_unique"),
         ]
+
+    @property
+    def answered(self) -> bool:
+        return self.answered_at is not None

@@ -6,7 +6,7 @@ import pytest
 from l1_app.categories import DEFAULT_CATEGORIES, UNKNOWN, classify_by_keywords
 from l1_app.models import L1Category
 from l1_app.selectors import l1_categories_allowed
-from l1_app.services import l1_categories_ensure
+from l1_app.services.categories import l1_categories_ensure
 
 pytestmark = pytest.mark.django_db
 

@@ -4,8 +4,8 @@ from django.db import transaction
 
 from resolutionflow.accounts.models import Account
 
-from .categories import DEFAULT_CATEGORIES
-from .models import L1Category
+from l1_app.categories import DEFAULT_CATEGORIES
+from l1_app.models import L1Category
 
 
 @transaction.atomic

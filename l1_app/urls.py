@@ -1,0 +1,21 @@
+from django.urls import path
+
+from l1_app.views import categories, escalations, walks
+
+app_name = "l1_app"
+
+urlpatterns = [
+    path("", walks.home, name="home"),
+    path("start/", walks.walk_start, name="start"),
+    path("walks/<int:walk_id>/", walks.walk_detail, name="detail"),
+    path("walks/<int:walk_id>/steps/<str:node_id>/", walks.walk_answer, name="answer"),
+    path("walks/<int:walk_id>/next/", walks.walk_next, name="next"),
+    path("walks/<int:walk_id>/notes/", walks.walk_notes, name="notes"),
+    path("walks/<int:walk_id>/ad-hoc/", walks.walk_ad_hoc, name="ad_hoc"),
+    path("walks/<int:walk_id>/resolve/", walks.walk_resolve, name="resolve"),
+    path("walks/<int:walk_id>/escalate/", walks.walk_escalate, name="escalate"),
+    path("categories/", categories.category_list, name="categories"),
+    path("escalations/", escalations.escalation_list, name="escalations"),
+    path("escalations/<int:walk_id>/", escalations.escalation_detail, name="escalation_detail"),
+    path("escalations/<int:walk_id>/session/", escalations.escalation_start_session, name="escalation_session"),
+]
