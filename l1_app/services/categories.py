@@ -2,10 +2,9 @@
 
 from django.db import transaction
 
-from resolutionflow.accounts.models import Account
-
 from l1_app.categories import DEFAULT_CATEGORIES
 from l1_app.models import L1Category
+from resolutionflow.accounts.models import Account
 
 
 @transaction.atomic
