@@ -78,6 +78,10 @@ class Walk(TenantModel):
     outcome_notes = models.TextField(blank=True)
     escalation_category = models.CharField(max_length=32, choices=EscalationCategory.choices, blank=True)
     escalation_reason = models.TextField(blank=True)
+    # The engineer session started from this escalated walk (one at most).
+    session = models.ForeignKey(
+        "sessions_app.AISession", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     last_step_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)

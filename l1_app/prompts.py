@@ -7,7 +7,8 @@ instruction. The shape of an answer is shown with placeholders, never example va
 
 The walk message (`node_message`) is one JSON object, fenced with source="walk":
     {"problem": str, "category": {"key", "label", "scope"}, "depth": int, "max_depth": int,
-     "path": [{"depth": int, "type": str, "text": str, "answer": str, "note": str}, ...]}
+     "path": [{"depth": int, "type": str, "text": str, "choice": str, "answer": str, "note": str}, ...]}
+where `choice` is the value taken (yes / no / done) and `answer` the label the tech saw.
 `walk_from_message` reads it back (the demo responder uses it).
 """
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("tickets/", include("resolutionflow.psa.urls")),
     path("sessions/", include("sessions_app.urls")),
     path("sessions/", include("facts_app.urls")),
+    path("l1/", include("l1_app.urls")),
     path("", include("resolutionflow.accounts.urls")),
 ]
 

@@ -1,1 +1,7 @@
-"""(in progress)"""
+"""(in progress: the allowlist editor)"""
+
+from django.http import HttpResponse
+
+
+def category_list(request):
+    return HttpResponse("In progress", status=501)

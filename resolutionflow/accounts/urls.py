@@ -7,7 +7,6 @@ from .forms import EmailLoginForm
 urlpatterns = [
     path("", views.home, name="home"),
     path("engineer/", views.engineer_home, name="engineer_home"),
-    path("l1/", views.l1_home, name="l1_home"),
     path("manage/", views.admin_home, name="admin_home"),
     path(
         "login/",

@@ -9,7 +9,7 @@ from sessions_app.selectors import escalation_queue, session_list_for_user
 
 from . import selectors, services
 from .models import Role
-from .tenancy import admin_required, engineer_required, l1_required
+from .tenancy import admin_required, engineer_required
 
 
 @login_required
@@ -19,7 +19,7 @@ def home(request):
     if user.role in (Role.OWNER, Role.ADMIN):
         return redirect("admin_home")
     if user.role == Role.L1_TECH:
-        return redirect("l1_home")
+        return redirect("l1_app:home")
     return redirect("engineer_home")
 
 
@@ -31,11 +31,6 @@ def engineer_home(request):
         request, "accounts/engineer_home.html", {"open_sessions": open_sessions, "escalations": waiting.shown,
                                                  "escalation_count": waiting.total}
     )  # fmt: skip
-
-
-@l1_required
-def l1_home(request):
-    return render(request, "accounts/l1_home.html")
 
 
 @admin_required
