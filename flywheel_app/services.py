@@ -64,7 +64,8 @@ def proposal_record(
     account: Account,
     type: str,
     source: str,
-    session_id: int,
+    session_id: int | None = None,
+    walk_id: int | None = None,
     title: str,
     description: str = "",
     keywords: list[str] | None = None,
@@ -78,7 +79,10 @@ def proposal_record(
     A pending proposal of the same account, type and domain (or both without one) for the same
     target flow, or with a title and keywords this alike, gains the evidence instead of a new row.
     Returns (proposal, created). Raises DailyCapReached when the account has had its new proposals
-    for today (the caller leaves the session waiting)."""
+    for today (the caller leaves the session waiting). The source is a session (`session_id`) or
+    an AI-built L1 walk (`walk_id`): a walk's evidence counts, it has no session number to list."""
+    if (session_id is None) == (walk_id is None):
+        raise ValueError("A proposal comes from exactly one session or one walk.")
     validate_tree(tree)
     title = " ".join((title or "").split())[:200]
     if not title:
@@ -101,9 +105,11 @@ def proposal_record(
         if type == P.Type.ENHANCEMENT and changes and changes.strip() not in same.changes:
             # Another session left the flow elsewhere: the reviewer sees both divergences.
             same.changes = f"{same.changes}\n\nAlso (session #{session_id}): {changes.strip()}"[:4000]
-        if session_id not in same.evidence_session_ids:
+        if session_id is None:
+            same.evidence_count += 1
+        elif session_id not in same.evidence_session_ids:
             same.evidence_session_ids = [*same.evidence_session_ids, session_id]
-        same.evidence_count = len(same.evidence_session_ids)
+            same.evidence_count += 1
         same.validated_by_outcome = same.validated_by_outcome or validated_by_outcome
         same.keywords = _clean_keywords([*same.keywords, *keywords])
         same.save(update_fields=["evidence_session_ids", "evidence_count", "validated_by_outcome", "keywords",
@@ -112,10 +118,10 @@ def proposal_record(
     if P.objects.filter(account=account, created_at__gte=_today_start()).count() >= settings.FLYWHEEL_PROPOSALS_PER_DAY:
         raise DailyCapReached(f"{account} has had {settings.FLYWHEEL_PROPOSALS_PER_DAY} new proposals today.")
     proposal = P.objects.create(
-        account=account, type=type, source=source, session_id=session_id, title=title,
+        account=account, type=type, source=source, session_id=session_id, walk_id=walk_id, title=title,
         description=(description or "").strip()[:1000], keywords=keywords, domain=domain, tree=tree,
         target_flow=target_flow, changes=(changes or "").strip()[:2000], validated_by_outcome=validated_by_outcome,
-        evidence_session_ids=[session_id], evidence_count=1,
+        evidence_session_ids=[session_id] if session_id is not None else [], evidence_count=1,
     )  # fmt: skip
     audit_record(account=account, actor=None, action="proposal.create", obj=proposal, details={"type": type})
     admins = User.objects.for_account(account).filter(role__in=ADMIN_ROLES)

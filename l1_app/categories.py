@@ -434,3 +434,19 @@ def classify_by_keywords(text: str, categories: Iterable[Category | Mapping[str,
         # Intake must go on with "unknown" even if an account's stored categories are malformed.
         logger.exception("L1 keyword classification failed")
         return UNKNOWN
+
+
+# The problem domain each default category belongs to: it lets the flow match at L1 intake score
+# the domain part of a match, and a proposal captured from a walk land in the right domain.
+CATEGORY_DOMAINS: dict[str, str] = {
+    "password_reset": "active_directory",
+    "account_lockout": "active_directory",
+    "printer": "printing",
+    "outlook_client": "email",
+    "wifi_basics": "networking",
+    "vpn_connect": "networking",
+    "teams_zoom_av": "m365",
+    "browser_cache": "endpoint",
+    "peripheral_reconnect": "hardware",
+    "os_restart_update": "endpoint",
+}

@@ -2,6 +2,9 @@
 
 from django.db.models import QuerySet
 
+from resolutionflow.accounts.models import User
+from resolutionflow.accounts.tenancy import get_for_account
+
 from .models import L1Category, Walk, WalkStep
 
 
@@ -37,3 +40,26 @@ def walk_transcript(*, walk: Walk, steps: list[WalkStep] | None = None) -> str:
     elif walk.status == Walk.Status.ESCALATED:
         lines += [f"**Escalated**: {walk.get_escalation_category_display()}", walk.escalation_reason.strip(), ""]
     return "\n".join(lines).strip() + "\n"
+
+
+def walk_get_for_user(*, user: User, walk_id: int) -> Walk:
+    """A walk the user started, in their account. Anyone else's is not found (404); engineers read
+    escalated walks on their own list."""
+    qs = Walk.objects.select_related("tech", "flow", "proposal", "internal_ticket").filter(tech=user)
+    return get_for_account(qs, account=user.account_id, pk=walk_id)
+
+
+def walks_in_progress(*, user: User) -> QuerySet[Walk]:
+    """The user's active walks, latest first (the dashboard's "resume in progress")."""
+    return Walk.objects.filter(account_id=user.account_id, tech=user, status=Walk.Status.ACTIVE).order_by(
+        "-last_step_at", "-id"
+    )
+
+
+def walks_recent(*, user: User, limit: int = 5) -> list[Walk]:
+    """The user's latest finished walks."""
+    return list(
+        Walk.objects.filter(account_id=user.account_id, tech=user)
+        .exclude(status=Walk.Status.ACTIVE)
+        .order_by("-finished_at", "-id")[:limit]
+    )

@@ -191,6 +191,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "flywheel_app.tasks.flywheel_analyse_batch",
         "schedule": 60 * 5,
     },
+    "l1-walks-abandon-stale": {
+        "task": "l1_app.tasks.walks_abandon_stale",
+        "schedule": 60 * 60,
+    },
     "notifications-prune": {
         "task": "resolutionflow.accounts.tasks.notifications_prune",
         "schedule": 60 * 60 * 24,

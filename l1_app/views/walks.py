@@ -1,11 +1,271 @@
-"""(in progress: the L1 walk pages)"""
+"""The L1 walk pages (SPEC §7): the dashboard with the intake, and the walk page built for a
+phone. Thin: resolve the walk through the selector (404 for anyone who may not open it), bind a
+form, call one service, answer the page or the walk region (`#l1_app-walk`)."""
 
-from django.http import HttpResponse
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from flywheel_app.selectors import flow_match
+from l1_app import selectors
+from l1_app.forms import AnswerForm, EscalateForm, NotesForm, ResolveForm, WalkIntakeForm
+from l1_app.models import Walk
+from l1_app.nodes import ESCALATE, EXHAUSTED, RESOLVED
+from l1_app.services import builder, intake, walks
+from resolutionflow.accounts.tenancy import l1_required
+from resolutionflow.errors import Conflict, InvalidInput
+from resolutionflow.htmx import form_error_message, region_response
+
+REGION = "l1_app/partials/_walk.html"
 
 
-def _todo(request, *args, **kwargs):
-    return HttpResponse("In progress", status=501)
+def _walk(request, walk_id: int) -> Walk:
+    return selectors.walk_get_for_user(user=request.user, walk_id=walk_id)
 
 
-home = walk_start = walk_detail = walk_answer = walk_next = walk_notes = walk_ad_hoc = _todo
-walk_resolve = walk_escalate = _todo
+def _detail(walk: Walk) -> str:
+    return reverse("l1_app:detail", args=[walk.pk])
+
+
+@l1_required
+@require_GET
+def home(request):
+    return _home(request, WalkIntakeForm(account=request.user.account_id))
+
+
+def _home(request, form, *, decision=None, status=200):
+    in_progress = Paginator(selectors.walks_in_progress(user=request.user), 10).get_page(request.GET.get("page"))
+    context = {
+        "form": form,
+        "decision": decision,
+        "in_progress": in_progress,
+        "recent": selectors.walks_recent(user=request.user),
+        "is_coverage": request.user.role == "engineer",
+    }
+    return render(request, "l1_app/home.html", context, status=status)
+
+
+@l1_required
+@require_POST
+def walk_start(request):
+    """Intake. "auto" lets the app decide (a flow ≥ 0.75 starts, 0.60–0.75 is suggested, else the
+    category decides); the tech can always pick a flow, walk ad hoc, force a build or escalate."""
+    form = WalkIntakeForm(request.POST, account=request.user.account_id)
+    if not form.is_valid():
+        return _home(request, form, status=400)
+    data = form.cleaned_data
+    how = data["how"]
+    if how in ("auto", "classify"):
+        decision = intake.walk_dispatch(user=request.user, problem=data["problem"], match_flows=how == "auto")
+        if decision.outcome == "flow":
+            return _start(request, data, kind=Walk.Kind.FLOW, flow=decision.flow)
+        if decision.outcome == "build":
+            return _start(request, data, kind=Walk.Kind.AI_BUILT, category=decision.category)
+        # A suggestion, or out of scope: the tech decides, the problem stays in the form.
+        return _home(request, form, decision=decision)
+    if how == "flow":
+        return _start(request, data, kind=Walk.Kind.FLOW, flow=data["flow"])
+    if how == "proposal":
+        return _start(request, data, kind=Walk.Kind.PROPOSAL, proposal=data["proposal"])
+    if how == "build":
+        category = (
+            data["category"]
+            or intake.walk_dispatch(user=request.user, problem=data["problem"], match_flows=False).category
+        )
+        return _start(request, data, kind=Walk.Kind.AI_BUILT, category=category)
+    if how == "escalate":
+        walk = _create(request, data, kind=Walk.Kind.AD_HOC)
+        walks.walk_escalate(
+            walk=walk,
+            actor=request.user,
+            category=Walk.EscalationCategory.OUT_OF_SCOPE,
+            reason=data["reason"].strip() or "Escalated at intake: the problem is outside what L1 may walk.",
+        )
+        messages.info(request, "Escalated. The engineers have been told.")
+        return redirect(_detail(walk))
+    return _start(request, data, kind=Walk.Kind.AD_HOC)
+
+
+def _create(request, data, **kwargs) -> Walk:
+    return intake.walk_start(
+        user=request.user,
+        problem=data["problem"],
+        internal_ticket=data["internal_ticket"] if data["ticket_kind"] == "internal" else None,
+        new_internal_ticket=data["ticket_kind"] == "new",
+        psa_ticket_ref=data["psa_ticket_ref"] if data["ticket_kind"] == "psa" else "",
+        customer_name=data["customer_name"],
+        customer_contact=data["customer_contact"],
+        **kwargs,
+    )
+
+
+def _start(request, data, **kwargs):
+    walk = _create(request, data, **kwargs)
+    if walk.kind == Walk.Kind.AI_BUILT:
+        # The walk is saved; an AI failure shows on its page with the ways on.
+        builder.walk_build_next(walk=walk, actor=request.user)
+    return redirect(_detail(walk))
+
+
+@l1_required
+@require_GET
+def walk_detail(request, walk_id: int):
+    walk = _walk(request, walk_id)
+    return region_response(request, REGION, lambda: _context(request, walk), page="l1_app/walk.html")
+
+
+def _context(request, walk: Walk, **extra) -> dict:
+    steps = list(walk.steps.order_by("order"))
+    current = steps[-1] if steps and not steps[-1].answered and walk.is_active else None
+    path = [s for s in steps if s.answered]
+    node_type = current.node.get("type") if current else ""
+    building = walk.is_active and walk.kind == Walk.Kind.AI_BUILT and current is None and not walk.build_problem
+    resolve_form = extra.pop("resolve_form", None) or ResolveForm(
+        initial={"helpful": "yes" if node_type == RESOLVED else None,
+                 "notes": current.node.get("text", "") if node_type == RESOLVED else ""}
+    )  # fmt: skip
+    escalate_form = extra.pop("escalate_form", None) or EscalateForm(
+        initial={
+            "category": Walk.EscalationCategory.SAFE_STEPS_EXHAUSTED
+            if node_type == ESCALATE and EXHAUSTED in current.node.get("reason", "")
+            else Walk.EscalationCategory.BEYOND_L1
+            if node_type == ESCALATE
+            else None,
+            "reason": current.node.get("reason", "") if node_type == ESCALATE else "",
+        }
+    )
+    # When the AI could build nothing: the nearest flows are one of the ways on.
+    stuck = (
+        walk.is_active
+        and walk.kind == Walk.Kind.AI_BUILT
+        and (bool(walk.build_problem) or (node_type == ESCALATE and not path))
+    )
+    nearest = [m.flow for m in flow_match(account=walk.account_id, text=walk.problem)] if stuck else []
+    return {
+        "walk": walk,
+        "current": current,
+        "path": path,
+        "building": building,
+        "stuck": stuck,
+        "nearest": nearest,
+        "resolve_form": resolve_form,
+        "escalate_form": escalate_form,
+        "resolve_open": node_type == RESOLVED,
+        "escalate_open": node_type == ESCALATE,
+        "is_coverage": walk.acting_as == "l1_coverage",
+        "poll_building": walk.building_until is not None,
+        **extra,
+    }
+
+
+@l1_required
+@require_POST
+def walk_answer(request, walk_id: int, node_id: str):
+    """Record the answer (once, however often it comes), then serve the next node: a flow's at
+    once, an AI-built walk's from the AI (the answer is saved first)."""
+    walk = _walk(request, walk_id)
+    form = AnswerForm(request.POST)
+    if not form.is_valid():
+        return _region(request, walk, error=form_error_message(form))
+    try:
+        walks.walk_answer(walk=walk, node_id=node_id, actor=request.user, **form.cleaned_data)
+    except (InvalidInput, Conflict) as exc:
+        return _region(request, walk, error=exc.message)
+    walk.refresh_from_db()
+    if walk.kind == Walk.Kind.AI_BUILT and walk.is_active:
+        builder.walk_build_next(walk=walk, actor=request.user)
+        walk.refresh_from_db()
+    return _region(request, walk)
+
+
+@l1_required
+@require_POST
+def walk_next(request, walk_id: int):
+    """Build (or replay) the next node of an AI-built walk: the page's retry, and the request a
+    page makes when it finds no node waiting."""
+    walk = _walk(request, walk_id)
+    try:
+        builder.walk_build_next(walk=walk, actor=request.user)
+    except Conflict as exc:
+        return _region(request, walk, error=exc.message)
+    walk.refresh_from_db()
+    return _region(request, walk)
+
+
+@l1_required
+@require_POST
+def walk_notes(request, walk_id: int):
+    """Autosave: answers a small status line (HTMX) — "Saved" or why not."""
+    walk = _walk(request, walk_id)
+    form = NotesForm(request.POST)
+    error = ""
+    if form.is_valid():
+        try:
+            walk = walks.walk_notes_save(walk=walk, notes=form.cleaned_data["notes"], actor=request.user)
+        except (InvalidInput, Conflict) as exc:
+            error = exc.message
+    else:
+        error = form_error_message(form)
+    return region_response(
+        request,
+        "l1_app/partials/_notes_status.html",
+        {"walk": walk, "error": error, "saved": not error},
+        redirect_to=_detail(walk),
+        error=error,
+        notice="Notes saved.",
+        status=400 if error and not request.htmx else 200,
+    )
+
+
+@l1_required
+@require_POST
+def walk_ad_hoc(request, walk_id: int):
+    walk = _walk(request, walk_id)
+    try:
+        walk = walks.walk_switch_to_ad_hoc(walk=walk, actor=request.user)
+    except Conflict as exc:
+        return _region(request, walk, error=exc.message)
+    return _region(request, walk, notice="Walking ad hoc: write what you try in the notes.")
+
+
+@l1_required
+@require_POST
+def walk_resolve(request, walk_id: int):
+    walk = _walk(request, walk_id)
+    form = ResolveForm(request.POST)
+    if not form.is_valid():
+        return _region(request, walk, error=form_error_message(form), resolve_form=form, resolve_open=True)
+    try:
+        walk = walks.walk_resolve(walk=walk, actor=request.user, **form.cleaned_data)
+    except (InvalidInput, Conflict) as exc:
+        return _region(request, walk, error=exc.message, resolve_form=form, resolve_open=True)
+    return _region(request, walk, notice="Resolved. Thank you.")
+
+
+@l1_required
+@require_POST
+def walk_escalate(request, walk_id: int):
+    walk = _walk(request, walk_id)
+    form = EscalateForm(request.POST)
+    if not form.is_valid():
+        return _region(request, walk, error=form_error_message(form), escalate_form=form, escalate_open=True)
+    try:
+        walk = walks.walk_escalate(walk=walk, actor=request.user, **form.cleaned_data)
+    except (InvalidInput, Conflict) as exc:
+        return _region(request, walk, error=exc.message, escalate_form=form, escalate_open=True)
+    return _region(request, walk, notice="Escalated. The engineers have been told.")
+
+
+def _region(request, walk: Walk, *, error: str = "", notice: str = "", **extra):
+    walk.refresh_from_db()
+    return region_response(
+        request,
+        REGION,
+        lambda: _context(request, walk, **extra),
+        redirect_to=_detail(walk),
+        error=error,
+        notice=notice,
+        status=400 if error and not request.htmx else 200,
+    )
