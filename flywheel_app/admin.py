@@ -130,6 +130,14 @@ def _session_links(session_ids: list[int], limit: int | None = None):
     return format_html("{} and {} more", links, more) if more > 0 else links
 
 
+def _walk_evidence(proposal: FlowProposal):
+    """A proposal captured from an AI-built L1 walk: the walk that resolved by it (and how many
+    walks since), never a session link."""
+    walks = "walk" if proposal.evidence_count == 1 else "walks"
+    return format_html("{} L1 {} (captured from walk #{}, resolved by this path)", proposal.evidence_count, walks,
+                       proposal.walk_id)  # fmt: skip
+
+
 @admin.register(FlowProposal)
 class FlowProposalAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     """The review queue: owners and admins of one account read the proposals of that account and
@@ -178,6 +186,8 @@ class FlowProposalAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
 
     @admin.display(description="Evidence", ordering="evidence_count")
     def evidence(self, obj: FlowProposal):
+        if obj.source == FlowProposal.Source.AI_REALTIME_L1:
+            return _walk_evidence(obj)
         sessions = "session" if obj.evidence_count == 1 else "sessions"
         links = _session_links(obj.evidence_session_ids, EVIDENCE_LINKS_IN_LIST)
         return format_html('{} {} <span class="evidence-links">({})</span>', obj.evidence_count, sessions, links)
@@ -203,6 +213,8 @@ class FlowProposalAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
 
     @admin.display(description="Evidence")
     def evidence_links(self, obj: FlowProposal):
+        if obj.source == FlowProposal.Source.AI_REALTIME_L1:
+            return _walk_evidence(obj)
         sessions = "session" if obj.evidence_count == 1 else "sessions"
         return format_html("{} {}: {}", obj.evidence_count, sessions, _session_links(obj.evidence_session_ids))
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("walks/<int:walk_id>/next/", walks.walk_next, name="next"),
     path("walks/<int:walk_id>/notes/", walks.walk_notes, name="notes"),
     path("walks/<int:walk_id>/ad-hoc/", walks.walk_ad_hoc, name="ad_hoc"),
+    path("walks/<int:walk_id>/flow/", walks.walk_use_flow, name="use_flow"),
     path("walks/<int:walk_id>/resolve/", walks.walk_resolve, name="resolve"),
     path("walks/<int:walk_id>/escalate/", walks.walk_escalate, name="escalate"),
     path("categories/", categories.category_list, name="categories"),

@@ -119,6 +119,28 @@ def walk_switch_to_ad_hoc(*, walk: Walk, actor: User) -> Walk:
     return locked
 
 
+@transaction.atomic
+def walk_switch_to_flow(*, walk: Walk, flow, actor: User) -> Walk:
+    """When the AI could build nothing for this problem: walk one of the nearest published flows
+    instead, on the same walk and ticket. Only before any step was answered."""
+    locked = _locked_active(walk, "change")
+    if flow.account_id != locked.account_id or not flow.published:
+        raise InvalidInput("Choose a published flow.")
+    if locked.steps.filter(answered_at__isnull=False).exists():
+        raise Conflict("This walk has answered steps: finish it, or escalate with what you found.")
+    first = nodes.from_tree(flow.tree, flow.tree.get("start"))
+    if first is None:
+        raise InvalidInput("That flow has no start node.")
+    locked.steps.all().delete()
+    locked.kind, locked.flow, locked.proposal, locked.category = Walk.Kind.FLOW, flow, None, ""
+    locked.building_until, locked.build_problem = None, ""
+    locked.save(update_fields=["kind", "flow", "proposal", "category", "building_until", "build_problem"])
+    WalkStep.objects.create(account_id=locked.account_id, walk=locked, order=1, node_id=first["id"], node=first)
+    audit_record(account=locked.account, actor=actor, acting_as=locked.acting_as, action="l1_walk.flow", obj=locked,
+                 details={"flow": flow.pk})  # fmt: skip
+    return locked
+
+
 # --- resolve ---------------------------------------------------------------------------------
 
 

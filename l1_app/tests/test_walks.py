@@ -491,3 +491,21 @@ def test_the_dashboard_lists_walks_in_progress_latest_first(login, tenant_a):
     WalkFactory(account=tenant_a.account, problem="Someone else's walk")
     body = login(tenant_a.l1).get(reverse("l1_app:home")).content.decode()
     assert body.index(newer.problem) < body.index(older.problem) and "Someone else" not in body
+
+
+def test_when_the_ai_has_no_first_step_a_near_flow_can_be_walked_instead(fake_anthropic, login, tenant_a):
+    flow = FlowFactory(account=tenant_a.account, title="Printer offline", keywords=["printer"], tree=simple_tree())
+    walk = WalkFactory(account=tenant_a.account, tech=tenant_a.l1, problem="printer offline")
+    fake_anthropic.enqueue(Reply.json({"type": "escalate", "text": "Nothing safe to try.", "reason": "no knowledge"}))
+    builder.walk_build_next(walk=walk, actor=tenant_a.l1)
+    client = login(tenant_a.l1)
+    page = client.get(reverse("l1_app:detail", args=[walk.pk])).content.decode()
+    assert "no safe steps for this problem" in page and "Walk “Printer offline”" in page
+    client.post(reverse("l1_app:use_flow", args=[walk.pk]), {"flow": flow.pk})
+    walk.refresh_from_db()
+    assert walk.kind == "flow" and walk.flow == flow and [s.node_id for s in walk.steps.all()] == ["q1"]
+
+
+def test_the_abandon_job_is_on_the_beat(settings):
+    entry = next(e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "l1_app.tasks.walks_abandon_stale")
+    assert entry["schedule"] <= 60 * 60

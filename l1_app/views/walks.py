@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from flywheel_app.models import Flow
 from flywheel_app.selectors import flow_match
 from l1_app import selectors
 from l1_app.forms import AnswerForm, EscalateForm, NotesForm, ResolveForm, WalkIntakeForm
@@ -228,6 +229,21 @@ def walk_ad_hoc(request, walk_id: int):
     except Conflict as exc:
         return _region(request, walk, error=exc.message)
     return _region(request, walk, notice="Walking ad hoc: write what you try in the notes.")
+
+
+@l1_required
+@require_POST
+def walk_use_flow(request, walk_id: int):
+    walk = _walk(request, walk_id)
+    flow = Flow.objects.for_account(request.user.account_id).filter(pk=request.POST.get("flow") or 0,
+                                                                     published=True).first()  # fmt: skip
+    if flow is None:
+        return _region(request, walk, error="Choose one of the flows shown.")
+    try:
+        walk = walks.walk_switch_to_flow(walk=walk, flow=flow, actor=request.user)
+    except (InvalidInput, Conflict) as exc:
+        return _region(request, walk, error=exc.message)
+    return _region(request, walk, notice=f"Walking the flow “{flow.title}”.")
 
 
 @l1_required

@@ -111,10 +111,24 @@
     showPending();
   });
 
+  // The intake's ticket: only the field the chosen kind needs is shown (all of them without JS).
+  function showTicketFields(form) {
+    var chosen = form.querySelector("input[name=ticket_kind]:checked");
+    form.querySelectorAll("[data-ticket]").forEach(function (box) {
+      box.hidden = !chosen || box.getAttribute("data-ticket") !== chosen.value;
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.name === "ticket_kind" && event.target.form) { showTicketFields(event.target.form); }
+  });
+
   window.addEventListener("online", sendPending);
   document.addEventListener("DOMContentLoaded", function () {
     showPending();
     if (pending()) { sendPending(); scheduleRetry(); }
+    document.querySelectorAll("form").forEach(function (form) {
+      if (form.querySelector("input[name=ticket_kind]")) { showTicketFields(form); }
+    });
     // Plain forms (the intake): say what is happening while the page waits.
     document.querySelectorAll("form[data-busy]").forEach(function (form) {
       form.addEventListener("submit", function () {
