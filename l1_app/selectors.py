@@ -1,6 +1,8 @@
 """Reads of l1_app."""
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+
+from django.db.models import F, QuerySet
 
 from resolutionflow.accounts.models import User
 from resolutionflow.accounts.tenancy import get_for_account
@@ -63,3 +65,55 @@ def walks_recent(*, user: User, limit: int = 5) -> list[Walk]:
         .exclude(status=Walk.Status.ACTIVE)
         .order_by("-finished_at", "-id")[:limit]
     )
+
+
+# --- The engineers' list of L1 escalations (SPEC §7 Escalate) -------------------------------------
+
+L1_ESCALATIONS_WAITING_SHOWN = 5
+
+
+def l1_escalations(*, account_id: int) -> QuerySet[Walk]:
+    """The account's escalated walks, the latest escalation first, with what a row shows beside
+    them (the tech, the ticket, the session started from it and its engineer): one query a page."""
+    return (
+        Walk.objects.filter(account_id=account_id, status=Walk.Status.ESCALATED)
+        .select_related("tech", "internal_ticket", "session__owner")
+        .order_by(F("finished_at").desc(nulls_last=True), "-id")
+    )
+
+
+def l1_escalations_waiting(*, account_id: int, limit: int = L1_ESCALATIONS_WAITING_SHOWN) -> list[Walk]:
+    """The latest escalated walks no engineer has started a session from yet (the queue page)."""
+    return list(l1_escalations(account_id=account_id).filter(session__isnull=True)[:limit])
+
+
+def l1_escalation_get(*, user: User, walk_id: int) -> Walk:
+    """One escalated walk of the user's account; NotFound for a missing walk, another account's,
+    and one that is not escalated alike."""
+    return get_for_account(l1_escalations(account_id=user.account_id), account=user.account_id, pk=walk_id)
+
+
+@dataclass(frozen=True)
+class WalkAsServed:
+    """A walk's steps as the tech saw them: the answered ones in order, and the node the tech was
+    shown last but did not answer (where the walk stopped), if any."""
+
+    answered: list[WalkStep]
+    stopped_at: WalkStep | None
+
+
+def walk_as_served(*, walk: Walk) -> WalkAsServed:
+    steps = list(walk.steps.order_by("order"))
+    last = steps[-1] if steps and not steps[-1].answered else None
+    return WalkAsServed(answered=[s for s in steps if s.answered], stopped_at=last)
+
+
+def walk_session_intake(*, walk: Walk, steps: list[WalkStep] | None = None) -> str:
+    """The intake of the session an engineer starts from an escalated walk: the problem first (the
+    session's summary falls back to the start of its intake), then the walk's transcript without
+    its problem section (just above) and as plain text: the session page shows an intake as it was
+    typed, where markdown's asterisks would stand in the way."""
+    problem = walk.problem.strip()
+    transcript = walk_transcript(walk=walk, steps=steps).replace("**", "")
+    transcript = transcript.replace(f"Problem\n{problem}\n\n", "", 1)
+    return f"{problem}\n\n{transcript}"
