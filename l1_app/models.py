@@ -7,7 +7,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from l1_app.categories import DEFAULT_CATEGORIES
 from resolutionflow.accounts.models import TenantModel
+
+DEFAULT_KEYS = frozenset(category.key for category in DEFAULT_CATEGORIES)
 
 
 class L1Category(TenantModel):
@@ -28,6 +31,11 @@ class L1Category(TenantModel):
 
     def __str__(self) -> str:
         return self.label
+
+    @property
+    def is_default(self) -> bool:
+        """One of the ten defaults (switched off, never deleted), not one the account added."""
+        return self.key in DEFAULT_KEYS
 
 
 class Walk(TenantModel):

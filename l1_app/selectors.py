@@ -1,6 +1,7 @@
 """Reads of l1_app."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import F, QuerySet
 
@@ -8,6 +9,7 @@ from resolutionflow.accounts.models import User
 from resolutionflow.accounts.tenancy import get_for_account
 
 from .models import L1Category, Walk, WalkStep
+from .safety import FLOOR_REASONS, L1_SCOPE
 
 
 def l1_categories_allowed(*, account_id: int) -> QuerySet[L1Category]:
@@ -117,3 +119,21 @@ def walk_session_intake(*, walk: Walk, steps: list[WalkStep] | None = None) -> s
     transcript = walk_transcript(walk=walk, steps=steps).replace("**", "")
     transcript = transcript.replace(f"Problem\n{problem}\n\n", "", 1)
     return f"{problem}\n\n{transcript}"
+
+
+# --- the category allowlist editor
+
+
+def l1_category_get(*, account_id: int, category_id: int) -> L1Category:
+    """One category of the account: a missing one and another account's both raise NotFound (404)."""
+    return get_for_account(L1Category, account=account_id, pk=category_id)
+
+
+def l1_category_editor(*, account_id: int) -> dict[str, Any]:
+    """The editor page: every category of the account, allowed or not, in order (one query), and
+    the hard floor that no category lifts."""
+    return {
+        "categories": list(L1Category.objects.filter(account_id=account_id).order_by("position", "label", "pk")),
+        "floor_reasons": FLOOR_REASONS,
+        "l1_scope": L1_SCOPE,
+    }
