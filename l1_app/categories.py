@@ -69,7 +69,7 @@ DEFAULT_CATEGORIES: tuple[Category, ...] = (
         description=(
             "Read the lockout message, wait out the lockout period, find the phone or laptop still "
             "trying an old password and sign it out, then sign in with the current password. "
-            "Unlocking the account is escalated."
+            "If it stays locked, escalate: L1 does not unlock accounts."
         ),
         keywords=(
             "locked out",
@@ -197,8 +197,7 @@ DEFAULT_CATEGORIES: tuple[Category, ...] = (
         key="browser_cache",
         label="Browser cache and cookies",
         description=(
-            "Reload, try a private window or another browser, clear the browser's cached files and "
-            "cookies, restart the browser."
+            "Reload, try a private window or another browser, clear the browser cache and cookies, restart the browser."
         ),
         keywords=(
             "browser",

@@ -7,6 +7,7 @@ Pure functions: no database, so no django_db mark.
 import pytest
 
 from l1_app.categories import DEFAULT_CATEGORIES, UNKNOWN, Category, classify_by_keywords
+from l1_app.safety import floor_violation
 
 SCANNER_JAM = {"key": "scanner_jam", "label": "Scanner paper jam"}
 
@@ -107,4 +108,12 @@ def test_category_objects_and_stored_rows_classify_alike():
     row = {"key": "scanner_jam", "label": "Scanner paper jam", "description": "", "keywords": []}
     assert classify_by_keywords("scanner", [row]) == classify_by_keywords(
         "scanner", [Category(key="scanner_jam", label="Scanner paper jam", description="")]
+    )
+
+
+def test_no_default_description_reads_as_a_step_over_the_floor():
+    """The description is the scope the node builder is given: the AI must never find a refused
+    phrasing in it to echo back."""
+    assert {c.key: floor_violation(c.description) for c in DEFAULT_CATEGORIES} == dict.fromkeys(
+        (c.key for c in DEFAULT_CATEGORIES), None
     )
