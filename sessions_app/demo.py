@@ -94,7 +94,8 @@ def demo_classify(request) -> dict:
         urgency = "critical" if scenario is GENERIC or urgency == "high" else "high"
     elif scenario is GENERIC and BLOCKED.search(intake):
         urgency = "high"
-    summary = scenario.summary or _summary_from(intake)
+    claims = scenario.summary and (scenario.summary_when is None or re.search(scenario.summary_when, intake, re.I))
+    summary = scenario.summary if claims else _summary_from(intake)
     symptoms = [*scenario.symptoms] or [summary[:60]]
     return {
         "summary": summary,

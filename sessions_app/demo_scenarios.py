@@ -109,6 +109,9 @@ class Hypothesis:
     keywords: str = ""  # a free-text answer matching these points to this hypothesis first
     # Open questions and checks: (text, why) or (text, why, the step key that settles it).
     lane: tuple[tuple[tuple[str, ...], ...], tuple[tuple[str, ...], ...]] = ((), ())
+    # The summary claims a symptom: it is used only when the intake says so (this regex), else the
+    # intake's own words are (a printer with a service code is not "offline").
+    summary_when: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,9 @@ class Scenario:
     hypotheses: tuple[Hypothesis, ...]
     # Open questions and checks: (text, why) or (text, why, the step key that settles it).
     lane: tuple[tuple[tuple[str, ...], ...], tuple[tuple[str, ...], ...]] = ((), ())
+    # The summary claims a symptom: it is used only when the intake says so (this regex), else the
+    # intake's own words are (a printer with a service code is not "offline").
+    summary_when: str | None = None
 
     def score(self, text: str) -> int:
         return sum(weight for pattern, weight in self.patterns if re.search(pattern, text, re.I))
@@ -626,6 +632,7 @@ PRINTER = Scenario(
     key="printer",
     patterns=((r"\bprint(er|ers|ing)?\b|\bspool", 6),),
     summary="Printer shows offline",
+    summary_when=r"\boffline\b",
     domain="printing",
     urgency="medium",
     symptoms=("printer offline",),
@@ -633,7 +640,7 @@ PRINTER = Scenario(
         Step(
             "scope",
             ask(
-                "Is the printer offline for everyone, or only for this user?",
+                "Is the printer failing for everyone who prints to it, or only for this user?",
                 "Everyone points at the printer or the print server; one user points at their PC.",
                 (("Everyone", "everyone"), ("Only this user", "one_user"), ("Don't know", "unknown")),
             ),

@@ -77,6 +77,12 @@ EXCHANGE_LOG = (
         ),
         ("The VPN drops every few minutes for remote staff", "networking", "VPN connection drops every few minutes"),
         ("The printer in reception shows offline", "printing", "Printer shows offline"),
+        # A printer problem that is not "offline" is summarised in its own words.
+        (
+            "The reception printer shows a service code and won't print",
+            "printing",
+            "The reception printer shows a service code and won't print",
+        ),
         ("Bob's account is locked out again", "active_directory", "User account keeps locking out"),
         ("My PC is really slow since the update", "endpoint", "Computer is slow"),
         (
