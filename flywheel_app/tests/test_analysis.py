@@ -111,7 +111,7 @@ def test_a_path_no_flow_covers_becomes_a_new_flow_proposal_and_admins_are_told(t
     )
     validate_tree(proposal.tree)
     texts = [n["text"] for n in proposal.tree["nodes"]]
-    assert "Is the printer offline for everyone, or only for this user?" in texts
+    assert "Is the printer failing for everyone who prints to it, or only for this user?" in texts
     assert "Restart the Print Spooler service on the print server and clear the stuck jobs" in texts
     # The answers the session never gave are explicit stubs, never guessed fixes.
     assert proposal.unexplored_count == 2  # "Everyone" and "Don't know"

@@ -112,7 +112,7 @@ def test_engineer_journey_a_failed_fix_then_the_next_hypothesis_to_a_resolved_ti
     step = page.get_by_test_id("current-step")
     card = page.locator("#sessions_app-fix-card")
     fix_status = card.get_by_test_id("fix-status")
-    expect(step).to_contain_text("Is the printer offline for everyone, or only for this user?")
+    expect(step).to_contain_text("Is the printer failing for everyone who prints to it, or only for this user?")
     step.get_by_role("button", name="Only this user").click()
 
     # The port hypothesis first (one user): its check, then its fix.

@@ -66,7 +66,7 @@ def test_the_engineer_journey_by_keyboard_alone(page, live_server, tenant_a, pas
     with page.expect_navigation():
         page.keyboard.press("Control+Enter")
     step = page.get_by_test_id("current-step")
-    expect(step).to_contain_text("Is the printer offline for everyone")
+    expect(step).to_contain_text("Is the printer failing for everyone")
 
     # Three steps answered; after each, focus is on the new step's heading, and it is announced.
     tab_to(page, step.get_by_role("button", name="Only this user"))

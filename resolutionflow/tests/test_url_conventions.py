@@ -14,6 +14,8 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from facts_app.models import Fact
+from l1_app.models import L1Category, Walk, WalkStep
+from l1_app.tests.factories import question
 from resolutionflow.accounts.models import Notification
 from resolutionflow.psa.models import InternalTicket
 from sessions_app.models import (
@@ -94,7 +96,13 @@ def world(owner, *, status: str = "active") -> dict:
         account=account, number=900 + owner.pk, title="Printer", description="x", created_by=owner
     )
     notification = Notification.objects.create(account=account, recipient=owner, kind="escalation", title="Hi")
+    # An escalated L1 walk with a served step (the engineers' list shows only escalated ones), and a category.
+    walk = Walk.objects.create(account=account, tech=owner, kind="ai_built", problem="Printer", category="printer",
+                               status="escalated", escalation_category="other", escalation_reason="x")  # fmt: skip
+    WalkStep.objects.create(account=account, walk=walk, order=1, node_id="n1", node=question("n1"))
+    category = L1Category.objects.create(account=account, key="scanner", label="Scanner", description="Observe.")
     return {
+        "walk_id": walk.pk, "node_id": "n1", "category_id": category.pk,
         "session_id": session.pk, "step_id": step.pk, "item_id": item.pk, "fix_id": fix.pk,
         "generation_id": generation.pk, "push_id": push.pk, "fact_id": fact.pk, "number": ticket.number,
         "notification_id": notification.pk, "kind": "resolution_note", "template": template.pk, "draft": draft.pk,
@@ -111,6 +119,8 @@ def snapshot(account) -> dict:
     rows["InternalTicket"] = list(InternalTicket.objects.filter(account=account).order_by("pk").values())
     rows["Notification"] = list(Notification.objects.filter(account=account).order_by("pk").values())
     rows["Escalation"] = list(Escalation.objects.filter(account=account).order_by("pk").values())
+    for model in (Walk, WalkStep, L1Category):
+        rows[model.__name__] = list(model.objects.filter(account=account).order_by("pk").values())
     return rows
 
 
@@ -150,7 +160,23 @@ VALID_POST = {
     "facts_app:add": {"text": "Not mine."},
     "facts_app:edit": {"text": "Changed."},
     "facts_app:promote": {"action": "save", "text": "MFA is on."},
+    "l1_app:answer": {"value": "yes"},
+    "l1_app:notes": {"notes": "Changed."},
+    "l1_app:resolve": {"helpful": "yes", "notes": "Fixed."},
+    "l1_app:escalate": {"category": "other", "reason": "Stuck."},
+    "l1_app:category_edit": {"label": "Changed", "description": "Changed.", "keywords": ""},
+    "l1_app:category_allowed": {"allowed": "false"},
 }
+
+
+def _attacker(name: str, tenant):
+    """The user of the other account who may use the route at all (a role refused is a 403 before
+    any lookup, which tells nothing): L1 for the walk page, an admin for the allowlist editor."""
+    if name.startswith("l1_app:category"):
+        return tenant.admin
+    if name.startswith("l1_app:") and not name.startswith("l1_app:escalation"):
+        return tenant.l1
+    return tenant.engineer
 
 
 def _post_data(name: str, ids: dict) -> dict:
@@ -175,7 +201,7 @@ def test_another_accounts_object_is_a_404_and_nothing_changes(
     AISession.objects.filter(pk=theirs["session_id"]).update(status="requesting_escalation")
     url = _reverse(name, theirs, pattern)
     before = snapshot(tenant_b.account)
-    client.force_login(tenant_a.engineer)
+    client.force_login(_attacker(name, tenant_a))
     headers = {"HX-Request": "true"} if htmx else {}
 
     # A method the route does not take is refused before any lookup (405 tells nothing about the id);
