@@ -10,6 +10,7 @@ option (value = the option's index); an instruction has one ("done"); resolved a
 `next` is the flow node an answer leads to (flows and proposals only); the page never shows it.
 """
 
+import re
 from typing import Any
 
 from flywheel_app.trees import STUB_TEXT
@@ -98,6 +99,19 @@ def from_tree(tree: dict[str, Any], node_id: str) -> dict[str, Any] | None:
             "choices": [{"value": "done", "label": "Done", "next": raw.get("next")}],
         }
     return {"id": node_id, "type": RESOLVED, "text": text, "choices": []}
+
+
+_HARDWARE = re.compile(r"\b(hardware|repair|broken|faulty|replace(ment)?|damaged?)\b", re.I)
+_RAN_OUT = re.compile(r"exhausted safe steps|step limit|-step limit", re.I)
+
+
+def escalation_category_for(reason: str) -> str:
+    """The reason category an escalate node suggests (the tech may change it): a Walk.EscalationCategory value."""
+    if _HARDWARE.search(reason or ""):
+        return "hardware"
+    if _RAN_OUT.search(reason or ""):
+        return "safe_steps_exhausted"
+    return "beyond_l1"
 
 
 def choice_for(node: dict[str, Any], value: str) -> dict[str, Any] | None:

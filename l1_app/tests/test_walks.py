@@ -509,3 +509,20 @@ def test_when_the_ai_has_no_first_step_a_near_flow_can_be_walked_instead(fake_an
 def test_the_abandon_job_is_on_the_beat(settings):
     entry = next(e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "l1_app.tasks.walks_abandon_stale")
     assert entry["schedule"] <= 60 * 60
+
+
+@pytest.mark.parametrize(
+    ("reason", "category"),
+    [
+        ("the printer shows a hardware error: an engineer must book a repair", "hardware"),
+        ("exhausted safe steps", "safe_steps_exhausted"),
+        ("reached the 12-step limit of an AI-built walk", "safe_steps_exhausted"),
+        ("the account must be unlocked by an engineer", "beyond_l1"),
+    ],
+)
+def test_an_escalate_node_preselects_the_reason_it_gives(login, tenant_a, reason, category):
+    walk = WalkFactory(account=tenant_a.account, tech=tenant_a.l1)
+    WalkStepFactory(walk=walk, order=1, node={"id": "n1", "type": "escalate", "text": "Escalate.", "choices": [],
+                                              "reason": reason})  # fmt: skip
+    page = login(tenant_a.l1).get(reverse("l1_app:detail", args=[walk.pk])).content.decode()
+    assert f'<option value="{category}" selected>' in page

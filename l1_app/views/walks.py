@@ -13,7 +13,7 @@ from flywheel_app.selectors import flow_match
 from l1_app import selectors
 from l1_app.forms import AnswerForm, EscalateForm, NotesForm, ResolveForm, WalkIntakeForm
 from l1_app.models import Walk
-from l1_app.nodes import ESCALATE, EXHAUSTED, RESOLVED
+from l1_app.nodes import ESCALATE, RESOLVED, escalation_category_for
 from l1_app.services import builder, intake, walks
 from resolutionflow.accounts.tenancy import l1_required
 from resolutionflow.errors import Conflict, InvalidInput
@@ -129,11 +129,7 @@ def _context(request, walk: Walk, **extra) -> dict:
     )  # fmt: skip
     escalate_form = extra.pop("escalate_form", None) or EscalateForm(
         initial={
-            "category": Walk.EscalationCategory.SAFE_STEPS_EXHAUSTED
-            if node_type == ESCALATE and EXHAUSTED in current.node.get("reason", "")
-            else Walk.EscalationCategory.BEYOND_L1
-            if node_type == ESCALATE
-            else None,
+            "category": escalation_category_for(current.node.get("reason", "")) if node_type == ESCALATE else None,
             "reason": current.node.get("reason", "") if node_type == ESCALATE else "",
         }
     )
