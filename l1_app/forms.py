@@ -1,11 +1,12 @@
 """What L1 techs (and the admins editing the category allowlist) send, validated with Django forms."""
 
+import uuid
 from collections.abc import Iterable
 
 from django import forms
 
 from flywheel_app.models import Flow, FlowProposal
-from l1_app.models import Walk
+from l1_app.models import L1Category, Walk
 from resolutionflow.psa.models import InternalTicket
 
 # --- walks
@@ -47,11 +48,15 @@ class WalkIntakeForm(forms.Form):
     flow = forms.ModelChoiceField(label="Flow", queryset=Flow.objects.none(), required=False)
     proposal = forms.ModelChoiceField(label="Proposed flow", queryset=FlowProposal.objects.none(), required=False)
     category = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
+    # One intake, one walk: a form sent twice (a retry on a flaky network, a double tap) starts one.
+    intake_key = forms.CharField(max_length=40, required=False, widget=forms.HiddenInput)
     reason = forms.CharField(label="What should an engineer know?", max_length=2000, required=False,
                              widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
 
     def __init__(self, *args, account, **kwargs):
         super().__init__(*args, **kwargs)
+        self.account = account
+        self.fields["intake_key"].initial = uuid.uuid4().hex
         self.fields["internal_ticket"].queryset = InternalTicket.objects.for_account(account).filter(
             status=InternalTicket.Status.OPEN
         )
@@ -78,7 +83,26 @@ class WalkIntakeForm(forms.Form):
             self.add_error("flow", "Choose a flow to walk.")
         if how == "proposal" and not data.get("proposal"):
             self.add_error("proposal", "Choose a proposed flow to walk.")
+        category = data.get("category") or ""
+        if category and not L1Category.objects.filter(account=self.account, key=category).exists():
+            data["category"] = ""  # not one of the account's: the intake classifies again
         return data
+
+
+class UseFlowForm(forms.Form):
+    """When the AI could build nothing: one of the account's published flows instead."""
+
+    flow = forms.ModelChoiceField(
+        queryset=Flow.objects.none(),
+        error_messages={
+            "required": "Choose one of the flows shown.",
+            "invalid_choice": "Choose one of the flows shown.",
+        },
+    )
+
+    def __init__(self, *args, account, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["flow"].queryset = Flow.objects.for_account(account).filter(published=True)
 
 
 class AnswerForm(forms.Form):

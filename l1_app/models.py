@@ -86,6 +86,10 @@ class Walk(TenantModel):
     outcome_notes = models.TextField(blank=True)
     escalation_category = models.CharField(max_length=32, choices=EscalationCategory.choices, blank=True)
     escalation_reason = models.TextField(blank=True)
+    # The intake form's one-time key: the same form sent twice starts one walk.
+    intake_key = models.CharField(max_length=40, blank=True)
+    # A flow or proposal walk's tree as it was when the walk started: an edit mid-walk changes nothing under the tech.
+    tree = models.JSONField(null=True, blank=True)
     # The engineer session started from this escalated walk (one at most).
     session = models.ForeignKey(
         "sessions_app.AISession", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -102,6 +106,8 @@ class Walk(TenantModel):
                                    name="flow_walk_has_its_flow"),
             models.CheckConstraint(condition=~Q(kind="proposal") | Q(proposal__isnull=False) | ~Q(status="active"),
                                    name="proposal_walk_has_its_proposal"),
+            models.UniqueConstraint(fields=["account", "tech", "intake_key"], condition=~Q(intake_key=""),
+                                    name="one_walk_per_intake"),
         ]  # fmt: skip
 
     def __str__(self) -> str:

@@ -55,15 +55,18 @@ def walk_get_for_user(*, user: User, walk_id: int) -> Walk:
 
 def walks_in_progress(*, user: User) -> QuerySet[Walk]:
     """The user's active walks, latest first (the dashboard's "resume in progress")."""
-    return Walk.objects.filter(account_id=user.account_id, tech=user, status=Walk.Status.ACTIVE).order_by(
-        "-last_step_at", "-id"
+    return (
+        Walk.objects.select_related("internal_ticket")
+        .filter(account_id=user.account_id, tech=user, status=Walk.Status.ACTIVE)
+        .order_by("-last_step_at", "-id")
     )
 
 
 def walks_recent(*, user: User, limit: int = 5) -> list[Walk]:
     """The user's latest finished walks."""
     return list(
-        Walk.objects.filter(account_id=user.account_id, tech=user)
+        Walk.objects.select_related("internal_ticket")
+        .filter(account_id=user.account_id, tech=user)
         .exclude(status=Walk.Status.ACTIVE)
         .order_by("-finished_at", "-id")[:limit]
     )

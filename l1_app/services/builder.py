@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from l1_app import nodes, prompts
 from l1_app.models import L1Category, Walk, WalkStep
-from l1_app.safety import node_violation
+from l1_app.safety import floor_violation, node_violation
 from resolutionflow.accounts.models import User
 from resolutionflow.ai.client import Subject, ai_json
 from resolutionflow.ai.errors import AIError
@@ -61,27 +61,37 @@ def walk_build_next(*, walk: Walk, actor: User | None) -> Built:
         now = timezone.now()
         if locked.building_until and locked.building_until > now:
             return Built(building=True)
-        locked.building_until = now + timedelta(seconds=_lease_seconds())
+        lease = now + timedelta(seconds=_lease_seconds())
+        locked.building_until = lease
         locked.save(update_fields=["building_until"])
+    # Only the holder of this lease clears it or reports on it: a request whose lease ran out while
+    # the AI wrote must not undo what the next holder did.
+    mine = Walk.objects.filter(pk=walk.pk, building_until=lease)
     order = len(steps) + 1
     node_id = f"n{order}"
     try:
         node = _next_node(locked, steps, node_id=node_id, depth=order, actor=actor)
     except AIError as exc:
-        Walk.objects.filter(pk=walk.pk).update(building_until=None, build_problem=exc.message[:300])
+        mine.update(building_until=None, build_problem=exc.message[:300])
         return Built(problem=exc.message)
     except BaseException:
-        Walk.objects.filter(pk=walk.pk).update(building_until=None)
+        mine.update(building_until=None)
         raise
-    try:
-        with transaction.atomic():
-            step = WalkStep.objects.create(account_id=walk.account_id, walk=locked, order=order, node_id=node_id,
-                                           node=node)  # fmt: skip
-            Walk.objects.filter(pk=walk.pk).update(building_until=None, build_problem="")
-    except IntegrityError:
-        # A build whose lease ran out while it waited on the AI lost the race: serve the winner's node.
-        Walk.objects.filter(pk=walk.pk, building_until__lt=timezone.now()).update(building_until=None)
-        return Built(step=WalkStep.objects.get(walk=locked, order=order))
+    with transaction.atomic():
+        current = Walk.objects.select_for_update().get(pk=walk.pk)
+        served = WalkStep.objects.filter(walk=current, order=order).first()
+        if served is not None:
+            # Another request (its lease after ours ran out) served this node first: serve the same.
+            mine.update(building_until=None)
+            return Built(step=served)
+        if (current.status != Walk.Status.ACTIVE or current.kind != Walk.Kind.AI_BUILT
+                or current.steps.count() != len(steps)):  # fmt: skip
+            # The walk moved on while the AI wrote (resolved, escalated, gone ad hoc): nothing is stored.
+            mine.update(building_until=None)
+            return Built()
+        step = WalkStep.objects.create(account_id=walk.account_id, walk=current, order=order, node_id=node_id,
+                                       node=node)  # fmt: skip
+        Walk.objects.filter(pk=walk.pk).update(building_until=None, build_problem="")
     return Built(step=step)
 
 
@@ -104,22 +114,44 @@ def _next_node(walk: Walk, steps: list[WalkStep], *, node_id: str, depth: int, a
             max_tokens=400,
         )
         node = nodes.from_ai(raw, node_id=node_id, depth=depth)
+        if node["type"] == nodes.ESCALATE:
+            # Handing over is always right: wording the floor refuses is replaced, not regenerated.
+            return _safe_escalate(node)
         refused = _refusal(node, steps)
         if not refused:
             return node
-        if node["type"] == nodes.ESCALATE:
-            # Handing over is always right; only its wording is replaced.
-            return nodes.escalate_node(node_id=node_id, depth=depth, reason=node["reason"], replaced=refused)
         logger.info("walk %s: node refused (attempt %s): %s", walk.pk, attempt, refused)
         messages += [
             {"role": "assistant", "content": json.dumps(raw, ensure_ascii=False)},
             {"role": "user", "content": prompts.refused_message(refused)},
         ]
+    if refused == REPEATS:
+        return nodes.escalate_node(node_id=node_id, depth=depth, reason=nodes.EXHAUSTED, replaced=refused)
     return nodes.escalate_node(
         node_id=node_id,
         depth=depth,
         reason=f"the next step the AI wrote was beyond L1 authority ({refused})",
         replaced=refused,
+    )
+
+
+REPEATS = "it repeats a step already on the path"
+
+
+def _safe_escalate(node: dict) -> dict:
+    """An escalate node as the AI wrote it, with any text or reason the floor refuses replaced:
+    the tech reads both, and the reason goes on to the engineers and the ticket."""
+    text_refused = floor_violation(node["text"])
+    reason_refused = floor_violation(node["reason"])
+    if not text_refused and not reason_refused:
+        return node
+    logger.info("escalate node reworded: %s", text_refused or reason_refused)
+    return nodes.escalate_node(
+        node_id=node["id"],
+        depth=node["depth"],
+        reason="an engineer must take over" if reason_refused else node["reason"],
+        text="" if text_refused else node["text"],
+        replaced=text_refused or reason_refused,
     )
 
 
@@ -131,19 +163,18 @@ def _refusal(node: dict, steps: list[WalkStep]) -> str:
     if node["type"] in (nodes.QUESTION, nodes.INSTRUCTION):
         seen = {" ".join(s.node.get("text", "").casefold().split()) for s in steps}
         if " ".join(node["text"].casefold().split()) in seen:
-            return "it repeats a step already on the path"
+            return REPEATS
     return ""
 
 
 def _message(walk: Walk, steps: list[WalkStep], depth: int) -> str:
-    category = (
-        L1Category.objects.filter(account_id=walk.account_id, key=walk.category).values("key", "label", "description")
-        .first()
-    )  # fmt: skip
+    rows = L1Category.objects.filter(account_id=walk.account_id, key=walk.category)
+    category = rows.values("key", "label", "description", "allowed").first()
+    # A build the tech forced on a category the account does not allow gets no scope to lean on.
     brief = (
         {"key": category["key"], "label": category["label"], "scope": category["description"]}
-        if category
-        else {"key": walk.category or "unknown", "label": "Not in the account's list", "scope": ""}
+        if category and category["allowed"]
+        else {"key": walk.category or "unknown", "label": "Not on the account's L1 list", "scope": ""}
     )
     return prompts.node_message(problem=walk.problem, category=brief, path=path_for_ai(steps), depth=depth)
 

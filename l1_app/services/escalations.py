@@ -1,6 +1,8 @@
 """An engineer takes an escalated L1 walk on (SPEC §7 Escalate): a session started from the walk,
-with the walk's transcript as its intake and on the walk's ticket. The AI's first turn is the
-caller's (`sessions_app.services.turns.session_take_turn`), outside the walk's lock."""
+with the walk's transcript as its intake and on the walk's ticket. Only the session's row is made
+under the walk's lock; its preparation (the ticket's context from the PSA, the fast-tier
+classification) runs after the lock is released, and the AI's first turn is the caller's
+(`sessions_app.services.turns.session_take_turn`)."""
 
 from django.db import transaction
 
@@ -10,7 +12,7 @@ from resolutionflow.accounts.models import User
 from resolutionflow.accounts.services import audit_record
 from resolutionflow.errors import Conflict, NotFound, PermissionDenied
 from sessions_app.models import AISession
-from sessions_app.services.intake import session_start
+from sessions_app.services.intake import session_create, session_prepare
 
 
 def walk_start_session(*, walk: Walk, engineer: User) -> AISession:
@@ -36,7 +38,7 @@ def walk_start_session(*, walk: Walk, engineer: User) -> AISession:
             intake_type, ticket = AISession.IntakeType.INTERNAL_TICKET, locked.internal_ticket
         elif locked.psa_ticket_ref:
             intake_type, ref = AISession.IntakeType.PSA_TICKET, locked.psa_ticket_ref
-        session = session_start(
+        session = session_create(
             user=engineer,
             intake_type=intake_type,
             intake_text=walk_session_intake(walk=locked, steps=walk_path(walk=locked)),
@@ -52,5 +54,5 @@ def walk_start_session(*, walk: Walk, engineer: User) -> AISession:
             obj=locked,
             details={"session_id": session.pk},
         )
-    walk.session = session
-    return session
+    walk.session = session_prepare(session=session, user=engineer)
+    return walk.session

@@ -8,7 +8,7 @@ categories, and never blocks intake. The tech can always pick a flow, walk ad ho
 import logging
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from flywheel_app.models import Flow, FlowProposal
@@ -17,7 +17,7 @@ from l1_app import nodes, prompts
 from l1_app.categories import CATEGORY_DOMAINS, UNKNOWN, classify_by_keywords
 from l1_app.models import L1Category, Walk, WalkStep
 from l1_app.services.categories import l1_categories_ensure
-from resolutionflow.accounts.models import Role, User
+from resolutionflow.accounts.models import User
 from resolutionflow.accounts.services import audit_record
 from resolutionflow.ai.client import ai_json
 from resolutionflow.ai.errors import AIError
@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 START_THRESHOLD = 0.75  # a flow this good starts at once
 SUGGEST_THRESHOLD = 0.60  # this good: suggested, one tap to accept
+CLASSIFY_WITHIN = 8.0  # seconds: classification never holds the intake up longer; the keywords answer then
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,8 @@ class Dispatch:
 
 
 def walk_dispatch(*, user: User, problem: str, match_flows: bool = True) -> Dispatch:
-    """Decide where the problem goes. Reads only, plus one fast-tier call when no flow fits."""
+    """Decide where the problem goes: the flows, then one fast-tier call when none fits. (Its one
+    write: an account with no categories gets the ten defaults first.)"""
     categories = _categories(user.account)
     keyword_key = classify_by_keywords(problem, categories)
     matches = flow_match(account=user.account_id, text=problem, domain=CATEGORY_DOMAINS.get(keyword_key, ""))
@@ -87,17 +89,13 @@ def walk_classify(*, user: User, problem: str, categories: list[dict], fallback:
             account=user.account,
             user=user,
             max_tokens=40,
+            within=CLASSIFY_WITHIN,
         )
     except AIError as exc:
         logger.info("L1 classification fell back to keywords: %s", exc.kind)
         return fallback if fallback is not None else classify_by_keywords(problem, categories)
     key = str(result.get("category", "")).strip()
     return key if key in keys else UNKNOWN
-
-
-def acting_as(user: User) -> str:
-    """An engineer on the walk page covers L1; anyone else acts in their own role."""
-    return "l1_coverage" if user.role == Role.ENGINEER else user.role
 
 
 @transaction.atomic
@@ -114,9 +112,11 @@ def walk_start(
     psa_ticket_ref: str = "",
     customer_name: str = "",
     customer_contact: str = "",
+    intake_key: str = "",
 ) -> Walk:
     """Save the walk (and its first node, for a flow or a proposal). An AI-built walk's first node
-    is built afterwards (`builder.walk_build_next`), so an AI failure leaves a walk to retry from."""
+    is built afterwards (`builder.walk_build_next`), so an AI failure leaves a walk to retry from.
+    The same `intake_key` twice (a form sent again) answers the walk it started, and starts nothing."""
     problem = (problem or "").strip()
     if not problem:
         raise InvalidInput("Describe the problem first.")
@@ -129,6 +129,31 @@ def walk_start(
         raise InvalidInput("Choose a published flow.")
     if kind == Walk.Kind.PROPOSAL and (proposal is None or proposal.status not in _WALKABLE_PROPOSALS):
         raise InvalidInput("Choose an approved flow proposal.")
+    intake_key = (intake_key or "").strip()[:40]
+    if intake_key:
+        again = Walk.objects.filter(account_id=user.account_id, tech=user, intake_key=intake_key).first()
+        if again is not None:
+            return again
+    try:
+        with transaction.atomic():
+            walk = _saved(user, kind, problem, category, flow, proposal, internal_ticket, new_internal_ticket,
+                          psa_ticket_ref, customer_name, customer_contact, intake_key)  # fmt: skip
+    except IntegrityError:
+        # The same form, sent twice at once: the other request started the walk.
+        return Walk.objects.get(account_id=user.account_id, tech=user, intake_key=intake_key)
+    audit_record(
+        account=user.account,
+        actor=user,
+        acting_as=walk.acting_as,
+        action="l1_walk.start",
+        obj=walk,
+        details={"kind": kind, "category": walk.category, "flow": walk.flow_id, "proposal": walk.proposal_id},
+    )
+    return walk
+
+
+def _saved(user, kind, problem, category, flow, proposal, internal_ticket, new_internal_ticket, psa_ticket_ref,
+           customer_name, customer_contact, intake_key) -> Walk:  # fmt: skip
     if new_internal_ticket and internal_ticket is None and not psa_ticket_ref.strip():
         first_line = " ".join(problem.splitlines()[0].split())[:200]
         internal_ticket = internal_ticket_create(
@@ -137,7 +162,7 @@ def walk_start(
     walk = Walk(
         account_id=user.account_id,
         tech=user,
-        acting_as=acting_as(user),
+        acting_as=user.l1_acting_as,
         kind=kind,
         problem=problem,
         category=category if kind == Walk.Kind.AI_BUILT else "",
@@ -147,10 +172,12 @@ def walk_start(
         psa_ticket_ref="" if internal_ticket else psa_ticket_ref.strip(),
         customer_name=customer_name.strip(),
         customer_contact=customer_contact.strip(),
+        intake_key=intake_key,
     )
-    walk.full_clean()
+    walk.tree = walk.flow.tree if walk.flow else walk.proposal.tree if walk.proposal else None
+    walk.full_clean(validate_constraints=False)  # the database holds one walk per intake (IntegrityError)
     walk.save()
-    tree = walk.flow.tree if walk.flow else walk.proposal.tree if walk.proposal else None
+    tree = walk.tree
     if tree is not None:
         first = nodes.from_tree(tree, tree.get("start"))
         if first is None:
@@ -158,14 +185,6 @@ def walk_start(
         WalkStep.objects.create(account_id=walk.account_id, walk=walk, order=1, node_id=first["id"], node=first)
     if walk.flow_id:
         Flow.objects.filter(pk=walk.flow_id).update(last_matched_at=timezone.now())
-    audit_record(
-        account=user.account,
-        actor=user,
-        acting_as=walk.acting_as,
-        action="l1_walk.start",
-        obj=walk,
-        details={"kind": kind, "category": walk.category, "flow": walk.flow_id, "proposal": walk.proposal_id},
-    )
     return walk
 
 

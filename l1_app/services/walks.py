@@ -21,7 +21,7 @@ from l1_app import nodes
 from l1_app.categories import CATEGORY_DOMAINS
 from l1_app.models import L1Category, Walk, WalkStep
 from l1_app.selectors import walk_path, walk_transcript
-from resolutionflow.accounts.models import ADMIN_ROLES, ENGINEER_ROLES, User
+from resolutionflow.accounts.models import ENGINEER_ROLES, User
 from resolutionflow.accounts.services import audit_record, notification_send
 from resolutionflow.errors import Conflict, InvalidInput
 from resolutionflow.psa.client import PSANotConnected, psa_client_for_account
@@ -69,7 +69,7 @@ def walk_answer(*, walk: Walk, node_id: str, value: str, note: str = "", actor: 
     step.save(update_fields=["answer", "answer_label", "note", "answered_at"])
     locked.last_step_at = now
     locked.save(update_fields=["last_step_at"])
-    tree = locked.flow.tree if locked.flow_id else locked.proposal.tree if locked.proposal_id else None
+    tree = locked.tree if locked.kind in (Walk.Kind.FLOW, Walk.Kind.PROPOSAL) else None
     if tree is not None:
         following = nodes.from_tree(tree, choice.get("next")) if choice.get("next") else None
         if following is None:
@@ -111,10 +111,10 @@ def walk_switch_to_ad_hoc(*, walk: Walk, actor: User) -> Walk:
         locked.notes = ("Steps walked before going ad hoc:\n" + "\n".join(lines) + "\n\n" + locked.notes).strip()
     # Unanswered served nodes go; the answered ones stay for the transcript.
     locked.steps.filter(answered_at__isnull=True).delete()
-    locked.kind, locked.flow, locked.proposal, locked.building_until, locked.build_problem = (
-        Walk.Kind.AD_HOC, None, None, None, "",
+    locked.kind, locked.flow, locked.proposal, locked.tree, locked.building_until, locked.build_problem = (
+        Walk.Kind.AD_HOC, None, None, None, None, "",
     )  # fmt: skip
-    locked.save(update_fields=["kind", "flow", "proposal", "building_until", "build_problem", "notes"])
+    locked.save(update_fields=["kind", "flow", "proposal", "tree", "building_until", "build_problem", "notes"])
     audit_record(account=locked.account, actor=actor, acting_as=locked.acting_as, action="l1_walk.ad_hoc", obj=locked)
     return locked
 
@@ -132,9 +132,9 @@ def walk_switch_to_flow(*, walk: Walk, flow, actor: User) -> Walk:
     if first is None:
         raise InvalidInput("That flow has no start node.")
     locked.steps.all().delete()
-    locked.kind, locked.flow, locked.proposal, locked.category = Walk.Kind.FLOW, flow, None, ""
+    locked.kind, locked.flow, locked.proposal, locked.category, locked.tree = Walk.Kind.FLOW, flow, None, "", flow.tree
     locked.building_until, locked.build_problem = None, ""
-    locked.save(update_fields=["kind", "flow", "proposal", "category", "building_until", "build_problem"])
+    locked.save(update_fields=["kind", "flow", "proposal", "category", "tree", "building_until", "build_problem"])
     WalkStep.objects.create(account_id=locked.account_id, walk=locked, order=1, node_id=first["id"], node=first)
     audit_record(account=locked.account, actor=actor, acting_as=locked.acting_as, action="l1_walk.flow", obj=locked,
                  details={"flow": flow.pk})  # fmt: skip
@@ -245,10 +245,7 @@ def walk_escalate(*, walk: Walk, actor: User, category: str, reason: str) -> Wal
         account=locked.account, actor=actor, acting_as=locked.acting_as, action="l1_walk.escalate", obj=locked,
         details={"category": category},
     )  # fmt: skip
-    people = User.objects.for_account(locked.account_id).usable()
-    recipients = list(people.filter(role__in=ENGINEER_ROLES).exclude(pk=actor.pk)) or list(
-        people.filter(role__in=ADMIN_ROLES)
-    )
+    recipients = _escalation_recipients(locked, actor)
     notification_send(
         account=locked.account,
         recipients=recipients,
@@ -259,6 +256,19 @@ def walk_escalate(*, walk: Walk, actor: User, category: str, reason: str) -> Wal
     )
     _ticket_after(locked, actor, InternalTicket.Status.ESCALATED)
     return locked
+
+
+def _escalation_recipients(walk: Walk, actor: User) -> list[User]:
+    """Every active owner, admin and engineer of the account (owners and admins are among them)
+    but the one escalating; when that is nobody, the one escalating if they are one of them (a
+    coverage engineer who is the last one left). Never nobody while one of them can log in."""
+    people = User.objects.for_account(walk.account_id).usable().filter(role__in=ENGINEER_ROLES)
+    for group in (people.exclude(pk=actor.pk), people.filter(pk=actor.pk)):
+        found = list(group)
+        if found:
+            return found
+    logger.error("walk %s escalated with nobody in account %s to tell", walk.pk, walk.account_id)
+    return []
 
 
 def _ticket_after(walk: Walk, actor: User, status: str) -> None:

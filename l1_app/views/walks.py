@@ -6,12 +6,12 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from flywheel_app.models import Flow
 from flywheel_app.selectors import flow_match
 from l1_app import selectors
-from l1_app.forms import AnswerForm, EscalateForm, NotesForm, ResolveForm, WalkIntakeForm
+from l1_app.forms import AnswerForm, EscalateForm, NotesForm, ResolveForm, UseFlowForm, WalkIntakeForm
 from l1_app.models import Walk
 from l1_app.nodes import ESCALATE, RESOLVED, escalation_category_for
 from l1_app.services import builder, intake, walks
@@ -43,7 +43,7 @@ def _home(request, form, *, decision=None, status=200):
         "decision": decision,
         "in_progress": in_progress,
         "recent": selectors.walks_recent(user=request.user),
-        "is_coverage": request.user.role == "engineer",
+        "is_coverage": request.user.l1_acting_as == "l1_coverage",
     }
     return render(request, "l1_app/home.html", context, status=status)
 
@@ -98,15 +98,15 @@ def _create(request, data, **kwargs) -> Walk:
         psa_ticket_ref=data["psa_ticket_ref"] if data["ticket_kind"] == "psa" else "",
         customer_name=data["customer_name"],
         customer_contact=data["customer_contact"],
+        intake_key=data["intake_key"],
         **kwargs,
     )
 
 
 def _start(request, data, **kwargs):
+    # The walk is saved; an AI-built walk's first node is asked for by its page, with the wait
+    # shown there (and an AI failure shown there with the ways on), not inside this form post.
     walk = _create(request, data, **kwargs)
-    if walk.kind == Walk.Kind.AI_BUILT:
-        # The walk is saved; an AI failure shows on its page with the ways on.
-        builder.walk_build_next(walk=walk, actor=request.user)
     return redirect(_detail(walk))
 
 
@@ -139,7 +139,8 @@ def _context(request, walk: Walk, **extra) -> dict:
         and walk.kind == Walk.Kind.AI_BUILT
         and (bool(walk.build_problem) or (node_type == ESCALATE and not path))
     )
-    nearest = [m.flow for m in flow_match(account=walk.account_id, text=walk.problem)] if stuck else []
+    # Switching to a flow is only offered before any answer (the service refuses it after).
+    nearest = [m.flow for m in flow_match(account=walk.account_id, text=walk.problem)] if stuck and not path else []
     return {
         "walk": walk,
         "current": current,
@@ -152,7 +153,9 @@ def _context(request, walk: Walk, **extra) -> dict:
         "resolve_open": node_type == RESOLVED,
         "escalate_open": node_type == ESCALATE,
         "is_coverage": walk.acting_as == "l1_coverage",
-        "poll_building": walk.building_until is not None,
+        # Another request holds a live lease: wait for its node. A lease left behind by a request that
+        # died has run out: the page asks for the node again (which takes a new lease).
+        "poll_building": bool(walk.building_until and walk.building_until > timezone.now()),
         **extra,
     }
 
@@ -172,8 +175,10 @@ def walk_answer(request, walk_id: int, node_id: str):
         return _region(request, walk, error=exc.message)
     walk.refresh_from_db()
     if walk.kind == Walk.Kind.AI_BUILT and walk.is_active:
-        builder.walk_build_next(walk=walk, actor=request.user)
-        walk.refresh_from_db()
+        try:
+            builder.walk_build_next(walk=walk, actor=request.user)
+        except Conflict as exc:  # the walk finished between the answer and the build
+            return _region(request, walk, error=exc.message)
     return _region(request, walk)
 
 
@@ -231,10 +236,10 @@ def walk_ad_hoc(request, walk_id: int):
 @require_POST
 def walk_use_flow(request, walk_id: int):
     walk = _walk(request, walk_id)
-    flow = Flow.objects.for_account(request.user.account_id).filter(pk=request.POST.get("flow") or 0,
-                                                                     published=True).first()  # fmt: skip
-    if flow is None:
-        return _region(request, walk, error="Choose one of the flows shown.")
+    form = UseFlowForm(request.POST, account=request.user.account_id)
+    if not form.is_valid():
+        return _region(request, walk, error=form_error_message(form))
+    flow = form.cleaned_data["flow"]
     try:
         walk = walks.walk_switch_to_flow(walk=walk, flow=flow, actor=request.user)
     except (InvalidInput, Conflict) as exc:

@@ -35,6 +35,28 @@ def session_start(
     """Create the session (saved first), gather context, classify, match flows, freeze the first
     message. The first AI turn is a separate call (`session_take_turn`) so its failure leaves a
     session the engineer can retry from."""
+    session = session_create(
+        user=user,
+        intake_type=intake_type,
+        intake_text=intake_text,
+        screenshot=screenshot,
+        internal_ticket=internal_ticket,
+        psa_ticket_ref=psa_ticket_ref,
+    )
+    return session_prepare(session=session, user=user)
+
+
+def session_create(
+    *,
+    user: User,
+    intake_type: str,
+    intake_text: str = "",
+    screenshot=None,
+    internal_ticket: InternalTicket | None = None,
+    psa_ticket_ref: str = "",
+) -> AISession:
+    """The session and its intake, saved: database work only, so a caller may do it under a lock
+    of its own. `session_prepare` does the rest (outside any lock: it calls the PSA and the AI)."""
     if internal_ticket is not None and internal_ticket.account_id != user.account_id:
         raise InvalidInput("That ticket is not in your account.")
     text = (intake_text or "").strip()
@@ -68,7 +90,13 @@ def session_start(
             obj=session,
             details={"intake_type": intake_type},
         )
+    return session
 
+
+def session_prepare(*, session: AISession, user: User) -> AISession:
+    """Gather the ticket's context, classify the intake (never blocking), match flows and freeze
+    the first message of a session `session_create` saved."""
+    text = session.intake_content
     ticket_context, ticket_note = ticket_context_fetch(session)
     classification = _classify(session, user, text, ticket_context)
     matches = flow_match(
