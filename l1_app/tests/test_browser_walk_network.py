@@ -1,9 +1,12 @@
-"""Review of issue 13, walk.js on a flaky network: each test fails today."""
+"""walk.js on a flaky network, beyond the plain offline tap: a session that ran out while offline,
+signing in again on a new tab, a replay that must not move focus, notes typed offline, and what
+the tech types in Escalate surviving the next step arriving."""
 
 import pytest
 from playwright.sync_api import expect
 
 from l1_app.models import Walk
+from l1_app.tests.factories import WalkFactory
 from resolutionflow.ai.fake_api import Reply
 from resolutionflow.testing.browser import PHONE, VIEWPORT_HEIGHT, login_as
 
@@ -82,3 +85,28 @@ def test_a_pending_answer_is_sent_after_logging_in_again(page, live_server, tena
     answered = Walk.objects.get(pk=walk.pk).steps.get(node_id="n1").answered
     disabled = later.locator("[data-answer-form] button[disabled]").count()
     assert answered, f"not sent: {statuses}; {disabled} answer buttons stay disabled"
+
+
+def test_ad_hoc_notes_typed_offline_are_saved_when_back_online(page, live_server, tenant_a, password):
+    walk = WalkFactory(account=tenant_a.account, tech=tenant_a.l1, kind="ad_hoc", category="")
+    login_as(page, live_server, tenant_a.l1, password)
+    page.set_viewport_size({"width": PHONE, "height": VIEWPORT_HEIGHT})
+    page.goto(f"{live_server.url}/l1/walks/{walk.pk}/")
+    page.context.set_offline(True)
+    page.get_by_label("Notes for this walk").fill("Swapped the keyboard; works now.")
+    expect(page.locator("#notes-status")).to_contain_text("Not saved yet")
+    page.context.set_offline(False)
+    expect(page.locator("#notes-status")).to_have_text("Saved", timeout=15000)
+    walk.refresh_from_db()
+    assert walk.notes == "Swapped the keyboard; works now."
+
+
+def test_what_the_tech_types_in_escalate_survives_the_next_step(page, live_server, tenant_a, password, fake_anthropic):
+    _walk_to_first_question(page, live_server, tenant_a, password, fake_anthropic)
+    page.get_by_text("Escalate to an engineer").click()
+    page.get_by_label("What should the engineer know?").fill("Customer says it started after the move.")
+    page.get_by_role("button", name="It shows an error").click()
+    expect(page.locator("#walk-step-heading")).to_have_text(SECOND["text"])
+    expect(page.get_by_label("What should the engineer know?")).to_have_value(
+        "Customer says it started after the move."
+    )
