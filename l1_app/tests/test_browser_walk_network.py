@@ -30,6 +30,26 @@ def _walk_to_first_question(page, live_server, tenant_a, password, fake_anthropi
     with page.expect_navigation():
         page.get_by_role("button", name="Start", exact=True).click()
     expect(page.locator("#walk-step-heading")).to_have_text(FIRST["text"])
+    settled(page)
+
+
+def open_section(page, details):
+    """Open a <details> by its summary, as a tap would. Right after the page swapped its first step
+    in, Chromium now and then drops the first click on a summary (seen in about one run in four,
+    never with a person's timing): click again until it is open."""
+    for _ in range(3):
+        details.locator("summary").click()
+        try:
+            expect(details).to_have_attribute("open", "", timeout=1000)
+            return
+        except AssertionError:
+            continue
+    expect(details).to_have_attribute("open", "")
+
+
+def settled(page):
+    """The page asked for its first step itself: let that swap settle before acting, as a person would."""
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
 
 
 def test_a_pending_answer_survives_a_session_that_expired_while_offline(
@@ -103,7 +123,7 @@ def test_ad_hoc_notes_typed_offline_are_saved_when_back_online(page, live_server
 
 def test_what_the_tech_types_in_escalate_survives_the_next_step(page, live_server, tenant_a, password, fake_anthropic):
     _walk_to_first_question(page, live_server, tenant_a, password, fake_anthropic)
-    page.get_by_text("Escalate to an engineer").click()
+    open_section(page, page.locator(".walk-escalate"))
     page.get_by_label("What should the engineer know?").fill("Customer says it started after the move.")
     page.get_by_role("button", name="It shows an error").click()
     expect(page.locator("#walk-step-heading")).to_have_text(SECOND["text"])
