@@ -250,29 +250,28 @@ def walk_use_flow(request, walk_id: int):
 @l1_required
 @require_POST
 def walk_resolve(request, walk_id: int):
-    walk = _walk(request, walk_id)
-    form = ResolveForm(request.POST)
-    if not form.is_valid():
-        return _region(request, walk, error=form_error_message(form), resolve_form=form, resolve_open=True)
-    try:
-        walk = walks.walk_resolve(walk=walk, actor=request.user, **form.cleaned_data)
-    except (InvalidInput, Conflict) as exc:
-        return _region(request, walk, error=exc.message, resolve_form=form, resolve_open=True)
-    return _region(request, walk, notice="Resolved. Thank you.")
+    return _finish(request, walk_id, ResolveForm, walks.walk_resolve, "resolve", "Resolved. Thank you.")
 
 
 @l1_required
 @require_POST
 def walk_escalate(request, walk_id: int):
+    return _finish(request, walk_id, EscalateForm, walks.walk_escalate, "escalate",
+                   "Escalated. The engineers have been told.")  # fmt: skip
+
+
+def _finish(request, walk_id: int, form_class, service, name: str, notice: str):
+    """Resolve or escalate: a refused form comes back open, with what was typed and why."""
     walk = _walk(request, walk_id)
-    form = EscalateForm(request.POST)
+    form = form_class(request.POST)
+    kept = {f"{name}_form": form, f"{name}_open": True}
     if not form.is_valid():
-        return _region(request, walk, error=form_error_message(form), escalate_form=form, escalate_open=True)
+        return _region(request, walk, error=form_error_message(form), **kept)
     try:
-        walk = walks.walk_escalate(walk=walk, actor=request.user, **form.cleaned_data)
+        walk = service(walk=walk, actor=request.user, **form.cleaned_data)
     except (InvalidInput, Conflict) as exc:
-        return _region(request, walk, error=exc.message, escalate_form=form, escalate_open=True)
-    return _region(request, walk, notice="Escalated. The engineers have been told.")
+        return _region(request, walk, error=exc.message, **kept)
+    return _region(request, walk, notice=notice)
 
 
 def _region(request, walk: Walk, *, error: str = "", notice: str = "", **extra):
