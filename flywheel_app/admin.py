@@ -15,6 +15,7 @@ from resolutionflow.accounts.admin import ReadOnlyAdminMixin, TenantScopedAdmin
 from resolutionflow.errors import Conflict, InvalidInput, PermissionDenied
 
 from . import analysis, services
+from .analytics.base import analytics_invalidate
 from .forms import ProposalPublishForm, ProposalRejectForm, TreeJSONField
 from .models import Flow, FlowProposal
 from .selectors import proposal_tree_comparison
@@ -83,14 +84,19 @@ class FlowAdmin(TenantScopedAdmin):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+        analytics_invalidate(account_id=obj.account_id)  # a flow published, edited or withdrawn
 
     @admin.action(description="Publish selected flows")
     def publish(self, request, queryset):
         queryset.update(published=True)
+        for account_id in set(queryset.values_list("account_id", flat=True)):
+            analytics_invalidate(account_id=account_id)
 
     @admin.action(description="Unpublish selected flows")
     def unpublish(self, request, queryset):
         queryset.update(published=False)
+        for account_id in set(queryset.values_list("account_id", flat=True)):
+            analytics_invalidate(account_id=account_id)
 
     def get_changeform_initial_data(self, request):
         # The value itself: the form field writes it out as JSON once (a string here was written

@@ -18,6 +18,7 @@ from resolutionflow.accounts.services import audit_record, notification_send
 from resolutionflow.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from resolutionflow.taxonomy import Domain
 
+from .analytics.base import analytics_invalidate
 from .models import Flow, FlowProposal
 from .trees import TreeError, validate_tree
 
@@ -66,6 +67,7 @@ def proposal_record(
     source: str,
     session_id: int | None = None,
     walk_id: int | None = None,
+    evidence_session_ids: list[int] | None = None,
     title: str,
     description: str = "",
     keywords: list[str] | None = None,
@@ -80,7 +82,9 @@ def proposal_record(
     target flow, or with a title and keywords this alike, gains the evidence instead of a new row.
     Returns (proposal, created). Raises DailyCapReached when the account has had its new proposals
     for today (the caller leaves the session waiting). The source is a session (`session_id`) or
-    an AI-built L1 walk (`walk_id`): a walk's evidence counts, it has no session number to list."""
+    an AI-built L1 walk (`walk_id`): a walk's evidence counts, it has no session number to list.
+    `evidence_session_ids`: more sessions behind the same proposal (a knowledge gap's), recorded as
+    evidence beside `session_id`."""
     if (session_id is None) == (walk_id is None):
         raise ValueError("A proposal comes from exactly one session or one walk.")
     validate_tree(tree)
@@ -91,6 +95,7 @@ def proposal_record(
         raise InvalidInput("An enhancement names the flow it changes.")
     domain = domain if domain in Domain.values else ""
     keywords = _clean_keywords(keywords)
+    evidence = list(dict.fromkeys([session_id, *(evidence_session_ids or [])])) if session_id is not None else []
     # One writer per account at a time: de-duplication and the daily count are exact.
     Account.objects.select_for_update().filter(pk=account.pk).first()
     # Locked (an admin deciding one at this moment waits, or it is no longer pending): evidence never
@@ -107,9 +112,10 @@ def proposal_record(
             same.changes = f"{same.changes}\n\nAlso (session #{session_id}): {changes.strip()}"[:4000]
         if session_id is None:
             same.evidence_count += 1
-        elif session_id not in same.evidence_session_ids:
-            same.evidence_session_ids = [*same.evidence_session_ids, session_id]
-            same.evidence_count += 1
+        added = [pk for pk in evidence if pk not in same.evidence_session_ids]
+        if added:
+            same.evidence_session_ids = [*same.evidence_session_ids, *added]
+            same.evidence_count += len(added)
         same.validated_by_outcome = same.validated_by_outcome or validated_by_outcome
         same.keywords = _clean_keywords([*same.keywords, *keywords])
         same.save(update_fields=["evidence_session_ids", "evidence_count", "validated_by_outcome", "keywords",
@@ -121,7 +127,7 @@ def proposal_record(
         account=account, type=type, source=source, session_id=session_id, walk_id=walk_id, title=title,
         description=(description or "").strip()[:1000], keywords=keywords, domain=domain, tree=tree,
         target_flow=target_flow, changes=(changes or "").strip()[:2000], validated_by_outcome=validated_by_outcome,
-        evidence_session_ids=[session_id] if session_id is not None else [], evidence_count=1,
+        evidence_session_ids=evidence, evidence_count=max(len(evidence), 1),
     )  # fmt: skip
     audit_record(account=account, actor=None, action="proposal.create", obj=proposal, details={"type": type})
     admins = User.objects.for_account(account).filter(role__in=ADMIN_ROLES)
@@ -196,6 +202,7 @@ def proposal_approve(*, proposal: FlowProposal, actor: User) -> FlowProposal:
              keywords=locked.keywords, when_to_use=locked.description, tree=locked.tree, published=False,
              created_by=actor)
     )  # fmt: skip
+    transaction.on_commit(lambda: analytics_invalidate(account_id=locked.account_id))
     return _decided(locked, actor, P.Status.APPROVED, flow=flow)
 
 
@@ -231,6 +238,7 @@ def proposal_publish(
             Flow(account_id=locked.account_id, title=title, domain=domain or Domain.OTHER, keywords=keywords,
                  when_to_use=description, tree=tree, published=True, created_by=actor)
         )  # fmt: skip
+    transaction.on_commit(lambda: analytics_invalidate(account_id=locked.account_id))
     return _decided(locked, actor, P.Status.PUBLISHED, flow=flow, tree=tree)
 
 

@@ -179,3 +179,19 @@ def tree_with_stubs(tree: dict) -> dict:
         elif node.get("type") == "instruction" and node.get("next") not in ids:
             node["next"] = stub()
     return {**tree, "nodes": nodes + stubs}
+
+
+def question_text_key(text: Any) -> str:
+    """A question's text as compared with a flow's: case, spacing and closing punctuation aside."""
+    return " ".join(str(text or "").casefold().split()).rstrip(" ?.!:")
+
+
+def question_node_id(tree: Any, text: str) -> str:
+    """The id of the tree's question node that asks `text` (see `question_text_key`), else ""."""
+    key = question_text_key(text)
+    if not key or not isinstance(tree, dict):
+        return ""
+    for node in tree.get("nodes") or []:
+        if isinstance(node, dict) and node.get("type") == "question" and question_text_key(node.get("text")) == key:
+            return str(node.get("id") or "")[:40]
+    return ""

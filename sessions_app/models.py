@@ -200,6 +200,9 @@ class SessionStep(TenantModel):
     raw_turn = models.TextField(blank=True, help_text="The AI's turn exactly as it was sent back to it on later turns.")
     confidence = models.FloatField(default=0.0)
     reasoning = models.TextField(blank=True)
+    # The question node of the session's matched flow this step asks, when it asks one ("" otherwise):
+    # how often a flow's question is escaped by free text or a skip (knowledge gaps, SPEC §8).
+    flow_node_id = models.CharField(max_length=40, blank=True, default="")
     response_kind = models.CharField(max_length=16, choices=ResponseKind.choices, blank=True)
     response_value = models.CharField(max_length=200, blank=True)
     response_text = models.TextField(blank=True)

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from flywheel_app.analytics.base import analytics_invalidate
 from flywheel_app.models import FlowProposal
 from flywheel_app.services import DailyCapReached, flow_reinforce, proposal_record
 from flywheel_app.trees import tree_with_stubs
@@ -170,6 +171,7 @@ def walk_resolve(*, walk: Walk, actor: User, helpful: bool, notes: str) -> Walk:
         details={"helpful": helpful, "kind": locked.kind, "proposal": captured.pk if captured else None},
     )  # fmt: skip
     _ticket_after(locked, actor, InternalTicket.Status.RESOLVED)
+    transaction.on_commit(lambda: analytics_invalidate(account_id=locked.account_id))
     return locked
 
 
@@ -255,6 +257,7 @@ def walk_escalate(*, walk: Walk, actor: User, category: str, reason: str) -> Wal
         url=reverse("l1_app:escalation_detail", args=[locked.pk]),
     )
     _ticket_after(locked, actor, InternalTicket.Status.ESCALATED)
+    transaction.on_commit(lambda: analytics_invalidate(account_id=locked.account_id))
     return locked
 
 

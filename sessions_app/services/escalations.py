@@ -8,6 +8,7 @@ from django.db.models.functions import Concat
 from django.urls import reverse
 from django.utils import timezone
 
+from flywheel_app.analytics.base import analytics_invalidate
 from resolutionflow.accounts.models import User
 from resolutionflow.accounts.services import audit_record, notification_send
 from resolutionflow.errors import Conflict, InvalidInput
@@ -128,6 +129,7 @@ def session_escalate(
         _notify_escalated(locked, escalation, actor, target)
         transaction.on_commit(lambda: session_escalated.send(sender=AISession, session=locked, escalation=escalation))
         transaction.on_commit(lambda: escalation_queue_changed(account_id=locked.account_id))
+        transaction.on_commit(lambda: analytics_invalidate(account_id=locked.account_id))
     push_attempt(push=push, actor=actor)  # drafts the package when needed; a failure is recorded, not raised
     escalation.refresh_from_db()
     session.refresh_from_db()

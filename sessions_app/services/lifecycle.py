@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from flywheel_app.analytics.base import analytics_invalidate
 from resolutionflow.accounts.models import User
 from resolutionflow.accounts.services import audit_record
 from resolutionflow.ai.fences import fence
@@ -241,6 +242,7 @@ def session_resolve(
         fix_on_resolve(session=locked)
         push = push_create(session=locked, kind=RESOLUTION_NOTE, body=note, actor=actor)
         audit_record(account=locked.account, actor=actor, action="session.resolve", obj=locked)
+        transaction.on_commit(lambda: analytics_invalidate(account_id=locked.account_id))
     push_attempt(push=push, actor=actor)
     session.refresh_from_db()
     return session

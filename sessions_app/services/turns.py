@@ -9,7 +9,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from flywheel_app.models import Flow
 from flywheel_app.selectors import GUIDED_THRESHOLD
+from flywheel_app.trees import question_node_id
 from resolutionflow.accounts.models import User
 from resolutionflow.ai.client import Subject, ai_json, collect_usage, usage_totals
 from resolutionflow.ai.errors import AIError
@@ -58,6 +60,7 @@ def session_take_turn(*, session: AISession, actor: User, steps: list[SessionSte
             _count_on(session, calls)
             raise
     order = len(steps) + 1
+    flow_node_id = _flow_node_id(session, step_obj)
     confidence = min(max(float(turn["confidence"]), 0.0), 1.0)
     if order == 1 and session.match_score and session.match_score > GUIDED_THRESHOLD:
         confidence = max(confidence, session.match_score)  # a strong flow match starts guided
@@ -91,6 +94,7 @@ def session_take_turn(*, session: AISession, actor: User, steps: list[SessionSte
             raw_turn=_canonical(turn),
             confidence=confidence,
             reasoning=turn.get("reasoning", ""),
+            flow_node_id=flow_node_id,
             input_tokens=totals["input_tokens"],
             output_tokens=totals["output_tokens"],
             cache_read_tokens=totals["cache_read_tokens"],
@@ -102,6 +106,15 @@ def session_take_turn(*, session: AISession, actor: User, steps: list[SessionSte
         _apply_lane(session, turn["lane"], order)
         _apply_turn_extras(session, step, turn)
     return step
+
+
+def _flow_node_id(session: AISession, step_obj: dict) -> str:
+    """The matched flow's question this step asks (the same text, case, spacing and closing
+    punctuation aside), so the knowledge gaps can count how often a flow's question is escaped."""
+    if step_obj["type"] != SessionStep.StepType.QUESTION or not session.matched_flow_id:
+        return ""
+    tree = Flow.objects.filter(pk=session.matched_flow_id).values_list("tree", flat=True).first()
+    return question_node_id(tree, step_obj["content"].get("text", ""))
 
 
 def _count_on(session: AISession, calls: list) -> None:
