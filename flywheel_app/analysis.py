@@ -16,6 +16,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -24,14 +25,19 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from facts_app.models import Fact
+from resolutionflow.accounts.models import User
+from resolutionflow.accounts.services import audit_record
 from resolutionflow.ai.client import Subject, ai_json
 from resolutionflow.ai.errors import AIError
-from resolutionflow.errors import InvalidInput
+from resolutionflow.errors import Conflict, InvalidInput, PermissionDenied
 from sessions_app.models import AISession, SessionStep, SuggestedFix
 
 from . import prompts, services
 from .models import FlowProposal
 from .trees import TreeError, tree_with_stubs, validate_tree
+
+if TYPE_CHECKING:
+    from .analytics.gaps import Gap
 
 logger = logging.getLogger(__name__)
 A = AISession.AnalysisStatus
@@ -262,3 +268,62 @@ def _decide(session: AISession, answer: dict) -> str:
     if flow is not None:
         services.flow_reinforce(flow_id=flow.pk, matched_at=session.created_at, resolved=False)
     return decision if created else f"{decision} (evidence added)"
+
+
+# --- "draft a flow" from a knowledge gap ------------------------------------------------------
+
+
+def gap_draft_flow(*, actor: User, gap: "Gap") -> FlowProposal:
+    """Start a new-flow proposal from the sessions behind a knowledge gap (SPEC §8): the analysis
+    reads the newest of them — a resolved one first, it has the fix — as a session no flow covers,
+    and every session of the gap is recorded as evidence. Returns the proposal (an alike pending one
+    gains the evidence instead). Owners and admins only; the gap is the actor's account's."""
+    if not actor.can_admin:
+        raise PermissionDenied("Only owners and admins draft flows.")
+    sessions = list(
+        AISession.objects.filter(account_id=actor.account_id, pk__in=gap.evidence.session_ids).select_related(
+            "account", "matched_flow"
+        )
+    )
+    if not sessions:
+        raise InvalidInput("This gap has no sessions to draft a flow from.")
+    source = max(sessions, key=lambda s: (s.status == AISession.Status.RESOLVED, s.created_at, s.pk))
+    bundle = {**session_bundle(source), "matched_flow": None}  # a new flow, whatever it matched
+    others = [{"summary": s.problem_summary, "key_symptoms": s.key_symptoms} for s in sessions if s.pk != source.pk]
+    answer = ai_json(
+        action="flywheel_analysis",
+        system=prompts.ANALYSIS_SYSTEM,
+        messages=prompts.gap_message(bundle, gap=f"{gap.type_label}: {gap.title}", others=others[:10]),
+        schema=prompts.ANALYSIS_SCHEMA,
+        account=source.account,
+        user=actor,
+        subject=Subject("session", source.pk),
+        max_tokens=3000,
+    )
+    try:
+        tree = tree_with_stubs(prompts.tree_from_answer(answer.get("tree")) or {})
+        validate_tree(tree)
+    except TreeError:
+        raise InvalidInput("The analysis proposed no usable flow for this gap. Try again.") from None
+    worked = SuggestedFix.objects.filter(session=source, outcome=SuggestedFix.Outcome.APPLIED_SUCCESS).exists()
+    try:
+        proposal, _ = services.proposal_record(
+            account=source.account,
+            type=FlowProposal.Type.NEW_FLOW,
+            source=FlowProposal.Source.SESSION_ANALYSIS,
+            session_id=source.pk,
+            evidence_session_ids=[s.pk for s in sorted(sessions, key=lambda s: (-s.created_at.timestamp(), -s.pk))],
+            title=answer.get("title") or source.problem_summary,
+            description=answer.get("description") or "",
+            keywords=answer.get("keywords") or [],
+            domain=answer.get("domain") or gap.domain or source.problem_domain or "",
+            tree=tree,
+            validated_by_outcome=worked,
+        )
+    except services.DailyCapReached:
+        raise Conflict("The account has had its new proposals for today: try again tomorrow.") from None
+    audit_record(
+        account=source.account, actor=actor, action="gap.draft_flow", obj=proposal,
+        details={"gap": gap.key, "sessions": len(sessions)},
+    )  # fmt: skip
+    return proposal

@@ -8,6 +8,7 @@ from django.forms.fields import InvalidJSONInput
 
 from resolutionflow.taxonomy import Domain
 
+from .analytics.base import PERIODS
 from .models import FlowProposal
 from .trees import TreeError, validate_tree
 
@@ -128,3 +129,10 @@ class ProposalRejectForm(forms.Form):
         label="Why is it rejected?",
         widget=forms.Textarea(attrs={"rows": 2, "cols": 60, "required": True}),
     )
+
+
+class GapDraftForm(forms.Form):
+    """ "Draft a flow" from a knowledge gap of the analytics page: which gap, of which period."""
+
+    gap = forms.CharField(max_length=300)
+    days = forms.TypedChoiceField(choices=[(d, d) for d in PERIODS], coerce=int)

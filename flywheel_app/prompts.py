@@ -105,6 +105,19 @@ def analysis_message(bundle: dict) -> str:
     )
 
 
+def gap_message(bundle: dict, *, gap: str, others: list[dict]) -> str:
+    """A knowledge gap's newest session, read as one no flow covers (SPEC §8 "draft a flow"): the
+    gap and its other sessions are fenced too (their summaries are what engineers typed)."""
+    return (
+        "The resolved session:\n"
+        + fence(json.dumps(bundle, ensure_ascii=False, sort_keys=True), source="session")
+        + "\n\nThe desk's knowledge gaps found more sessions like it:\n"
+        + fence(json.dumps({"gap": gap, "sessions": others}, ensure_ascii=False, sort_keys=True), source="gap")
+        + '\n\nNo flow covers this problem yet: decide "new_flow" and propose the tree of the path that resolved '
+        "it, general enough for the other sessions too."
+    )
+
+
 def tree_from_answer(tree: dict | None) -> dict | None:
     """The schema's nodes (every key present, nulls for the unused ones) as a flow tree."""
     if not tree:

@@ -223,6 +223,26 @@ FLYWHEEL_PROPOSALS_PER_DAY = env.int("FLYWHEEL_PROPOSALS_PER_DAY", default=50)
 FLYWHEEL_MAX_ATTEMPTS = env.int("FLYWHEEL_MAX_ATTEMPTS", default=3)
 FLYWHEEL_CLAIM_TIMEOUT = env.int("FLYWHEEL_CLAIM_TIMEOUT", default=600)
 
+# --- Knowledge gaps (SPEC §8; flywheel_app/analytics/gaps.py) -------------------------------
+# Weak options: a flow question escaped (free text or skip) at least this often, in at least this
+# share of its visits; high at the second share.
+GAP_WEAK_OPTION_MIN_ESCAPES = env.int("GAP_WEAK_OPTION_MIN_ESCAPES", default=3)
+GAP_WEAK_OPTION_RATE = env.float("GAP_WEAK_OPTION_RATE", default=0.25)
+GAP_WEAK_OPTION_HIGH_RATE = env.float("GAP_WEAK_OPTION_HIGH_RATE", default=0.5)
+# High escalation: a domain or flow with at least this many finished sessions and walks, escalated
+# at least at this rate; high at the second rate.
+GAP_ESCALATION_MIN_VOLUME = env.int("GAP_ESCALATION_MIN_VOLUME", default=5)
+GAP_ESCALATION_RATE = env.float("GAP_ESCALATION_RATE", default=0.3)
+GAP_ESCALATION_HIGH_RATE = env.float("GAP_ESCALATION_HIGH_RATE", default=0.5)
+# Uncharted territory: resolved discovery-tier sessions without a flow, per domain; high at the second.
+GAP_UNCHARTED_MIN = env.int("GAP_UNCHARTED_MIN", default=3)
+GAP_UNCHARTED_HIGH = env.int("GAP_UNCHARTED_HIGH", default=10)
+# Repeated pattern: sessions without a flow sharing at least GAP_REPEATED_SHARED normalised
+# keywords or symptoms; at least GAP_REPEATED_MIN of them, high at GAP_REPEATED_HIGH.
+GAP_REPEATED_MIN = env.int("GAP_REPEATED_MIN", default=3)
+GAP_REPEATED_HIGH = env.int("GAP_REPEATED_HIGH", default=10)
+GAP_REPEATED_SHARED = env.int("GAP_REPEATED_SHARED", default=2)
+
 # --- E-mail (notifications are also e-mailed when a backend is configured) -----
 # EMAIL_URL such as smtp://user:pass@host:587 or smtp+tls://...; unset: no e-mail, in-app only.
 if env.str("EMAIL_URL", default=""):
