@@ -72,6 +72,15 @@ def usage_totals(calls: list[AIUsage]) -> dict[str, Any]:
     }
 
 
+def cache_read_share(calls: list[AIUsage]) -> float:
+    """The share of the calls' input tokens read from the prompt cache (cache writes and uncached
+    input are the rest); 0.0 when there was no input."""
+    totals = usage_totals(calls)
+    read = totals["cache_read_tokens"]
+    everything = read + totals["input_tokens"] + totals["cache_write_tokens"]
+    return read / everything if everything else 0.0
+
+
 class _DeadlinePassed(Exception):
     """Raised inside the SDK's retry loop (it does not retry it) once the caller has stopped waiting."""
 

@@ -12,11 +12,19 @@ Replies come from the FIFO filled by `enqueue`, then from `set_responder`'s call
 from the default responder (a minimal object valid for the requested JSON schema, or a short
 text). Like the real API it rejects malformed requests with a 400, so a wire-format mistake
 fails a test instead of passing silently. This module must not import `anthropic`.
+
+Usage is reported as the real API reports it, prompt caching included (see `PromptCache`): a
+prefix up to a `cache_control` breakpoint that matches one written in the last 5 minutes is
+read from cache, the rest up to the last breakpoint is written when long enough, and
+`input_tokens` counts only what follows the last breakpoint. `FakeMessagesAPI(cache=False)` (or
+`fake.prompt_cache.enabled = False`) gives plain numbers; `clock=` lets a test move time without sleeping.
+An explicit `usage=` on a scripted Reply overrides the computed numbers.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import json
 import select
@@ -35,6 +43,14 @@ DEFAULT_TEXT = "This is a reply from the fake Messages API."
 REDACTED = "***"
 _SECRET_HEADERS = frozenset({"x-api-key", "authorization"})
 _MAX_CACHE_BREAKPOINTS = 4
+# Prompt caching as documented: entries live 5 minutes (or 1 hour with ttl "1h") from their last
+# use; a breakpoint finds an earlier entry at most 20 blocks back ("automatic prefix checking").
+_TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}
+_CACHE_LOOKBACK_BLOCKS = 20
+# ~4 characters per token; an image costs about (width x height) / 750 tokens, at most ~1,600:
+# counted as that cap, not by the length of its base64 text.
+_CHARS_PER_TOKEN = 4
+_IMAGE_CHARS = 1600 * _CHARS_PER_TOKEN
 # How often a waiting reply checks whether the client has gone or the fake is stopping.
 _POLL_SECONDS = 0.02
 
@@ -135,10 +151,20 @@ class FakeMessagesAPI:
     thread. Thread-safe; `stop()` closes every connection and joins every thread it started."""
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, *, latency: float = 0.0, log_limit: int | None = None
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        latency: float = 0.0,
+        log_limit: int | None = None,
+        cache: bool = True,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`log_limit` keeps only the newest requests in `.requests` (for a long-running server)."""
+        """`log_limit` keeps only the newest requests in `.requests` (for a long-running server).
+        `cache=False` turns prompt caching off; `clock` (seconds) is what cache entries expire by."""
         self.host = host
+        self._cache_default = (cache, clock)
+        self.prompt_cache = PromptCache(enabled=cache, clock=clock)
         self._requested_port = port
         self._lock = threading.Condition()
         self._queue: deque[Reply] = deque()
@@ -216,7 +242,10 @@ class FakeMessagesAPI:
             self._latency = seconds
 
     def reset(self) -> None:
-        """Forget the queue, the log, the latency and the responder; end replies still waiting."""
+        """Forget the queue, the log, the latency, the responder and the prompt cache (caching and
+        the clock back to what the constructor said); end replies still waiting."""
+        enabled, clock = self._cache_default
+        self.prompt_cache.reset(enabled=enabled, clock=clock)
         with self._lock:
             self._queue.clear()
             self._requests.clear()
@@ -272,6 +301,7 @@ class FakeMessagesAPI:
             "body": body,
             "received_at": time.monotonic(),
             "reply": None,
+            "usage": None,
         }
         with self._lock:
             self._requests.append(entry)
@@ -300,6 +330,140 @@ class FakeMessagesAPI:
 
     def _next_id(self, prefix: str) -> str:
         return f"{prefix}_fake{next(self._ids):06d}"
+
+
+def min_cacheable_tokens(model: str) -> int:
+    """The shortest prefix the API caches. The docs give it per model (1,024 tokens for the
+    Sonnet and Opus 4 families, 2,048 for Haiku 3 and 3.5, more for some newer ones); the models
+    here are named by tier in settings, so a Haiku-class name gets 2,048 and any other 1,024."""
+    return 2048 if "haiku" in model.lower() else 1024
+
+
+@dataclass(frozen=True)
+class CacheUsage:
+    """What one request reads from and writes to the prompt cache, in tokens."""
+
+    input_tokens: int
+    read: int = 0
+    written_5m: int = 0
+    written_1h: int = 0
+
+    @property
+    def written(self) -> int:
+        return self.written_5m + self.written_1h
+
+
+@dataclass(frozen=True)
+class _Block:
+    key: bytes  # digest of the model and every block up to and including this one
+    tokens: int  # tokens of the prefix up to and including this block
+    ttl: str | None  # the block's cache_control ttl when it is a breakpoint, else None
+
+
+class PromptCache:
+    """The API's prompt cache, modelled on its documentation.
+
+    The prompt is one sequence of blocks, in the order tools, system, messages. A block with
+    `cache_control` is a breakpoint. A prefix is identified by the model and the canonical
+    serialisation of its blocks (the `cache_control` markers themselves excluded, so a marker
+    that moves along a growing conversation still finds what an earlier request wrote). For each
+    breakpoint the cache is checked at that block and up to 19 blocks before it; the longest
+    live entry found is read (its lifetime starts again). Then every breakpoint after it whose
+    prefix is at least `min_cacheable_tokens` long is written, and the tokens from the end of the
+    read prefix to the last one written are `cache_creation_input_tokens`. `input_tokens` are
+    those after: only what follows the last cached block."""
+
+    def __init__(self, *, enabled: bool = True, clock: Callable[[], float] = time.monotonic) -> None:
+        self.enabled = enabled
+        self.clock = clock
+        self.ttl = _TTL_SECONDS["5m"]  # the default lifetime; "1h" breakpoints live an hour
+        self._entries: dict[bytes, tuple[float, float]] = {}  # key -> (expires at, lifetime)
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        with self._lock:
+            now = self.clock()
+            return sum(1 for expires, _ in self._entries.values() if expires > now)
+
+    def reset(self, *, enabled: bool, clock: Callable[[], float]) -> None:
+        with self._lock:
+            self._entries.clear()
+            self.enabled, self.clock, self.ttl = enabled, clock, _TTL_SECONDS["5m"]
+
+    def account(self, body: dict[str, Any]) -> CacheUsage:
+        """The usage of one answered request; writes and refreshes the entries it uses."""
+        blocks = _prefix_blocks(body)
+        total = max(1, blocks[-1].tokens if blocks else 0)
+        breakpoints = [i for i, block in enumerate(blocks) if block.ttl is not None]
+        if not self.enabled or not breakpoints:
+            return CacheUsage(input_tokens=total)
+        with self._lock:
+            now = self.clock()
+            self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+            read_at = -1
+            for breakpoint in breakpoints:
+                for position in range(breakpoint, max(-1, breakpoint - _CACHE_LOOKBACK_BLOCKS), -1):
+                    if position <= read_at:
+                        break
+                    if blocks[position].key in self._entries:
+                        read_at = position
+                        break
+            if read_at >= 0:
+                _, lifetime = self._entries[blocks[read_at].key]
+                self._entries[blocks[read_at].key] = (now + lifetime, lifetime)
+            minimum = min_cacheable_tokens(str(body.get("model", "")))
+            written = {"5m": 0, "1h": 0}
+            cached_to = read_at
+            for breakpoint in breakpoints:
+                block = blocks[breakpoint]
+                if breakpoint <= read_at or block.tokens < minimum:
+                    continue
+                lifetime = self.ttl if block.ttl == "5m" else _TTL_SECONDS[block.ttl]
+                self._entries[block.key] = (now + lifetime, lifetime)
+                written[block.ttl] += block.tokens - (blocks[cached_to].tokens if cached_to >= 0 else 0)
+                cached_to = breakpoint
+        read = blocks[read_at].tokens if read_at >= 0 else 0
+        return CacheUsage(
+            input_tokens=total - (blocks[cached_to].tokens if cached_to >= 0 else 0),
+            read=read,
+            written_5m=written["5m"],
+            written_1h=written["1h"],
+        )
+
+
+def _prefix_blocks(body: dict[str, Any]) -> list[_Block]:
+    """The prompt as the cache sees it: tools, system, then each message's content blocks."""
+    parts: list[tuple[Any, dict[str, Any]]] = []
+    for index, tool in enumerate(body.get("tools") or []):
+        parts.append((("tools", index), tool))
+    system = body.get("system")
+    if system is not None:
+        for block in [{"type": "text", "text": system}] if isinstance(system, str) else system:
+            parts.append((("system",), block))
+    for index, message in enumerate(body.get("messages") or []):
+        content = message.get("content")
+        for block in [{"type": "text", "text": content}] if isinstance(content, str) else content:
+            parts.append((("messages", index, message.get("role")), block))
+    digest = hashlib.sha256(str(body.get("model", "")).encode())
+    chars, blocks = 0, []
+    for where, block in parts:
+        bare = {k: v for k, v in block.items() if k != "cache_control"}
+        canonical = json.dumps([where, bare], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        digest = hashlib.sha256(digest.digest() + canonical.encode())
+        chars += _block_chars(bare, canonical)
+        cache_control = block.get("cache_control")
+        ttl = cache_control.get("ttl", "5m") if isinstance(cache_control, dict) else None
+        blocks.append(_Block(key=digest.digest(), tokens=chars // _CHARS_PER_TOKEN, ttl=ttl))
+    return blocks
+
+
+def _block_chars(block: dict[str, Any], canonical: str) -> int:
+    if block.get("type") == "text":
+        return len(str(block.get("text", "")))
+    source = block.get("source")
+    if block.get("type") == "image" and isinstance(source, dict) and source.get("type") == "base64":
+        return _IMAGE_CHARS
+    return len(canonical)
 
 
 class _Server(ThreadingHTTPServer):
@@ -382,7 +546,7 @@ class _Handler(BaseHTTPRequestHandler):
             if not self._wait(latency + reply.delay, abort) or reply.drop:
                 self.close_connection = True
                 return
-            self._answer(reply, body if isinstance(body, dict) else {})
+            self._answer(reply, body if isinstance(body, dict) else {}, entry)
         finally:
             fake._done()
 
@@ -404,7 +568,8 @@ class _Handler(BaseHTTPRequestHandler):
         except (OSError, ValueError):
             return True
 
-    def _answer(self, reply: Reply, body: dict[str, Any]) -> None:
+    def _answer(self, reply: Reply, body: dict[str, Any], entry: dict[str, Any]) -> None:
+        """Send the reply; the usage it reports goes in the request's log entry first."""
         fake = self.server.fake
         request_id = fake._next_id("req")
         headers = dict(reply.headers)
@@ -413,17 +578,20 @@ class _Handler(BaseHTTPRequestHandler):
             return
         text = reply.content if reply.content is not None else _default_text(body)
         output_tokens = body.get("max_tokens", 1) if reply.stop_reason == "max_tokens" else _tokens(text)
+        # The cache is written (and read) only by a request that is answered, as on the real API.
+        cached = fake.prompt_cache.account(body)
         usage = {
-            "input_tokens": _tokens(json.dumps([body.get("system"), body.get("messages")])),
+            "input_tokens": cached.input_tokens,
             "output_tokens": output_tokens,
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
+            "cache_creation_input_tokens": cached.written,
+            "cache_read_input_tokens": cached.read,
             **(reply.usage or {}),
         }
-        usage["cache_creation"] = {
-            "ephemeral_5m_input_tokens": usage["cache_creation_input_tokens"],
-            "ephemeral_1h_input_tokens": 0,
-        }
+        if reply.usage and "cache_creation_input_tokens" in reply.usage:
+            written_5m, written_1h = usage["cache_creation_input_tokens"], 0
+        else:
+            written_5m, written_1h = cached.written_5m, cached.written_1h
+        usage["cache_creation"] = {"ephemeral_5m_input_tokens": written_5m, "ephemeral_1h_input_tokens": written_1h}
         usage["service_tier"] = "standard"
         message = {
             "id": fake._next_id("msg"),
@@ -436,6 +604,7 @@ class _Handler(BaseHTTPRequestHandler):
             "stop_details": reply.stop_details,
             "usage": usage,
         }
+        entry["usage"] = usage
         self._send(200, message, headers, request_id)
 
     def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str], request_id: str = "") -> None:
@@ -489,6 +658,17 @@ def _request_problem(body: Any, headers: dict[str, str]) -> str:
     if not isinstance(messages, list) or not messages:
         return "messages: at least one message is required"
     breakpoints = 0
+    tools = body.get("tools")
+    if tools is not None:
+        if not isinstance(tools, list):
+            return "tools: Input should be a valid list"
+        for index, tool in enumerate(tools):
+            if not isinstance(tool, dict) or not isinstance(tool.get("name"), str) or not tool["name"]:
+                return f"tools.{index}.name: Field required"
+        problem, marks = _cache_controls_problem("tools", tools)
+        if problem:
+            return problem
+        breakpoints += marks
     system = body.get("system")
     if system is not None:
         blocks = [{"type": "text", "text": system}] if isinstance(system, str) else system
@@ -518,15 +698,22 @@ def _request_problem(body: Any, headers: dict[str, str]) -> str:
 def _blocks_problem(where: str, blocks: Any) -> tuple[str, int]:
     if not isinstance(blocks, list) or not blocks:
         return f"{where}: at least one content block is required", 0
-    marks = 0
     for index, block in enumerate(blocks):
         if not isinstance(block, dict) or not isinstance(block.get("type"), str):
             return f"{where}.{index}: a content block must be an object with a type", 0
         if block["type"] == "text" and not str(block.get("text", "")).strip():
             return f"{where}.{index}: text content blocks must contain non-whitespace text", 0
+    return _cache_controls_problem(where, blocks)
+
+
+def _cache_controls_problem(where: str, blocks: list[dict[str, Any]]) -> tuple[str, int]:
+    marks = 0
+    for index, block in enumerate(blocks):
         cache_control = block.get("cache_control")
         if cache_control is not None:
-            if cache_control.get("type") != "ephemeral":
+            if not isinstance(cache_control, dict) or cache_control.get("type") != "ephemeral":
                 return f"{where}.{index}.cache_control.type: Input should be 'ephemeral'", 0
+            if cache_control.get("ttl", "5m") not in _TTL_SECONDS:
+                return f"{where}.{index}.cache_control.ttl: Input should be '5m' or '1h'", 0
             marks += 1
     return "", marks

@@ -14,6 +14,9 @@ Served as production serves it (gunicorn, 2 sync workers, DEBUG off), with its t
 - our own time in an answer + AI turn, at a fake AI latency of 1 s (<= 3% of it);
 - the session page with 30 steps and 50 facts vs 3 and 3 (<= x1.3);
 - the escalation queue with 200 waiting vs 5 (<= x1.5).
+
+AI cost (real SDK, the fake Messages API caching prompts as the real API does): the share of each
+of a session's first five turns' input read from the prompt cache (>= 80% by the fifth turn).
 """
 
 import statistics
@@ -37,7 +40,7 @@ from resolutionflow.ai.benchmark import raw_sdk_call
 from resolutionflow.ai.client import ai_json
 from resolutionflow.ai.fake_api import FakeMessagesAPI
 from resolutionflow.ai.prompts import HEALTHCHECK_SCHEMA, HEALTHCHECK_SYSTEM
-from sessions_app.bench import load
+from sessions_app.bench import cache, load
 from sessions_app.bench.server import WORKERS, gunicorn
 from sessions_app.models import AISession, Escalation, SessionStep
 from sessions_app.services import intake, turns
@@ -210,6 +213,7 @@ class Command(BaseCommand):
         self.stdout.write(f"{'measurement':<66} {'median ms':>10} {'baseline ms':>12} {'ratio':>7}")
         for name, value, baseline in rows:
             self.stdout.write(f"{name:<66} {value:>10.2f} {baseline:>12.2f} {value / baseline:>7.2f}")
+        cache.report(self.stdout, user=user)
         self._served(tag)
         # The bench account is left in place: it runs on a throwaway database under `make bench`.
 

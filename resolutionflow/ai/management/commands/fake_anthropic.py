@@ -17,11 +17,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (0 picks a free one)")
         parser.add_argument("--latency", type=float, default=0.0, help="seconds to wait before every reply")
+        parser.add_argument(
+            "--no-prompt-cache",
+            action="store_true",
+            help="report no cache reads or writes (by default usage counts prompt caching as the API does)",
+        )
 
-    def handle(self, *args, port: int, latency: float, **options):
+    def handle(self, *args, port: int, latency: float, no_prompt_cache: bool, **options):
         if latency < 0:
             raise CommandError("--latency must be zero or more seconds.")
-        fake = FakeMessagesAPI(port=port, latency=latency, log_limit=1000)
+        fake = FakeMessagesAPI(port=port, latency=latency, log_limit=1000, cache=not no_prompt_cache)
         try:
             fake.start()
         except OSError as exc:
