@@ -29,6 +29,7 @@ run: $(VENV)/.runtime node_modules/.installed
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py seed_demo
 	$(PY) manage.py seed_demo_sessions
+	$(PY) manage.py seed_demo_history
 	$(PY) manage.py analyse_sessions --all
 	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl+C to stop)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
