@@ -14,6 +14,7 @@ urlpatterns = [
     path("sessions/", include("sessions_app.urls")),
     path("sessions/", include("facts_app.urls")),
     path("l1/", include("l1_app.urls")),
+    path("manage/analytics/", include("flywheel_app.urls")),
     path("", include("resolutionflow.accounts.urls")),
 ]
 
