@@ -18,8 +18,8 @@ from typing import Any
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-WIDTH = 360
-FONT = 11
+WIDTH = 320
+FONT = 12
 INK = "#1c2430"
 MUTED = "#5d6b7e"
 GRID = "#dde1e7"
@@ -77,17 +77,18 @@ def colours(chart) -> list[tuple[str, str]]:
     """(series name, colour) for a legend: the series of a line or stacked chart."""
     if chart.kind not in ("line", "stacked"):
         return []
-    return [(name, PALETTE[i % len(PALETTE)]) for i, name in enumerate(chart.columns[1:])]
+    names = chart.columns[1:3] if chart.kind == "line" and len(chart.columns) > 3 else chart.columns[1:]
+    return [(name, PALETTE[i % len(PALETTE)]) for i, name in enumerate(names)]
 
 
 def _bar(chart) -> tuple[int, list[str]]:
     rows = chart.rows
-    top, plot, label_h = 18, 130, 30
+    top, plot, label_h = 20, 120, 34
     left, right = 6, WIDTH - 6
     slot = (right - left) / len(rows)
     bar_w = min(56.0, slot * 0.62)
     peak = max(_num(r[1]) for r in rows) or 1.0
-    chars = max(6, int(slot / 5.6))
+    chars = max(6, int(slot / 6.4))
     parts = [f'<line x1="{left}" y1="{top + plot}" x2="{right}" y2="{top + plot}" stroke="{MUTED}"/>']
     for i, row in enumerate(rows):
         cx = left + slot * (i + 0.5)
@@ -105,30 +106,30 @@ def _bar(chart) -> tuple[int, list[str]]:
             else:
                 lines[-1] = candidate
         for n, line in enumerate(lines[:2]):
-            parts.append(_text(cx, top + plot + 13 + n * 12, _clip(line, chars), anchor="middle", fill=MUTED))
+            parts.append(_text(cx, top + plot + 15 + n * 14, _clip(line, chars), anchor="middle", fill=MUTED))
     return top + plot + label_h, parts
 
 
 def _hbar_rows(chart, segments) -> tuple[int, list[str]]:
     """Horizontal bars, a label line above each; `segments(row)` gives [(value, colour)]."""
-    row_h, bar_h, left = 32, 12, 2
+    row_h, bar_h, left = 36, 13, 2
     totals = [sum(v for v, _c in segments(r)) for r in chart.rows]
     peak = max(totals) or 1.0
-    span = WIDTH - left - 62
+    span = WIDTH - left - 76  # room for the total after the longest bar
     parts = []
     for i, row in enumerate(chart.rows):
         y = 6 + i * row_h
-        parts.append(_text(left, y + 10, _clip(row[0], 60)))
+        parts.append(_text(left, y + 12, _clip(row[0], 46)))
         x = left
         for value, colour in segments(row):
             w = span * value / peak
             if w > 0:
                 parts.append(
-                    f'<rect x="{x:.1f}" y="{y + 15}" width="{max(w - 1, 1):.1f}" height="{bar_h}" fill="{colour}"/>'
+                    f'<rect x="{x:.1f}" y="{y + 17}" width="{max(w - 1, 1):.1f}" height="{bar_h}" fill="{colour}"/>'
                 )
             x += w
         total = totals[i] if chart.kind == "stacked" else row[1]
-        parts.append(_text(x + 4, y + 25, format_value(total, chart.unit), weight="bold"))
+        parts.append(_text(x + 4, y + 28, format_value(total, chart.unit), weight="bold"))
     return 6 + len(chart.rows) * row_h, parts
 
 
@@ -143,25 +144,25 @@ def _stacked(chart):
 
 
 def _funnel(chart) -> tuple[int, list[str]]:
-    row_h, bar_h = 36, 14
+    row_h, bar_h = 38, 14
     first = _num(chart.rows[0][1]) or 1.0
     parts = []
     for i, row in enumerate(chart.rows):
         y = 6 + i * row_h
         value = _num(row[1])
         share = f" ({round(100 * value / first)}%)" if i else ""
-        parts.append(_text(WIDTH / 2, y + 10, f"{_clip(row[0], 40)}: {format_value(row[1], chart.unit)}{share}",
+        parts.append(_text(WIDTH / 2, y + 12, f"{_clip(row[0], 34)}: {format_value(row[1], chart.unit)}{share}",
                            anchor="middle"))  # fmt: skip
         w = max((WIDTH - 8) * value / first, 1.0)
         parts.append(
-            f'<rect x="{(WIDTH - w) / 2:.1f}" y="{y + 15}" width="{w:.1f}" height="{bar_h}" '
+            f'<rect x="{(WIDTH - w) / 2:.1f}" y="{y + 17}" width="{w:.1f}" height="{bar_h}" '
             f'fill="{PALETTE[i % len(PALETTE)]}"/>'
         )
     return 6 + len(chart.rows) * row_h, parts
 
 
 def _line(chart) -> tuple[int, list[str]]:
-    top, plot, bottom, left, right = 10, 130, 20, 34, WIDTH - 10
+    top, plot, bottom, left, right = 10, 120, 22, 38, WIDTH - 10
     series = list(range(1, len(chart.columns)))
     if chart.kind == "line" and len(chart.columns) > 3:
         series = series[:2]  # further columns (counts behind the points) are for the table only
@@ -192,7 +193,7 @@ def _line(chart) -> tuple[int, list[str]]:
     for i in shown:
         x, _y = xy(i, 0)
         anchor = "start" if i == 0 and n > 1 else ("end" if i == n - 1 and n > 1 else "middle")
-        parts.append(_text(x, top + plot + 14, str(chart.rows[i][0]), anchor=anchor, fill=MUTED))
+        parts.append(_text(x, top + plot + 16, str(chart.rows[i][0]), anchor=anchor, fill=MUTED))
     return top + plot + bottom, parts
 
 

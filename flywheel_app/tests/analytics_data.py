@@ -31,10 +31,10 @@ def seed_history(*, account, owner, claimer, sessions: int, days: int = 30, flow
             AISession(
                 account=account,
                 owner=owner,
-                problem_summary=f"{DOMAINS[i % len(DOMAINS)].label} problem number {i}",
+                problem_summary=f"{DOMAINS[(i // 5) % len(DOMAINS)].label} problem number {i}",
                 intake_content=f"Intake {i}",
                 context_message="x",
-                problem_domain=DOMAINS[i % len(DOMAINS)],
+                problem_domain=DOMAINS[(i // 5) % len(DOMAINS)],
                 confidence_tier=tiers[i % 3],
                 confidence_score=[0.85, 0.5, 0.2][i % 3],
                 status=status,
