@@ -15,12 +15,13 @@ are claimed ones with no action yet. Average, median and p95 are computed by the
 
 from datetime import UTC, datetime
 
-from django.db.models import Avg, Count, DateTimeField, OuterRef, Q, Subquery, Value
+from django.db import connections
+from django.db.models import Case, DateTimeField, F, OuterRef, Subquery, Value, When
 from django.db.models.functions import Coalesce, Least, NullIf
 
 from facts_app.models import Fact
 from flywheel_app.analytics.base import Chart, Section, cached, since
-from flywheel_app.analytics.sql import Percentile, SecondsBetween, floored_at_zero
+from flywheel_app.analytics.sql import SecondsBetween, aggregate_over, floored_at_zero, percentile_sql
 from sessions_app.models import Escalation, LaneItem, SessionStep, SuggestedFix
 
 KEY = "escalations"
@@ -35,12 +36,12 @@ DEFINITION = (
 )
 
 
-BUCKETS = [
-    ("under_1m", "Under 1 min", Q(wait__lt=60)),
-    ("m1_5", "1–5 min", Q(wait__gte=60, wait__lt=300)),
-    ("m5_15", "5–15 min", Q(wait__gte=300, wait__lt=900)),
-    ("m15_60", "15–60 min", Q(wait__gte=900, wait__lt=3600)),
-    ("over_1h", "Over 1 hour", Q(wait__gte=3600)),
+BUCKETS = [  # key, label, from (s), below (s)
+    ("under_1m", "Under 1 min", 0, 60),
+    ("m1_5", "1–5 min", 60, 300),
+    ("m5_15", "5–15 min", 300, 900),
+    ("m15_60", "15–60 min", 900, 3600),
+    ("over_1h", "Over 1 hour", 3600, None),
 ]
 
 
@@ -70,9 +71,13 @@ def escalations_timed(account_id: int, days: int):
         ),
         _earliest(Fact.objects.filter(session_id=session, author_id=claimer, created_at__gte=raised), "created_at"),
     ]
-    fixes = SuggestedFix.objects.filter(session_id=session)
-    for stamp in ("decided_at", "applied_at", "verified_at"):
-        candidates.append(_earliest(fixes.filter(**{f"{stamp}__gte": raised}), stamp))
+
+    # A fix's decision, application and verification: one subquery, the earliest stamp after the raise.
+    def after_raise(stamp: str) -> Case:
+        return Case(When(**{f"{stamp}__gte": raised}, then=F(stamp)), default=never, output_field=DateTimeField())
+
+    fix_stamp = Least(after_raise("decided_at"), after_raise("applied_at"), after_raise("verified_at"))
+    candidates.append(_earliest(SuggestedFix.objects.filter(session_id=session).annotate(first=fix_stamp), "first"))
     first_action = NullIf(Least(*(Coalesce(c, never) for c in candidates)), never)
     return (
         Escalation.objects.filter(account_id=account_id, created_at__gte=since(days))
@@ -82,19 +87,22 @@ def escalations_timed(account_id: int, days: int):
 
 
 def _compute(account_id: int, days: int) -> Section:
-    aggregates = {
-        "raised": Count("pk"),
-        "unclaimed": Count("pk", filter=Q(claimed_at__isnull=True)),
-        "claimed": Count("pk", filter=Q(claimed_at__isnull=False)),
-        "no_action": Count("pk", filter=Q(claimed_at__isnull=False, first_action_at__isnull=True)),
-        "acted": Count("pk", filter=Q(wait__isnull=False)),
-        "average": Avg("wait"),
-        "median": Percentile("wait", 0.5),
-        "p95": Percentile("wait", 0.95),
+    timed = escalations_timed(account_id, days).values("pk", "claimed_at", "first_action_at", "wait")
+    connection = connections[timed.db]
+    columns = {
+        "raised": "COUNT(*)",
+        "unclaimed": "COUNT(*) - COUNT(claimed_at)",
+        "claimed": "COUNT(claimed_at)",
+        "no_action": "COUNT(claimed_at) - COUNT(first_action_at)",
+        "acted": "COUNT(wait)",
+        "average": "AVG(wait)",
+        "median": percentile_sql(connection, "wait", 0.5),
+        "p95": percentile_sql(connection, "wait", 0.95),
     }
-    for key, _label, condition in BUCKETS:
-        aggregates[key] = Count("pk", filter=condition)
-    s = escalations_timed(account_id, days).aggregate(**aggregates)
+    for key, _label, low, high in BUCKETS:
+        within = f"wait >= {low}" + (f" AND wait < {high}" if high else "")
+        columns[key] = f"COUNT(CASE WHEN {within} THEN 1 END)"
+    s = aggregate_over(timed, columns)
     if not s["raised"]:
         return Section(key=KEY, title=TITLE, data={"definition": DEFINITION}, empty="No escalations in this period.")
     stats = {k: round(s[k]) if s[k] is not None else None for k in ("average", "median", "p95")}
@@ -123,7 +131,7 @@ def _compute(account_id: int, days: int) -> Section:
                 unit="seconds",
             )
         )
-        bucket_rows = [[label, s[key]] for key, label, _c in BUCKETS]
+        bucket_rows = [[label, s[key]] for key, label, _low, _high in BUCKETS]
         charts.append(
             Chart(
                 key="claim_to_action_spread",

@@ -62,26 +62,43 @@ def sessions_annotated(account_id: int, days: int):
 
 
 def _counts(account_id: int, days: int) -> dict[str, int]:
+    """Three queries whatever the data size: the plain counts, then how the sessions ended and how
+    their fixes went, grouped by those few flags (at most 5 x 2 x 2 x 2 x 2 rows): each session's
+    subqueries run once, not once per count."""
     St, T = AISession.Status, AISession.Tier
-    resolved = Q(status=St.RESOLVED)
-    aggregates: dict[str, Any] = {
-        "total": Count("pk"),
-        "resolved": Count("pk", filter=resolved & Q(escalated=False)),
-        "resolved_escalated": Count("pk", filter=resolved & Q(escalated=True)),
-        "escalated_open": Count("pk", filter=~resolved & Q(escalated=True)),
-        "abandoned": Count("pk", filter=Q(status=St.ABANDONED, escalated=False)),
-        "open": Count("pk", filter=~Q(status__in=[St.RESOLVED, St.ABANDONED]) & Q(escalated=False)),
-        "first_time": Count("pk", filter=Q(worked=True, worked_after_failure=False)),
-        "after_failure": Count("pk", filter=Q(worked_after_failure=True)),
-        "not_yet": Count("pk", filter=Q(first_failed_at__isnull=False, worked=False)),
-    }
+    plain: dict[str, Any] = {"total": Count("pk")}
     for tier in T.values:
-        aggregates[f"tier_{tier}"] = Count("pk", filter=Q(confidence_tier=tier))
+        plain[f"tier_{tier}"] = Count("pk", filter=Q(confidence_tier=tier))
     for domain in Domain.values:
-        aggregates[f"domain_{domain}"] = Count("pk", filter=Q(problem_domain=domain))
+        plain[f"domain_{domain}"] = Count("pk", filter=Q(problem_domain=domain))
     for rating in range(1, 6):
-        aggregates[f"rating_{rating}"] = Count("pk", filter=Q(rating=rating))
-    return sessions_annotated(account_id, days).aggregate(**aggregates)
+        plain[f"rating_{rating}"] = Count("pk", filter=Q(rating=rating))
+    counts = AISession.objects.filter(account_id=account_id, created_at__gte=since(days)).aggregate(**plain)
+    for key in ("resolved", "resolved_escalated", "escalated_open", "abandoned", "open", "first_time",
+                "after_failure", "not_yet"):  # fmt: skip
+        counts[key] = 0
+    groups = (
+        sessions_annotated(account_id, days)
+        .annotate(failed_once=Exists(SuggestedFix.objects.filter(session=OuterRef("pk"), outcome="applied_failed")))
+        .values("status", "escalated", "worked", "worked_after_failure", "failed_once")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for g in groups:
+        resolved, escalated, n = g["status"] == St.RESOLVED, g["escalated"], g["n"]
+        if resolved:
+            counts["resolved_escalated" if escalated else "resolved"] += n
+        elif escalated:
+            counts["escalated_open"] += n
+        else:
+            counts["abandoned" if g["status"] == St.ABANDONED else "open"] += n
+        if g["worked_after_failure"]:
+            counts["after_failure"] += n
+        elif g["worked"]:
+            counts["first_time"] += n
+        elif g["failed_once"]:
+            counts["not_yet"] += n
+    return counts
 
 
 def _trend(account_id: int, days: int) -> list[list[Any]]:

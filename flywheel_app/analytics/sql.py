@@ -8,6 +8,7 @@ interpolation. Either way a median or a p95 costs one query, whatever the number
 
 import math
 
+from django.db import connections
 from django.db.models import Aggregate, Case, FloatField, Func, Value, When
 from django.db.models.expressions import Expression
 from django.db.models.lookups import LessThan
@@ -63,6 +64,32 @@ def percentile_of(values: list[float], fraction: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
+def _register_sqlite_percentile(connection) -> None:
+    connection.ensure_connection()
+    connection.connection.create_aggregate("rf_percentile_cont", 2, _SqlitePercentile)
+
+
+def percentile_sql(connection, column: str, fraction: float) -> str:
+    """`Percentile` as raw SQL over a named column, for an aggregate over a subquery (`aggregate_over`)."""
+    if connection.vendor == "sqlite":
+        _register_sqlite_percentile(connection)
+        return f"rf_percentile_cont({column}, {float(fraction)})"
+    return f"percentile_cont({float(fraction)}) WITHIN GROUP (ORDER BY {column})"
+
+
+def aggregate_over(queryset, columns: dict[str, str]) -> dict:
+    """One query: `SELECT <sql> AS <name>, ... FROM (<queryset>) rows`. For aggregates over an
+    annotation that is costly to compute (correlated subqueries): Django would repeat the annotation
+    inside every aggregate of `.aggregate()`; here each row computes it once."""
+    inner, params = queryset.query.sql_with_params()
+    names = list(columns)
+    select = ", ".join(columns[name] for name in names)
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(f"SELECT {select} FROM ({inner}) rows", params)  # noqa: S608  (our own SQL)
+        row = cursor.fetchone()
+    return dict(zip(names, row, strict=True))
+
+
 class Percentile(Aggregate):
     """The continuous percentile `fraction` (0.5 = median, 0.95 = p95) of an expression."""
 
@@ -84,8 +111,7 @@ class Percentile(Aggregate):
         )
 
     def as_sqlite(self, compiler, connection, **extra):
-        connection.ensure_connection()
-        connection.connection.create_aggregate("rf_percentile_cont", 2, _SqlitePercentile)
+        _register_sqlite_percentile(connection)
         fraction = float(self.fraction)
         return self.as_sql(compiler, connection, template=f"rf_percentile_cont(%(expressions)s, {fraction})", **extra)
 
