@@ -15,6 +15,7 @@ urlpatterns = [
     path("sessions/", include("facts_app.urls")),
     path("l1/", include("l1_app.urls")),
     path("manage/gaps/", include("flywheel_app.urls_gaps")),
+    path("manage/analytics/", include("flywheel_app.urls")),
     path("", include("resolutionflow.accounts.urls")),
 ]
 

@@ -1,0 +1,168 @@
+"""The AI cost section (SPEC §10): tokens — input, output, cache read, cache write — and dollars for
+the account, per session, per action and per day; the share of input served from the prompt cache;
+the most expensive sessions. Read from `AIUsage` (one row per call the AI door made), in five
+queries: totals, per action, per day, the top sessions, and those sessions' titles."""
+
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce, TruncDate
+
+from flywheel_app.analytics.base import Chart, Section, cached, since
+from resolutionflow.ai.models import AIUsage
+from sessions_app.models import AISession
+
+KEY = "ai_cost"
+TITLE = "AI cost"
+TOP_SESSIONS = 10
+TOKEN_KINDS = [
+    ("input_tokens", "Input"),
+    ("output_tokens", "Output"),
+    ("cache_read_tokens", "Cache read"),
+    ("cache_write_tokens", "Cache write"),
+]
+
+
+def section(*, account_id: int, days: int) -> Section:
+    return cached(account_id=account_id, days=days, name=KEY, compute=lambda: _compute(account_id, days))
+
+
+def _sums() -> dict:
+    sums = {field: Coalesce(Sum(field), 0) for field, _label in TOKEN_KINDS}
+    sums["cost"] = Coalesce(Sum("cost_usd"), Decimal("0"))
+    sums["calls"] = Count("pk")
+    return sums
+
+
+def cache_share(*, input_tokens: int, cache_read_tokens: int, cache_write_tokens: int) -> float | None:
+    """The share of input tokens served from the prompt cache: read / (uncached + read + written)."""
+    whole = input_tokens + cache_read_tokens + cache_write_tokens
+    return cache_read_tokens / whole if whole else None
+
+
+def _dollars(value) -> float:
+    return round(float(value or 0), 4)
+
+
+def _compute(account_id: int, days: int) -> Section:
+    usage = AIUsage.objects.filter(account_id=account_id, created_at__gte=since(days))
+    on_sessions = Q(subject_type="session", subject_id__isnull=False)
+    totals = usage.aggregate(
+        **_sums(),
+        sessions=Count("subject_id", filter=on_sessions, distinct=True),
+        session_cost=Coalesce(Sum("cost_usd", filter=on_sessions), Decimal("0")),
+    )
+    if not totals["calls"]:
+        return Section(key=KEY, title=TITLE, empty="No AI calls in this period.")
+    per_action = list(usage.values("action").annotate(**_sums()).order_by("-cost", "action"))
+    per_day = list(
+        usage.annotate(day=TruncDate("created_at")).values("day").annotate(cost=Sum("cost_usd")).order_by("day")
+    )
+    top = list(
+        usage.filter(on_sessions)
+        .values("subject_id")
+        .annotate(cost=Sum("cost_usd"), tokens=Sum("input_tokens") + Sum("output_tokens")
+                  + Sum("cache_read_tokens") + Sum("cache_write_tokens"), calls=Count("pk"))
+        .order_by("-cost", "subject_id")[:TOP_SESSIONS]
+    )  # fmt: skip
+    titles = dict(
+        AISession.objects.filter(account_id=account_id, pk__in=[t["subject_id"] for t in top]).values_list(
+            "pk", "problem_summary"
+        )
+    )
+    share = cache_share(
+        input_tokens=totals["input_tokens"],
+        cache_read_tokens=totals["cache_read_tokens"],
+        cache_write_tokens=totals["cache_write_tokens"],
+    )
+    per_session = totals["session_cost"] / totals["sessions"] if totals["sessions"] else None
+    expensive = [
+        {
+            "id": t["subject_id"],
+            "title": titles.get(t["subject_id"]) or f"Session {t['subject_id']}",
+            "exists": t["subject_id"] in titles,
+            "cost": _dollars(t["cost"]),
+            "tokens": t["tokens"],
+            "calls": t["calls"],
+        }
+        for t in top
+    ]
+    action_rows = [[a["action"], _dollars(a["cost"]), a["calls"]] for a in per_action]
+    charts = [
+        Chart(
+            key="cost_per_day",
+            title="Dollars per day",
+            kind="line",
+            columns=["Day", "Dollars"],
+            rows=[[d["day"].strftime("%b %d"), _dollars(d["cost"])] for d in per_day],
+            alt=f"${_dollars(totals['cost'])} over {len(per_day)} days with AI calls; the highest day "
+            f"${max(_dollars(d['cost']) for d in per_day)}.",
+            unit="$",
+        ),
+        Chart(
+            key="cost_per_action",
+            title="Dollars per action",
+            kind="hbar",
+            columns=["Action", "Dollars", "Calls"],
+            rows=action_rows,
+            alt="; ".join(f"{a}: ${c} in {n} calls" for a, c, n in action_rows) + ".",
+            unit="$",
+        ),
+        Chart(
+            key="tokens_per_action",
+            title="Tokens per action",
+            kind="stacked",
+            columns=["Action"] + [label for _f, label in TOKEN_KINDS],
+            rows=[[a["action"]] + [a[f] for f, _label in TOKEN_KINDS] for a in per_action],
+            alt="; ".join(
+                f"{a['action']}: " + ", ".join(f"{a[f]} {label.lower()}" for f, label in TOKEN_KINDS)
+                for a in per_action
+            )
+            + " tokens.",
+            unit="tokens",
+        ),
+        Chart(
+            key="prompt_cache",
+            title="Input tokens by where they came from",
+            kind="stacked",
+            columns=["Input", "Read from the prompt cache", "Written to the cache", "Not cached"],
+            rows=[
+                [
+                    "All calls",
+                    totals["cache_read_tokens"],
+                    totals["cache_write_tokens"],
+                    totals["input_tokens"],
+                ]
+            ],
+            alt=f"{round(100 * share) if share is not None else 0}% of input tokens were read from the prompt "
+            f"cache: {totals['cache_read_tokens']} read, {totals['cache_write_tokens']} written, "
+            f"{totals['input_tokens']} not cached.",
+            unit="tokens",
+        ),
+    ]
+    if expensive:
+        charts.append(
+            Chart(
+                key="expensive_sessions",
+                title="The most expensive sessions",
+                kind="hbar",
+                columns=["Session", "Dollars", "Tokens", "Calls", "Session id"],
+                rows=[[e["title"], e["cost"], e["tokens"], e["calls"], e["id"]] for e in expensive],
+                alt="; ".join(f"{e['title']}: ${e['cost']}" for e in expensive) + ".",
+                unit="$",
+            )
+        )
+    return Section(
+        key=KEY,
+        title=TITLE,
+        charts=charts,
+        data={
+            "total_cost": _dollars(totals["cost"]),
+            "calls": totals["calls"],
+            "tokens": {label: totals[f] for f, label in TOKEN_KINDS},
+            "sessions": totals["sessions"],
+            "per_session": _dollars(per_session) if per_session is not None else None,
+            "cache_share": round(100 * share, 1) if share is not None else None,
+            "expensive": expensive,
+        },
+    )

@@ -1,0 +1,129 @@
+"""The coverage section: per domain, how many published flows there are, how many sessions came in,
+how they ended (resolution, escalation and guided rates), how long a resolve took, and how many
+sessions no flow covered (no flow matched). Two queries: sessions grouped by domain, flows by domain."""
+
+from typing import Any
+
+from django.db.models import Avg, Count, Exists, OuterRef, Q
+
+from flywheel_app.analytics.base import Chart, Section, cached, since
+from flywheel_app.analytics.charts import listed
+from flywheel_app.analytics.sql import SecondsBetween
+from flywheel_app.models import Flow
+from resolutionflow.taxonomy import Domain
+from sessions_app.models import AISession, Escalation
+
+KEY = "coverage"
+TITLE = "Coverage"
+
+
+def section(*, account_id: int, days: int) -> Section:
+    return cached(account_id=account_id, days=days, name=KEY, compute=lambda: _compute(account_id, days))
+
+
+def _percent(part: int, whole: int) -> float:
+    return round(100.0 * part / whole, 1) if whole else 0.0
+
+
+def _compute(account_id: int, days: int) -> Section:
+    minutes = SecondsBetween("created_at", "resolved_at") / 60.0
+    resolved = Q(status=AISession.Status.RESOLVED)
+    per_domain = (
+        AISession.objects.filter(account_id=account_id, created_at__gte=since(days))
+        .annotate(escalated=Exists(Escalation.objects.filter(session=OuterRef("pk"))))
+        .values("problem_domain")
+        .annotate(
+            sessions=Count("pk"),
+            resolved=Count("pk", filter=resolved),
+            escalated_n=Count("pk", filter=Q(escalated=True)),
+            guided=Count("pk", filter=Q(confidence_tier=AISession.Tier.GUIDED)),
+            uncovered=Count("pk", filter=Q(matched_flow__isnull=True)),
+            minutes=Avg(minutes, filter=resolved),
+        )
+        .order_by()
+    )
+    sessions = {r["problem_domain"]: r for r in per_domain}
+    flows = dict(
+        Flow.objects.filter(account_id=account_id, published=True)
+        .values("domain")
+        .annotate(n=Count("pk"))
+        .order_by()
+        .values_list("domain", "n")
+    )
+    if not sessions and not flows:
+        return Section(key=KEY, title=TITLE, empty="No sessions or published flows yet.")
+
+    labels = dict(Domain.choices)
+    table: list[list[Any]] = []
+    for domain in sorted(set(sessions) | set(flows), key=lambda d: (-(sessions.get(d) or {}).get("sessions", 0), d)):
+        r = sessions.get(domain) or {"sessions": 0, "resolved": 0, "escalated_n": 0, "guided": 0, "uncovered": 0}
+        n = r["sessions"]
+        table.append(
+            [
+                labels.get(domain, domain),
+                flows.get(domain, 0),
+                n,
+                _percent(r["resolved"], n),
+                _percent(r["escalated_n"], n),
+                _percent(r["guided"], n),
+                round(r["minutes"], 1) if r.get("minutes") is not None else "",
+                r["uncovered"],
+            ]
+        )
+    with_sessions = [row for row in table if row[2]]
+    covered_rows = [[row[0], row[2] - row[7], row[7]] for row in with_sessions]
+    uncovered_total = sum(row[7] for row in table)
+    thin = [row for row in with_sessions if row[7] and not row[1]]
+    charts = [
+        Chart(
+            key="by_domain",
+            title="Coverage by domain",
+            kind="table",
+            columns=[
+                "Domain",
+                "Published flows",
+                "Sessions",
+                "Resolved %",
+                "Escalated %",
+                "Guided %",
+                "Avg minutes to resolve",
+                "No flow covers",
+            ],
+            rows=table,
+            alt="Per domain: published flows, sessions, resolution, escalation and guided rates, average "
+            "minutes to resolve, and sessions no flow covers.",
+        ),
+        Chart(
+            key="flow_coverage",
+            title="Sessions a flow covered, by domain",
+            kind="stacked",
+            columns=["Domain", "A flow matched", "No flow covers"],
+            rows=covered_rows,
+            alt="; ".join(f"{r[0]}: {r[1]} matched a flow, {r[2]} no flow covers" for r in covered_rows) + ".",
+            unit="sessions",
+        ),
+        Chart(
+            key="resolution_rate",
+            title="Resolution rate by domain",
+            kind="hbar",
+            columns=["Domain", "Resolved %"],
+            rows=[[row[0], row[3]] for row in with_sessions],
+            alt=listed([[row[0], row[3]] for row in with_sessions], "% resolved"),
+            unit="%",
+        ),
+        Chart(
+            key="escalation_rate",
+            title="Escalation rate by domain",
+            kind="hbar",
+            columns=["Domain", "Escalated %"],
+            rows=[[row[0], row[4]] for row in with_sessions],
+            alt=listed([[row[0], row[4]] for row in with_sessions], "% escalated"),
+            unit="%",
+        ),
+    ]
+    return Section(
+        key=KEY,
+        title=TITLE,
+        charts=charts,
+        data={"uncovered": uncovered_total, "thin_domains": [row[0] for row in thin]},
+    )
