@@ -119,7 +119,12 @@ class AISession(TenantModel):
 
     class Meta:
         ordering = ["-last_activity_at", "-id"]
-        indexes = [models.Index(fields=["account", "owner", "status"])]
+        indexes = [
+            models.Index(fields=["account", "owner", "status"]),
+            # The analytics page's periods: sessions started, and resolved, since a day of the account.
+            models.Index(fields=["account", "created_at"], name="session_account_created"),
+            models.Index(fields=["account", "resolved_at"], name="session_account_resolved"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(confidence_score__gte=0) & Q(confidence_score__lte=1), name="session_confidence_0_1"
@@ -604,7 +609,10 @@ class Escalation(TenantModel):
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["account", "claimed_at", "created_at"])]
+        indexes = [
+            models.Index(fields=["account", "claimed_at", "created_at"]),
+            models.Index(fields=["account", "created_at"], name="escalation_account_created"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["session"], condition=Q(claimed_at__isnull=True), name="one_open_escalation_per_session"
