@@ -226,6 +226,8 @@ class SessionStep(TenantModel):
 
     class Meta:
         ordering = ["session", "order"]
+        # Analytics (claim to first action): a session's steps answered by one engineer, by time.
+        indexes = [models.Index(fields=["session", "responded_by", "responded_at"], name="step_session_responder")]
         constraints = [
             models.UniqueConstraint(fields=["session", "order"], name="step_order_unique_per_session"),
             models.CheckConstraint(condition=Q(order__gte=1) & Q(order__lte=MAX_STEPS), name="step_order_1_30"),

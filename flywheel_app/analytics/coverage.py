@@ -30,7 +30,7 @@ def _compute(account_id: int, days: int) -> Section:
     resolved = Q(status=AISession.Status.RESOLVED)
     per_domain = (
         AISession.objects.filter(account_id=account_id, created_at__gte=since(days))
-        .annotate(escalated=session_escalated(account_id))
+        .annotate(escalated=session_escalated())
         .values("problem_domain")
         .annotate(
             sessions=Count("pk"),

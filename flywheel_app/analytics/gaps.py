@@ -333,7 +333,7 @@ def _escalated_sessions(account_id: int, window: _Window) -> QuerySet:
     """The account's sessions started in the period that finished: resolved, or escalated (ever)."""
     return (
         AISession.objects.filter(account_id=account_id, created_at__gte=window.start)
-        .annotate(escalated=session_escalated(account_id))
+        .annotate(escalated=session_escalated())
         .filter(Q(status=S.RESOLVED) | Q(escalated=True))
     )
 

@@ -45,7 +45,7 @@ def sessions_with_fix_stamps(account_id: int, days: int):
             first_failed_at=Min("fixes__created_at", filter=Q(fixes__outcome=S.APPLIED_FAILED)),
             last_worked_at=Max("fixes__created_at", filter=Q(fixes__outcome=S.APPLIED_SUCCESS)),
         )
-        .annotate(escalated=session_escalated(account_id))
+        .annotate(escalated=session_escalated())
         .values("status", "confidence_tier", "problem_domain", "rating", "escalated", "first_failed_at",
                 "last_worked_at")
         .order_by()
