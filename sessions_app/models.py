@@ -119,7 +119,12 @@ class AISession(TenantModel):
 
     class Meta:
         ordering = ["-last_activity_at", "-id"]
-        indexes = [models.Index(fields=["account", "owner", "status"])]
+        indexes = [
+            models.Index(fields=["account", "owner", "status"]),
+            # The analytics page's periods: sessions started, and resolved, since a day of the account.
+            models.Index(fields=["account", "created_at"], name="session_account_created"),
+            models.Index(fields=["account", "resolved_at"], name="session_account_resolved"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(confidence_score__gte=0) & Q(confidence_score__lte=1), name="session_confidence_0_1"
@@ -221,6 +226,8 @@ class SessionStep(TenantModel):
 
     class Meta:
         ordering = ["session", "order"]
+        # Analytics (claim to first action): a session's steps answered by one engineer, by time.
+        indexes = [models.Index(fields=["session", "responded_by", "responded_at"], name="step_session_responder")]
         constraints = [
             models.UniqueConstraint(fields=["session", "order"], name="step_order_unique_per_session"),
             models.CheckConstraint(condition=Q(order__gte=1) & Q(order__lte=MAX_STEPS), name="step_order_1_30"),
@@ -604,7 +611,10 @@ class Escalation(TenantModel):
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["account", "claimed_at", "created_at"])]
+        indexes = [
+            models.Index(fields=["account", "claimed_at", "created_at"]),
+            models.Index(fields=["account", "created_at"], name="escalation_account_created"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["session"], condition=Q(claimed_at__isnull=True), name="one_open_escalation_per_session"

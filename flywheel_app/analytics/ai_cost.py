@@ -1,11 +1,12 @@
 """The AI cost section (SPEC §10): tokens — input, output, cache read, cache write — and dollars for
 the account, per session, per action and per day; the share of input served from the prompt cache;
-the most expensive sessions. Read from `AIUsage` (one row per call the AI door made), in five
-queries: totals, per action, per day, the top sessions, and those sessions' titles."""
+the most expensive sessions. Read from `AIUsage` (one row per call the AI door made), in three
+queries: sums per action and day (the totals, the actions and the days added up from them), the top
+sessions (with how many sessions there were), and those sessions' titles."""
 
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, Sum, Window
 from django.db.models.functions import Coalesce, TruncDate
 
 from flywheel_app.analytics.base import Chart, Section, cached, since
@@ -44,27 +45,43 @@ def _dollars(value) -> float:
     return round(float(value or 0), 4)
 
 
+def _add(into: dict, row: dict) -> None:
+    for key in (*(f for f, _label in TOKEN_KINDS), "cost", "calls", "session_cost"):
+        into[key] = into.get(key, 0) + row[key]
+
+
 def _compute(account_id: int, days: int) -> Section:
     usage = AIUsage.objects.filter(account_id=account_id, created_at__gte=since(days))
     on_sessions = Q(subject_type="session", subject_id__isnull=False)
-    totals = usage.aggregate(
-        **_sums(),
-        sessions=Count("subject_id", filter=on_sessions, distinct=True),
-        session_cost=Coalesce(Sum("cost_usd", filter=on_sessions), Decimal("0")),
+    # One scan for the totals, the actions and the days: sums per (action, day), added up here — at
+    # most (actions x days) rows, whatever the number of calls.
+    cells = (
+        usage.annotate(day=TruncDate("created_at"))
+        .values("action", "day")
+        .annotate(**_sums(), session_cost=Coalesce(Sum("cost_usd", filter=on_sessions), Decimal("0")))
+        .order_by()
     )
-    if not totals["calls"]:
+    totals: dict = {}
+    actions: dict[str, dict] = {}
+    day_costs: dict = {}
+    for cell in cells:
+        _add(totals, cell)
+        _add(actions.setdefault(cell["action"], {"action": cell["action"]}), cell)
+        day_costs[cell["day"]] = day_costs.get(cell["day"], 0) + cell["cost"]
+    if not totals:
         return Section(key=KEY, title=TITLE, empty="No AI calls in this period.")
-    per_action = list(usage.values("action").annotate(**_sums()).order_by("-cost", "action"))
-    per_day = list(
-        usage.annotate(day=TruncDate("created_at")).values("day").annotate(cost=Sum("cost_usd")).order_by("day")
-    )
+    per_action = sorted(actions.values(), key=lambda a: (-a["cost"], a["action"]))
+    per_day = [{"day": day, "cost": cost} for day, cost in sorted(day_costs.items())]
+    # The sessions counted are the groups of the same query (a window over them), not another scan.
     top = list(
         usage.filter(on_sessions)
         .values("subject_id")
         .annotate(cost=Sum("cost_usd"), tokens=Sum("input_tokens") + Sum("output_tokens")
-                  + Sum("cache_read_tokens") + Sum("cache_write_tokens"), calls=Count("pk"))
+                  + Sum("cache_read_tokens") + Sum("cache_write_tokens"), calls=Count("pk"),
+                  sessions=Window(Count("subject_id")))
         .order_by("-cost", "subject_id")[:TOP_SESSIONS]
     )  # fmt: skip
+    totals["sessions"] = top[0]["sessions"] if top else 0
     titles = dict(
         AISession.objects.filter(account_id=account_id, pk__in=[t["subject_id"] for t in top]).values_list(
             "pk", "problem_summary"

@@ -4,14 +4,14 @@ sessions no flow covered (no flow matched). Two queries: sessions grouped by dom
 
 from typing import Any
 
-from django.db.models import Avg, Count, Exists, OuterRef, Q
+from django.db.models import Avg, Count, Q
 
 from flywheel_app.analytics.base import Chart, Section, cached, since
 from flywheel_app.analytics.charts import listed
-from flywheel_app.analytics.sql import SecondsBetween
+from flywheel_app.analytics.sql import SecondsBetween, session_escalated
 from flywheel_app.models import Flow
 from resolutionflow.taxonomy import Domain
-from sessions_app.models import AISession, Escalation
+from sessions_app.models import AISession
 
 KEY = "coverage"
 TITLE = "Coverage"
@@ -30,7 +30,7 @@ def _compute(account_id: int, days: int) -> Section:
     resolved = Q(status=AISession.Status.RESOLVED)
     per_domain = (
         AISession.objects.filter(account_id=account_id, created_at__gte=since(days))
-        .annotate(escalated=Exists(Escalation.objects.filter(session=OuterRef("pk"))))
+        .annotate(escalated=session_escalated())
         .values("problem_domain")
         .annotate(
             sessions=Count("pk"),

@@ -13,15 +13,11 @@ are claimed ones with no action yet. Average, median and p95 are computed by the
 `percentile_cont` on PostgreSQL; the same interpolation on SQLite).
 """
 
-from datetime import UTC, datetime
-
 from django.db import connections
-from django.db.models import Case, DateTimeField, F, OuterRef, Subquery, Value, When
-from django.db.models.functions import Coalesce, Least, NullIf
 
 from facts_app.models import Fact
 from flywheel_app.analytics.base import Chart, Section, cached, since
-from flywheel_app.analytics.sql import SecondsBetween, aggregate_over, floored_at_zero, percentile_sql
+from flywheel_app.analytics.sql import aggregate_sql, percentile_sql, seconds_between_sql
 from sessions_app.models import Escalation, LaneItem, SessionStep, SuggestedFix
 
 KEY = "escalations"
@@ -49,46 +45,66 @@ def section(*, account_id: int, days: int) -> Section:
     return cached(account_id=account_id, days=days, name=KEY, compute=lambda: _compute(account_id, days))
 
 
-def _earliest(queryset, field: str) -> Subquery:
-    return Subquery(queryset.order_by(field).values(field)[:1], output_field=DateTimeField())
+# Where a first action can come from: the model, its column naming who acted (None: a fix's stamps,
+# by whoever owns the session — the claimer from the pickup on) and its timestamp column.
+ACTION_SOURCES = [
+    (SessionStep, "responded_by", "responded_at"),
+    (LaneItem, "answered_by", "answered_at"),
+    (Fact, "author", "created_at"),
+    (SuggestedFix, None, "decided_at"),
+    (SuggestedFix, None, "applied_at"),
+    (SuggestedFix, None, "verified_at"),
+]
 
 
-def escalations_timed(account_id: int, days: int):
-    """The account's escalations raised in the period, each with `first_action_at` (None when none)
-    and `wait`: seconds from the claim to it, floored at 0 (None when unclaimed or no action)."""
-    # Where a kind of action is missing, the far future stands in, so LEAST picks the real ones on
-    # every database (SQLite's MIN(a, b) is NULL when one argument is).
-    never = Value(datetime(9999, 1, 1, tzinfo=UTC), output_field=DateTimeField())
-    session, claimer, raised = OuterRef("session_id"), OuterRef("claimed_by_id"), OuterRef("created_at")
-    candidates = [
-        _earliest(
-            SessionStep.objects.filter(session_id=session, responded_by_id=claimer, responded_at__gte=raised),
-            "responded_at",
-        ),
-        _earliest(
-            LaneItem.objects.filter(session_id=session, answered_by_id=claimer, answered_at__gte=raised),
-            "answered_at",
-        ),
-        _earliest(Fact.objects.filter(session_id=session, author_id=claimer, created_at__gte=raised), "created_at"),
-    ]
+def _column(model, name: str) -> str:
+    return f"a.{model._meta.get_field(name).column}"
 
-    # A fix's decision, application and verification: one subquery, the earliest stamp after the raise.
-    def after_raise(stamp: str) -> Case:
-        return Case(When(**{f"{stamp}__gte": raised}, then=F(stamp)), default=never, output_field=DateTimeField())
 
-    fix_stamp = Least(after_raise("decided_at"), after_raise("applied_at"), after_raise("verified_at"))
-    candidates.append(_earliest(SuggestedFix.objects.filter(session_id=session).annotate(first=fix_stamp), "first"))
-    first_action = NullIf(Least(*(Coalesce(c, never) for c in candidates)), never)
-    return (
-        Escalation.objects.filter(account_id=account_id, created_at__gte=since(days))
-        .annotate(first_action_at=first_action)
-        .annotate(wait=floored_at_zero(SecondsBetween("claimed_at", "first_action_at")))
-    )
+def escalations_timed_sql(account_id: int, days: int, connection) -> tuple[str, list]:
+    """SQL of the account's escalations raised in the period, one row each: `claimed_at`,
+    `first_action_at` (NULL when unclaimed or nothing done yet) and `wait`, the seconds from the
+    claim to it floored at 0.
+
+    Set-based and plan-proof: one UNION ALL of (escalation, its claim, a candidate action) — each
+    branch a join of the escalations to one kind of action on the session (an index lookup at
+    worst), plus every escalation once with no action — reduced with MIN per escalation. No
+    subquery per escalation, and no join against the union that a planner short of statistics
+    could turn into a rescan of it per escalation."""
+    e = Escalation._meta.db_table
+    raised = f"{e}.account_id = %s AND {e}.created_at >= %s"
+    start = connection.ops.adapt_datetimefield_value(since(days))
+    branches, params = [], []
+    for model, actor, stamp in ACTION_SOURCES:
+        by = f" AND {_column(model, actor)} = {e}.claimed_by_id" if actor else ""
+        # The session alone joins (it is the account's): with its index, the only one the join can
+        # use, a planner short of statistics still looks each escalation's actions up, never scans.
+        table, session = model._meta.db_table, _column(model, "session")
+        on = f"{session} = {e}.session_id AND {_column(model, stamp)} >= {e}.created_at"
+        select = f"SELECT {e}.id AS escalation_id, {e}.claimed_at AS claimed_at, {_column(model, stamp)} AS action_at"
+        where = f"{raised} AND {e}.claimed_by_id IS NOT NULL"
+        branches.append(f"{select} FROM {e} JOIN {table} a ON {on}{by} WHERE {where}")  # noqa: S608  (model names)
+        params += [account_id, start]
+    branches.append(f"SELECT {e}.id, {e}.claimed_at, NULL FROM {e} WHERE {raised}")  # noqa: S608
+    params += [account_id, start]
+    seconds = seconds_between_sql(connection, "claimed_at", "first_action_at")
+    sql = f"""
+        SELECT claimed_at, first_action_at, CASE WHEN seconds < 0 THEN 0.0 ELSE seconds END AS wait
+        FROM (
+            SELECT claimed_at, first_action_at, {seconds} AS seconds
+            FROM (
+                SELECT escalation_id, MIN(claimed_at) AS claimed_at, MIN(action_at) AS first_action_at
+                FROM ({" UNION ALL ".join(branches)}) actions
+                GROUP BY escalation_id
+            ) firsts
+        ) timed
+    """  # noqa: S608  (our own SQL; the values are parameters)
+    return sql, params
 
 
 def _compute(account_id: int, days: int) -> Section:
-    timed = escalations_timed(account_id, days).values("pk", "claimed_at", "first_action_at", "wait")
-    connection = connections[timed.db]
+    connection = connections[Escalation.objects.db]
+    timed_sql, params = escalations_timed_sql(account_id, days, connection)
     columns = {
         "raised": "COUNT(*)",
         "unclaimed": "COUNT(*) - COUNT(claimed_at)",
@@ -102,7 +118,7 @@ def _compute(account_id: int, days: int) -> Section:
     for key, _label, low, high in BUCKETS:
         within = f"wait >= {low}" + (f" AND wait < {high}" if high else "")
         columns[key] = f"COUNT(CASE WHEN {within} THEN 1 END)"
-    s = aggregate_over(timed, columns)
+    s = aggregate_sql(connection, timed_sql, params, columns)
     if not s["raised"]:
         return Section(key=KEY, title=TITLE, data={"definition": DEFINITION}, empty="No escalations in this period.")
     stats = {k: round(s[k]) if s[k] is not None else None for k in ("average", "median", "p95")}

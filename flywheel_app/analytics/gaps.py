@@ -34,18 +34,19 @@ from datetime import datetime, timedelta
 from itertools import combinations
 
 from django.conf import settings
-from django.db.models import Case, Count, Exists, F, Max, OuterRef, Q, QuerySet, Value, When, Window
+from django.db.models import Case, Count, F, Max, Q, QuerySet, Value, When, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.urls import reverse
 from django.utils import timezone
 
 from flywheel_app.analytics.base import Chart, Section, cached, since
+from flywheel_app.analytics.sql import session_escalated
 from flywheel_app.models import Flow
 from l1_app.categories import CATEGORY_DOMAINS
 from l1_app.models import Walk, WalkStep
 from resolutionflow.errors import NotFound
 from resolutionflow.taxonomy import Domain
-from sessions_app.models import AISession, Escalation, SessionStep
+from sessions_app.models import AISession, SessionStep
 
 WEAK_OPTIONS = "weak_options"
 HIGH_ESCALATION = "high_escalation"
@@ -332,7 +333,7 @@ def _escalated_sessions(account_id: int, window: _Window) -> QuerySet:
     """The account's sessions started in the period that finished: resolved, or escalated (ever)."""
     return (
         AISession.objects.filter(account_id=account_id, created_at__gte=window.start)
-        .annotate(escalated=Exists(Escalation.objects.filter(session=OuterRef("pk"))))
+        .annotate(escalated=session_escalated())
         .filter(Q(status=S.RESOLVED) | Q(escalated=True))
     )
 

@@ -1,17 +1,18 @@
 """The overview section: how fast the desk resolves, how it is rated, what it works on, how sessions
 end, and whether fixes work in the end. Two queries whatever the data size: one aggregate row for
-the counts, one grouped by day (week, for 90 days) for the time-to-resolution trend."""
+the counts (each session once, its fixes and escalations joined to it), one grouped by day (week,
+for 90 days) for the time-to-resolution trend."""
 
 from typing import Any
 
-from django.db.models import Avg, Count, Exists, OuterRef, Q, Subquery
+from django.db.models import Avg, Count, Max, Min, Q
 from django.db.models.functions import TruncDate, TruncWeek
 
 from flywheel_app.analytics.base import Chart, Section, cached, since
 from flywheel_app.analytics.charts import listed
-from flywheel_app.analytics.sql import Percentile, SecondsBetween
+from flywheel_app.analytics.sql import Percentile, SecondsBetween, aggregate_over, session_escalated
 from resolutionflow.taxonomy import Domain
-from sessions_app.models import AISession, Escalation, SuggestedFix
+from sessions_app.models import AISession, SuggestedFix
 
 KEY = "overview"
 TITLE = "Overview"
@@ -34,71 +35,55 @@ def section(*, account_id: int, days: int) -> Section:
     return cached(account_id=account_id, days=days, name=KEY, compute=lambda: _compute(account_id, days))
 
 
-def sessions_annotated(account_id: int, days: int):
-    """The account's sessions started in the period, with whether they were escalated and how their
-    fixes went. A session that failed a fix and later succeeded is one session: it counts once."""
+def sessions_with_fix_stamps(account_id: int, days: int):
+    """The account's sessions started in the period, one row each (grouped by session, its fixes
+    joined once): whether it was escalated, when a fix first failed and when one last worked."""
     S = SuggestedFix.Outcome
-    fixes = SuggestedFix.objects.filter(session=OuterRef("pk"))
-    first_failed = (
-        SuggestedFix.objects.filter(session=OuterRef("pk"), outcome=S.APPLIED_FAILED)
-        .order_by("created_at")
-        .values("created_at")[:1]
-    )
     return (
         AISession.objects.filter(account_id=account_id, created_at__gte=since(days))
         .annotate(
-            escalated=Exists(Escalation.objects.filter(session=OuterRef("pk"))),
-            first_failed_at=Subquery(first_failed),
-            worked=Exists(fixes.filter(outcome=S.APPLIED_SUCCESS)),
+            first_failed_at=Min("fixes__created_at", filter=Q(fixes__outcome=S.APPLIED_FAILED)),
+            last_worked_at=Max("fixes__created_at", filter=Q(fixes__outcome=S.APPLIED_SUCCESS)),
         )
-        .annotate(
-            worked_after_failure=Exists(
-                SuggestedFix.objects.filter(
-                    session=OuterRef("pk"), outcome=S.APPLIED_SUCCESS, created_at__gt=OuterRef("first_failed_at")
-                )
-            )
-        )
-    )
+        .annotate(escalated=session_escalated())
+        .values("status", "confidence_tier", "problem_domain", "rating", "escalated", "first_failed_at",
+                "last_worked_at")
+        .order_by()
+    )  # fmt: skip
+
+
+def _count_where(condition: str, params: list | None = None) -> tuple[str, list]:
+    return f"COUNT(CASE WHEN {condition} THEN 1 END)", params or []
 
 
 def _counts(account_id: int, days: int) -> dict[str, int]:
-    """Three queries whatever the data size: the plain counts, then how the sessions ended and how
-    their fixes went, grouped by those few flags (at most 5 x 2 x 2 x 2 x 2 rows): each session's
-    subqueries run once, not once per count."""
-    St, T = AISession.Status, AISession.Tier
-    plain: dict[str, Any] = {"total": Count("pk")}
-    for tier in T.values:
-        plain[f"tier_{tier}"] = Count("pk", filter=Q(confidence_tier=tier))
+    """One query whatever the data size: each session once (its fixes grouped with it), counted by
+    tier, domain, rating, how it ended and how its fixes went. A session that failed a fix and later
+    succeeded (a fix that worked made after the first that failed) is one session: it counts once."""
+    St = AISession.Status
+    resolved, abandoned = f"status = '{St.RESOLVED}'", f"status = '{St.ABANDONED}'"
+    escalated = "escalated"
+    after_failure = "last_worked_at > first_failed_at"
+    columns: dict[str, str | tuple[str, list]] = {"total": "COUNT(*)"}
+    for tier in AISession.Tier.values:
+        columns[f"tier_{tier}"] = _count_where("confidence_tier = %s", [tier])
     for domain in Domain.values:
-        plain[f"domain_{domain}"] = Count("pk", filter=Q(problem_domain=domain))
+        columns[f"domain_{domain}"] = _count_where("problem_domain = %s", [domain])
     for rating in range(1, 6):
-        plain[f"rating_{rating}"] = Count("pk", filter=Q(rating=rating))
-    counts = AISession.objects.filter(account_id=account_id, created_at__gte=since(days)).aggregate(**plain)
-    for key in ("resolved", "resolved_escalated", "escalated_open", "abandoned", "open", "first_time",
-                "after_failure", "not_yet"):  # fmt: skip
-        counts[key] = 0
-    groups = (
-        sessions_annotated(account_id, days)
-        .annotate(failed_once=Exists(SuggestedFix.objects.filter(session=OuterRef("pk"), outcome="applied_failed")))
-        .values("status", "escalated", "worked", "worked_after_failure", "failed_once")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    for g in groups:
-        resolved, escalated, n = g["status"] == St.RESOLVED, g["escalated"], g["n"]
-        if resolved:
-            counts["resolved_escalated" if escalated else "resolved"] += n
-        elif escalated:
-            counts["escalated_open"] += n
-        else:
-            counts["abandoned" if g["status"] == St.ABANDONED else "open"] += n
-        if g["worked_after_failure"]:
-            counts["after_failure"] += n
-        elif g["worked"]:
-            counts["first_time"] += n
-        elif g["failed_once"]:
-            counts["not_yet"] += n
-    return counts
+        columns[f"rating_{rating}"] = _count_where(f"rating = {rating}")
+    columns |= {
+        "resolved": _count_where(f"{resolved} AND NOT {escalated}"),
+        "resolved_escalated": _count_where(f"{resolved} AND {escalated}"),
+        "escalated_open": _count_where(f"NOT {resolved} AND {escalated}"),
+        "abandoned": _count_where(f"{abandoned} AND NOT {escalated}"),
+        "open": _count_where(f"NOT {resolved} AND NOT {abandoned} AND NOT {escalated}"),
+        "after_failure": _count_where(after_failure),
+        "first_time": _count_where(
+            "last_worked_at IS NOT NULL AND (first_failed_at IS NULL OR last_worked_at <= first_failed_at)"
+        ),
+        "not_yet": _count_where("first_failed_at IS NOT NULL AND last_worked_at IS NULL"),
+    }
+    return aggregate_over(sessions_with_fix_stamps(account_id, days), columns)
 
 
 def _trend(account_id: int, days: int) -> list[list[Any]]:

@@ -9,9 +9,11 @@ interpolation. Either way a median or a p95 costs one query, whatever the number
 import math
 
 from django.db import connections
-from django.db.models import Aggregate, Case, FloatField, Func, Value, When
+from django.db.models import Aggregate, Case, Exists, FloatField, Func, OuterRef, Value, When
 from django.db.models.expressions import Expression
 from django.db.models.lookups import LessThan
+
+from sessions_app.models import Escalation
 
 
 class SecondsBetween(Func):
@@ -77,17 +79,32 @@ def percentile_sql(connection, column: str, fraction: float) -> str:
     return f"percentile_cont({float(fraction)}) WITHIN GROUP (ORDER BY {column})"
 
 
-def aggregate_over(queryset, columns: dict[str, str]) -> dict:
-    """One query: `SELECT <sql> AS <name>, ... FROM (<queryset>) rows`. For aggregates over an
-    annotation that is costly to compute (correlated subqueries): Django would repeat the annotation
-    inside every aggregate of `.aggregate()`; here each row computes it once."""
-    inner, params = queryset.query.sql_with_params()
+def seconds_between_sql(connection, start: str, end: str) -> str:
+    """`SecondsBetween` as raw SQL over two named columns, for SQL written by hand (a UNION)."""
+    if connection.vendor == "sqlite":
+        return f"((julianday({end}) - julianday({start})) * 86400.0)"
+    return f"EXTRACT(EPOCH FROM ({end} - {start}))::float"
+
+
+def aggregate_sql(connection, inner: str, params, columns: dict[str, str | tuple[str, list]]) -> dict:
+    """One query: `SELECT <sql> AS <name>, ... FROM (<inner>) rows`, as a dict by name. A column is
+    its SQL, or (SQL, its parameters) when it compares with values."""
     names = list(columns)
-    select = ", ".join(columns[name] for name in names)
-    with connections[queryset.db].cursor() as cursor:
-        cursor.execute(f"SELECT {select} FROM ({inner}) rows", params)  # noqa: S608  (our own SQL)
+    parts = [columns[name] if isinstance(columns[name], tuple) else (columns[name], []) for name in names]
+    select = ", ".join(sql for sql, _ in parts)
+    select_params = [p for _, column_params in parts for p in column_params]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {select} FROM ({inner}) rows", [*select_params, *params])  # noqa: S608  (our own SQL)
         row = cursor.fetchone()
     return dict(zip(names, row, strict=True))
+
+
+def aggregate_over(queryset, columns: dict[str, str | tuple[str, list]]) -> dict:
+    """One query: `SELECT <sql> AS <name>, ... FROM (<queryset>) rows`. For aggregates over an
+    annotation that is costly to compute: Django would repeat the annotation inside every aggregate
+    of `.aggregate()`; here each row computes it once."""
+    inner, params = queryset.query.sql_with_params()
+    return aggregate_sql(connections[queryset.db], inner, params, columns)
 
 
 class Percentile(Aggregate):
@@ -120,3 +137,11 @@ def floored_at_zero(expression: Expression) -> Case:
     """Negative values count as 0 (a timestamp written a moment before the one it is compared with);
     NULL stays NULL (GREATEST would turn it into 0 on PostgreSQL)."""
     return Case(When(LessThan(expression, 0), then=Value(0.0)), default=expression, output_field=FloatField())
+
+
+def session_escalated() -> Exists:
+    """Whether a session (the row's pk) was ever escalated. EXISTS on the escalation's session
+    index: PostgreSQL hashes it when that is cheaper, and otherwise looks each session up — never
+    a scan per session, whatever its statistics say (an `IN` of the account's escalations became a
+    nested loop over them, 10 million rows, on tables not analysed since they were seeded)."""
+    return Exists(Escalation.objects.filter(session=OuterRef("pk")))

@@ -46,7 +46,10 @@ class AIUsage(TenantModel):
         verbose_name = "AI usage"
         verbose_name_plural = "AI usage"
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["account", "subject_type", "subject_id"])]
+        indexes = [
+            models.Index(fields=["account", "subject_type", "subject_id"]),
+            models.Index(fields=["account", "created_at"], name="aiusage_account_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.model} {self.outcome}"
