@@ -221,14 +221,22 @@ class Command(BaseCommand):
         queue_large, _ = _timed(lambda: queue.get("/sessions/escalations/", headers={"HX-Request": "true"}), repeat)
         rows.append((f"escalation queue, 50 waiting vs 5 ({q_queue} queries)", queue_large, queue_small))
 
-        # 7. The analytics page computed afresh (cache invalidated) with 10,000 sessions vs 100 (target <= x3).
-        rows.append(self._analytics(tag))
-
         self.stdout.write(f"{'measurement':<66} {'median ms':>10} {'baseline ms':>12} {'ratio':>7}")
         for name, value, baseline in rows:
             self.stdout.write(f"{name:<66} {value:>10.2f} {baseline:>12.2f} {value / baseline:>7.2f}")
         cache.report(self.stdout, user=user)
         self._served(tag)
+
+        # 7. Last: the analytics page computed afresh (cache invalidated) with 10,000 sessions vs 100
+        # (target <= x3). Its bulk inserts wake PostgreSQL's autovacuum, which would otherwise run
+        # beside the served measurements on a 2-core machine and slow them (seen: a turn 18 -> 53 ms).
+        name, large_ms, small_ms = self._analytics(tag)
+        self.stdout.write("")
+        self.stdout.write(f"{'measurement':<66} {'median ms':>10} {'baseline ms':>12} {'ratio':>7}  target")
+        ratio = large_ms / small_ms
+        self.stdout.write(
+            f"{name:<66} {large_ms:>10.2f} {small_ms:>12.2f} {ratio:>7.2f}  {'met' if ratio <= 3 else 'MISSED'}"
+        )
         # The bench account is left in place: it runs on a throwaway database under `make bench`.
 
     # --- served by gunicorn ---------------------------------------------------------------------
