@@ -411,3 +411,15 @@ def test_the_cost_is_fixed_whatever_the_data_size(tenant_a, tenant_b, django_ass
         found = G.section(account_id=tenant_a.account.pk, days=30).data["gaps"]
     assert {g.type for g in found} == set(G.TYPES)
     assert len(queries) == QUERIES
+
+
+def test_a_long_list_of_gaps_shows_the_five_most_severe_and_folds_the_rest(tenant_a, tenant_b):
+    uncharted(tenant_a, 3)
+    uncharted(tenant_b, 3)
+    one = G.knowledge_gaps(account_id=tenant_a.account.pk, days=30)[0]
+    gaps = [replace(one, key=f"{one.key}-{n}", title=f"Gap number {n}") for n in range(1, 8)]
+    section = G.Section(key="gaps", title="Knowledge gaps", data={"gaps": gaps, "days": 30})
+    html = render_to_string("flywheel_app/partials/_analytics_gaps.html", {"section": section})
+    first, _, rest = html.partition('<details class="gap-more">')
+    assert [f"Gap number {n}<" in first for n in range(1, 8)] == [True] * 5 + [False] * 2
+    assert "2 more gaps" in rest and "Gap number 6<" in rest and 'start="6"' in rest and 'id="gap-7"' in rest
