@@ -130,3 +130,21 @@ def test_what_the_tech_types_in_escalate_survives_the_next_step(page, live_serve
     expect(page.get_by_label("What should the engineer know?")).to_have_value(
         "Customer says it started after the move."
     )
+
+
+def test_a_bell_poll_beside_the_techs_tap_does_not_take_its_focus_move(
+    page, live_server, tenant_a, password, fake_anthropic, settings
+):
+    """The bell polls every second and each swap settles a second later: a poll always starts while
+    the tech's own tap is in flight. Focus still follows the tap to the next step."""
+    settings.NOTIFICATION_POLL_SECONDS = 1
+    _walk_to_first_question(page, live_server, tenant_a, password, fake_anthropic)
+    page.evaluate("htmx.config.defaultSettleDelay = 1000")
+    with page.expect_response(lambda r: "/notifications/bell/" in r.url):
+        pass  # the bell is polling
+    page.get_by_role("button", name="It shows an error").click()
+    heading = page.locator("#walk-step-heading")
+    expect(heading).to_have_text(SECOND["text"])
+    expect(heading).to_be_focused()
+    page.wait_for_timeout(1500)  # the polls that settle after it take nothing
+    expect(heading).to_be_focused()

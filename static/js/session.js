@@ -142,6 +142,12 @@
     region.textContent = "";
     setTimeout(function () { region.textContent = text; }, 50); // a change, even if the text repeats
   }
+  // What the page showed just before a response's swap, kept on its request: a background poll
+  // settling in between must not make this response's changes look old.
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail && event.detail.xhr;
+    if (xhr && !xhr.rfFactsBefore) xhr.rfFactsBefore = textOf("#lane-drawer [data-testid=fact-count]");
+  });
   document.body.addEventListener("htmx:afterSettle", function (event) {
     var now = textOf("#lane-count");
     if (lastCount !== null && now !== lastCount) {
@@ -159,16 +165,24 @@
     var focusLost = !document.activeElement || document.activeElement === document.body;
     var step = document.querySelector("[data-testid=current-step]");
     var heading = step && step.querySelector(".turn-title");
-    if (fromAnswer && heading && step.id !== lastStep) {
+    // The step answered is the one the form was in (still its ancestor once swapped out), not the
+    // last one seen: a background poll (the bell) that settles between this answer's swap and its
+    // settle has already seen the new step.
+    var answered = fromAnswer && elt.closest("[data-testid=current-step]");
+    var before = answered ? answered.id : lastStep;
+    var xhr = event.detail && event.detail.xhr;
+    if (fromAnswer && heading && step.id !== before && !(xhr && xhr.rfStepShown)) {
+      if (xhr) xhr.rfStepShown = true; // once per answer, however many regions it settled
       announce(step.querySelector(".turn-label").textContent.trim() + ": " + heading.textContent.trim());
       if (focusLost) heading.focus({ preventScroll: false });
     }
     lastStep = step ? step.id : null;
     var facts = textOf("#lane-drawer [data-testid=fact-count]");
     var drawer = document.getElementById("lane-drawer");
-    if (drawer && lastFacts === "0" && parseInt(facts, 10) > 0 && drawer.dataset.autoOpened !== "true") {
+    var factsBefore = (xhr && xhr.rfFactsBefore) || lastFacts;
+    if (fromAnswer && drawer && factsBefore === "0" && parseInt(facts, 10) > 0 && drawer.dataset.autoOpened !== "true") {
       drawer.dataset.autoOpened = "true";
-      if (fromAnswer && window.matchMedia(DRAWER_MEDIA).matches) {
+      if (window.matchMedia(DRAWER_MEDIA).matches) {
         setDrawer(true, { returnTo: heading || document.activeElement });
         drawer.scrollTop = 0;
       }

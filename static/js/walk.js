@@ -16,7 +16,6 @@
   var retryTimer = null;
   var retryDelay = 5000;
   var sending = false;
-  var userAsked = false;
 
   function region() { return document.getElementById("l1_app-walk"); }
   function walkId() { var r = region(); return r ? r.getAttribute("data-walk") : null; }
@@ -83,7 +82,7 @@
         document.querySelectorAll("[data-answer-form] button").forEach(function (b) { b.disabled = false; });
         return;
       }
-      userAsked = false;  // a replay is not the tech's tap: focus stays where it is
+      // A replay is not the tech's tap (no request of theirs): focus stays where it is.
       htmx.swap(region(), answer.html, { swapStyle: "outerHTML" });
       announce("Back online: your answer “" + p.label + "” was sent.");
     }).catch(function () {
@@ -141,7 +140,6 @@
     if (!elt || !elt.closest) { return; }
     if (elt.closest("[data-answer-form]") && lastSubmit) {
       event.stopPropagation();  // the page says it here, not in a generic toast
-      userAsked = false;
       store(PENDING, lastSubmit);
       showPending();
       scheduleRetry();
@@ -180,17 +178,23 @@
 
   document.addEventListener("htmx:beforeRequest", function (event) {
     var elt = event.detail.elt;
-    userAsked = !!(elt && elt.tagName === "FORM" && elt.closest("#l1_app-walk") && !elt.closest("[data-notes-form]"));
+    // Kept on the request itself: a background request (the bell's poll) that starts before this
+    // one settles must not make the tech's own tap look like a background swap.
+    var asked = !!(elt && elt.tagName === "FORM" && elt.closest("#l1_app-walk") && !elt.closest("[data-notes-form]"));
+    if (asked && event.detail.xhr) { event.detail.xhr.rfUserAsked = true; }
     if (elt && elt.closest && elt.closest(".walk-finish")) { typing = {}; }  // its own answer redraws it
   });
   document.addEventListener("htmx:afterSettle", function (event) {
     var r = region();
     if (!r || (!r.contains(event.detail.elt) && event.detail.elt !== r)) { return; }
     restoreTyping();
-    if (userAsked) {
-      userAsked = false;
-      var heading = document.getElementById("walk-step-heading") || document.getElementById("walk-done-heading");
-      if (heading && !r.querySelector(".alert-error")) { heading.focus(); }
+    var xhr = event.detail.xhr;
+    if (xhr && xhr.rfUserAsked) {
+      if (!xhr.rfFocused) {
+        xhr.rfFocused = true;  // once per tap
+        var heading = document.getElementById("walk-step-heading") || document.getElementById("walk-done-heading");
+        if (heading && !r.querySelector(".alert-error")) { heading.focus(); }
+      }
     } else {
       var next = document.getElementById("walk-step-heading");
       if (next) { announce("Next step: " + next.textContent.trim()); }
