@@ -28,6 +28,15 @@ def pytest_report_header(config):
     ]
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database is built from the models (--no-migrations), so the PostgreSQL extensions
+    the migrations enable are enabled here too: pg_trgm (trigram similarity, "Solved before")."""
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with an empty cache (Redis in CI): nothing cached by one test (a page body,

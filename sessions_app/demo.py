@@ -588,6 +588,12 @@ def demo_turn(request) -> dict:
         {"text": f"{answer.strip().rstrip('.')}.", "summary": f"answers {ref}", "source_ref": ref}
         for ref, _question, answer in history.lane_answers
     ] or None
+    hint = _similar_hint(request.messages) if not history.given else ""
+    if hint:
+        # A session solved before is named as a hint only: nothing in this session confirms it yet.
+        turn["reasoning"] = (
+            f"{turn['reasoning']} Hint, not established here: a similar session was resolved before (“{hint}”)."
+        )
     last = history.given[-1] if history.given else None
     if last and last[1] is not None and last[1].kind == "free_text":
         # Outcome read from the engineer's words while a fix is being verified: for one click.
@@ -596,6 +602,16 @@ def demo_turn(request) -> dict:
         elif _FAILED.search(last[1].text):
             turn["proposed_outcome"] = {"status": "applied_failed", "note": "You wrote that it did not work."}
     return turn
+
+
+def _similar_hint(messages: list[dict]) -> str:
+    """The summary of the first "Solved before" hint the session's first message carries, if any."""
+    found = _fenced(_message_text(messages[0]), "similar_sessions") if messages else []
+    try:
+        hints = json.loads(found[0]) if found else []
+    except ValueError:
+        return ""
+    return str(hints[0].get("summary") or "") if hints and isinstance(hints[0], dict) else ""
 
 
 # --- the script builder ----------------------------------------------------------------------

@@ -5,6 +5,8 @@ from decimal import Decimal
 from pathlib import PurePath
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import Q
@@ -27,6 +29,16 @@ def private_storage() -> FileSystemStorage:
 def screenshot_path(instance: "AISession", filename: str) -> str:
     suffix = PurePath(filename).suffix.lower()[:6]
     return f"screenshots/{instance.account_id}/{uuid.uuid4().hex}{suffix}"
+
+
+class PortableGinIndex(GinIndex):
+    """A GIN index on PostgreSQL; a plain index elsewhere (SQLite, for `make run`), which knows
+    neither GIN nor operator classes."""
+
+    def create_sql(self, model, schema_editor, using="", **kwargs):
+        if schema_editor.connection.vendor == "postgresql":
+            return super().create_sql(model, schema_editor, using=using, **kwargs)
+        return models.Index(fields=self.fields, name=self.name).create_sql(model, schema_editor, **kwargs)
 
 
 class AISession(TenantModel):
@@ -116,10 +128,19 @@ class AISession(TenantModel):
     last_activity_at = models.DateTimeField(default=timezone.now, db_index=True)
     paused_at = models.DateTimeField(null=True, blank=True)
     abandoned_at = models.DateTimeField(null=True, blank=True)
+    # Full-text document of a resolved session (summary A, key symptoms B, live facts C, resolution
+    # C and what was changed D), written by `services.similar.sessions_search_index` on resolve;
+    # NULL while the session is not resolved. PostgreSQL only (NULL on SQLite).
+    search_vector = SearchVectorField(null=True, blank=True, editable=False)
+    # "Solved before": the most similar resolved sessions of the account, found once at intake (and
+    # again when a ticket is linked) and kept here so the page never recomputes them.
+    similar_sessions = models.JSONField(default=list, blank=True)
+    similar_dismissed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-last_activity_at", "-id"]
         indexes = [
+            PortableGinIndex(fields=["search_vector"], name="session_search_vector_gin"),
             models.Index(fields=["account", "owner", "status"]),
             # The analytics page's periods: sessions started, and resolved, since a day of the account.
             models.Index(fields=["account", "created_at"], name="session_account_created"),

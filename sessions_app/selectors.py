@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
@@ -21,12 +23,14 @@ Out = SuggestedFix.Outcome
 
 def session_may_open(*, session: AISession, user: User) -> bool:
     """Who may open a session (SPEC §2): its engineer, any engineer of its account while it awaits
-    pickup, the engineer it was escalated to, and the engineer who escalated it (read-only once a
-    colleague has it). L1 techs never see engineer sessions. The first two are read off the row;
-    only the others ask the database."""
+    pickup or once it is resolved (read-only: the "Solved before" hints link there), the engineer
+    it was escalated to, and the engineer who escalated it (read-only once a colleague has it).
+    L1 techs never see engineer sessions. The first three are read off the row; only the others
+    ask the database."""
     if not user.can_use_sessions or session.account_id != user.account_id:
         return False
-    if session.owner_id == user.pk or session.status == AISession.Status.REQUESTING_ESCALATION:
+    readable_by_all = (AISession.Status.REQUESTING_ESCALATION, AISession.Status.RESOLVED)
+    if session.owner_id == user.pk or session.status in readable_by_all:
         return True
     return Escalation.objects.filter(Q(target=user) | Q(escalated_by=user), session_id=session.pk).exists()
 
@@ -432,3 +436,110 @@ def session_page_cache_keys(*, session: AISession, viewer: User, csrf_secret: st
 
 def session_page_epoch_key(session_id: int) -> str:
     return f"session-page-epoch:{session_id}"
+
+
+# --- "Solved before": similar resolved sessions ---------------------------------------------------
+
+SIMILAR_SHOWN = 3
+# The combined score (0–1): the cover-density rank (ts_rank_cd) of the intake's words against the
+# resolved session's weighted document (summary A, key symptoms B, facts and resolution C, what was
+# changed D), normalised to rank / (rank + 1), and the trigram similarity of the two summaries
+# (spelling variants and word forms the english dictionary does not join). ts_rank_cd, not ts_rank:
+# ts_rank divides an OR query's rank by its number of words, so a longer intake would score lower.
+SIMILAR_TEXT_WEIGHT = 0.6
+SIMILAR_TRIGRAM_WEIGHT = 0.4
+# Below: one shared word in the summary (rank 1, score ~0.3 + trigram), not the same problem.
+SIMILAR_MIN_SCORE = 0.45
+SIMILAR_FALLBACK_MIN_SCORE = 0.25  # the SQLite fallback's scale: share of the intake's words
+# The SQLite fallback reads at most this many of the newest resolved sessions.
+SIMILAR_FALLBACK_SCAN = 2000
+_SIMILAR_WORD = re.compile(r"[a-z0-9]+")
+_SIMILAR_STOP = frozenset((
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "cannot", "for", "from", "has", "have", "i",
+    "in", "is", "it", "its", "my", "no", "not", "of", "on", "or", "our", "so", "that", "the", "their", "them",
+    "then", "there", "they", "this", "to", "was", "we", "were", "when", "which", "while", "who", "will",
+    "with", "you", "your", "after", "again", "all", "any", "every", "keeps", "keep", "still", "just", "since",
+))  # fmt: skip
+
+
+def similar_resolved_sessions(
+    *, account_id: int, text: str, summary: str, exclude_id: int | None = None, limit: int = SIMILAR_SHOWN
+) -> list[dict]:
+    """The `limit` resolved sessions of the account most like an intake, best first, as the snapshot
+    a session keeps (`AISession.similar_sessions`): one query. Sessions of other accounts are never
+    candidates. PostgreSQL: full-text search on the stored search vector (GIN) combined with trigram
+    similarity on the summary; SQLite: word overlap (`similar_word_overlap`)."""
+    words = list(dict.fromkeys(w for w in _SIMILAR_WORD.findall((text or "").lower()) if w not in _SIMILAR_STOP))
+    if not words:
+        return []
+    resolved = AISession.objects.filter(account_id=account_id, status=AISession.Status.RESOLVED)
+    if exclude_id is not None:
+        resolved = resolved.exclude(pk=exclude_id)
+    resolved = resolved.select_related("owner").only(
+        "id", "problem_summary", "resolution_summary", "resolution_action", "resolved_at",
+        "owner__full_name", "owner__email",
+    )  # fmt: skip
+    if connection.vendor == "postgresql":
+        query = SearchQuery(" | ".join(words[:64]), search_type="raw", config="english")
+        found = [
+            (s, s.score)
+            for s in resolved.filter(search_vector=query)
+            .annotate(
+                text_rank=SearchRank(F("search_vector"), query, cover_density=True, normalization=32),
+                trigram=TrigramSimilarity("problem_summary", summary or text[:120]),
+            )
+            .annotate(score=SIMILAR_TEXT_WEIGHT * F("text_rank") + SIMILAR_TRIGRAM_WEIGHT * F("trigram"))
+            .filter(score__gte=SIMILAR_MIN_SCORE)
+            .order_by("-score", "-resolved_at", "-id")[:limit]
+        ]
+    else:
+        candidates = list(resolved.order_by("-resolved_at", "-id")[:SIMILAR_FALLBACK_SCAN])
+        scored = similar_word_overlap(
+            " ".join([text, summary]),
+            [(s, s.problem_summary, f"{s.resolution_summary} {s.resolution_action}") for s in candidates],
+        )
+        found = [(s, score) for s, score in scored if score >= SIMILAR_FALLBACK_MIN_SCORE][:limit]
+    return [_similar_snapshot(s, score) for s, score in found]
+
+
+def similar_word_overlap(query: str, candidates: list[tuple]) -> list[tuple]:
+    """The SQLite fallback's ranking, best first: each candidate is (item, summary, other text) and
+    scores the share of the query's words (lower case, stop words out, plural and -ing/-ed endings
+    off) found in its summary, counting twice, or in its other text, counting once, over 2."""
+    wanted = _similar_words(query)
+    if not wanted:
+        return []
+    scored = []
+    for item, summary, other in candidates:
+        in_summary, in_other = _similar_words(summary), _similar_words(other)
+        score = sum(2 if w in in_summary else 1 if w in in_other else 0 for w in wanted) / (2 * len(wanted))
+        if score > 0:
+            scored.append((item, round(score, 3)))
+    # sorted() is stable: equal scores keep the candidates' order (newest resolved first).
+    return sorted(scored, key=lambda pair: -pair[1])
+
+
+def _similar_words(text: str) -> set[str]:
+    words = set()
+    for word in _SIMILAR_WORD.findall((text or "").lower()):
+        if word in _SIMILAR_STOP:
+            continue
+        for suffix in ("ing", "ed", "es", "s"):
+            if len(word) > len(suffix) + 2 and word.endswith(suffix):
+                word = word[: -len(suffix)]
+                break
+        words.add(word)
+    return words
+
+
+def _similar_snapshot(session: AISession, score: float) -> dict:
+    owner = session.owner
+    return {
+        "id": session.pk,
+        "summary": session.problem_summary,
+        "resolution": session.resolution_summary[:400],
+        "action": session.resolution_action[:300],
+        "resolved_by": owner.get_full_name() or owner.email,
+        "resolved_at": session.resolved_at.isoformat() if session.resolved_at else "",
+        "score": round(float(score), 3),
+    }

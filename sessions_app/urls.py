@@ -23,6 +23,7 @@ urlpatterns = [
     path("<int:session_id>/resolve/", sessions.session_resolve, name="resolve"),
     path("<int:session_id>/rate/", sessions.session_rate, name="rate"),
     path("<int:session_id>/link-ticket/", sessions.session_link_ticket, name="link_ticket"),
+    path("<int:session_id>/similar/dismiss/", sessions.similar_dismiss, name="similar_dismiss"),
     path("<int:session_id>/screenshot/", sessions.session_screenshot, name="screenshot"),
     path("<int:session_id>/documentation.md", sessions.session_documentation, name="documentation"),
     path("<int:session_id>/fix/<int:fix_id>/decide/", fixes.fix_decide, name="fix_decide"),

@@ -18,7 +18,8 @@ from resolutionflow.psa.models import InternalTicket
 from resolutionflow.taxonomy import Domain
 from sessions_app import prompts
 from sessions_app.models import AISession
-from sessions_app.selectors import script_templates_for_session
+from sessions_app.selectors import script_templates_for_session, similar_resolved_sessions
+from sessions_app.services.similar import similar_query_text
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +105,18 @@ def session_prepare(*, session: AISession, user: User) -> AISession:
     )
     best = matches[0] if matches and matches[0].score > GUIDE_THRESHOLD else None
     templates = script_templates_for_session(account_id=session.account_id, team_id=session.team_id, user=user)
+    # "Solved before": one query, kept on the session and given to the AI as hints.
+    similar = similar_resolved_sessions(
+        account_id=session.account_id,
+        text=similar_query_text(
+            intake=text,
+            summary=classification["summary"],
+            key_symptoms=classification["key_symptoms"],
+            ticket_context=ticket_context,
+        ),
+        summary=classification["summary"],
+        exclude_id=session.pk,
+    )
     template_brief = [
         {
             "slug": t.slug,
@@ -141,7 +154,9 @@ def session_prepare(*, session: AISession, user: User) -> AISession:
             classification=classification,
             flow_guide=prompts.flow_guide_text(best.flow) if best else "",
             templates=template_brief,
+            similar=similar,
         )
+        session.similar_sessions = similar
         session.save(
             update_fields=[
                 "problem_summary",
@@ -155,6 +170,7 @@ def session_prepare(*, session: AISession, user: User) -> AISession:
                 "match_score",
                 "confidence_tier",
                 "context_message",
+                "similar_sessions",
             ]
         )
         if best is not None:

@@ -21,6 +21,7 @@ from sessions_app.services.documentation import session_documentation
 from sessions_app.services.fixes import fix_on_resolve
 from sessions_app.services.guards import OPEN, session_lock
 from sessions_app.services.intake import ticket_context_fetch
+from sessions_app.services.similar import SIMILAR_FIELDS, session_similar_for_ticket, sessions_search_index
 from sessions_app.services.state import session_bump_state_version
 from sessions_app.services.ticket_pushes import RESOLUTION_NOTE, push_attempt, push_create
 
@@ -168,6 +169,8 @@ def session_link_ticket(
             locked.pending_context = "A ticket was linked to this session. Its context:\n" + fence(
                 json.dumps(context, ensure_ascii=False, sort_keys=True), source="ticket"
             )
+        if hints := session_similar_for_ticket(session=locked, ticket_context=context):
+            locked.pending_context = "\n\n".join(p for p in (locked.pending_context, hints) if p)
         locked.save(
             update_fields=[
                 "psa_ticket_ref",
@@ -176,6 +179,7 @@ def session_link_ticket(
                 "ticket_context_status",
                 "ticket_context_note",
                 "pending_context",
+                *SIMILAR_FIELDS,
             ]
         )
         # The linked ticket is part of what a preview is drafted from (SPEC §6).
@@ -240,6 +244,7 @@ def session_resolve(
             ]
         )
         fix_on_resolve(session=locked)
+        sessions_search_index(session_ids=[locked.pk])  # "Solved before" finds it from now on
         push = push_create(session=locked, kind=RESOLUTION_NOTE, body=note, actor=actor)
         audit_record(account=locked.account, actor=actor, action="session.resolve", obj=locked)
         transaction.on_commit(lambda: analytics_invalidate(account_id=locked.account_id))

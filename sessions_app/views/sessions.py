@@ -29,7 +29,7 @@ from sessions_app.forms import (
 )
 from sessions_app.models import AISession, LaneItem, SessionStep
 from sessions_app.page import session_page
-from sessions_app.services import intake, lifecycle, turns
+from sessions_app.services import intake, lifecycle, similar, turns
 from sessions_app.services.state import watch_state_versions
 
 
@@ -284,6 +284,21 @@ def session_link_ticket(request, session_id: int):
     else:
         messages.error(request, form_error_message(form))
     return redirect(_detail(session))
+
+
+@login_required
+@require_POST
+def similar_dismiss(request, session_id: int):
+    """Put the "Solved before" hints away; HTMX gets the region's replacement (focus goes to it)."""
+    session = _session(request, session_id)
+    similar.session_similar_dismiss(session=session, actor=request.user)
+    return region_response(
+        request,
+        "sessions_app/partials/_similar.html",
+        {"session": session, "dismissed_now": True},
+        redirect_to=_detail(session),
+        notice="Hints dismissed.",
+    )
 
 
 @login_required

@@ -201,6 +201,11 @@
       if (!next) next = document.querySelector("#sessions_app-fix-banner [role=region]") || card.querySelector("#fix-h");
       if (next) next.focus();
     }
+    // Dismissing the "Solved before" hints removed the button the user was on: focus goes to the
+    // line that replaced them (it says what happened), not to the top of the page.
+    var fromSimilar = elt && elt.closest && elt.closest("#sessions_app-similar");
+    var dismissed = document.querySelector("#sessions_app-similar.similar-dismissed");
+    if (fromSimilar && focusLost && dismissed) dismissed.focus();
   });
 })();
 

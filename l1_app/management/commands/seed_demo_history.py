@@ -33,6 +33,7 @@ from resolutionflow.ai.client import cost_usd
 from resolutionflow.ai.models import AIUsage
 from resolutionflow.ai.tiers import model_for, tier_for
 from sessions_app.models import AISession, Escalation, SessionStep, SuggestedFix, TicketPush
+from sessions_app.services.similar import sessions_search_index
 
 ACCOUNT = "northwind-msp"
 MARK = "D-"  # the ticket reference prefix of the history's sessions and walks
@@ -420,6 +421,8 @@ class History:
              "cache_write_tokens", "cost_usd", "step_count"],
             batch_size=500,
         )  # fmt: skip
+        # The resolved ones are found by "Solved before" (their search document, on PostgreSQL).
+        sessions_search_index(session_ids=[p.session.pk for p in plans])
         return [p.session for p in plans]
 
     def plan(self, problem: "Problem", flows: dict[str, Flow], *, recent: bool) -> "Plan":
