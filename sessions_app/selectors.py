@@ -450,15 +450,26 @@ SIMILAR_TEXT_WEIGHT = 0.6
 SIMILAR_TRIGRAM_WEIGHT = 0.4
 # Below: one shared word in the summary (rank 1, score ~0.3 + trigram), not the same problem.
 SIMILAR_MIN_SCORE = 0.45
+SIMILAR_PAIR_WORDS = 16  # the candidate query pairs the first 16 words of the search text
+SIMILAR_CANDIDATES = 200  # ranked at most: the latest resolved sessions sharing two words
 SIMILAR_FALLBACK_MIN_SCORE = 0.25  # the SQLite fallback's scale: share of the intake's words
 # The SQLite fallback reads at most this many of the newest resolved sessions.
 SIMILAR_FALLBACK_SCAN = 2000
 _SIMILAR_WORD = re.compile(r"[a-z0-9]+")
+# PostgreSQL's english stop words (tsearch_data/english.stop) and a few words every intake has: a
+# pair of words in the candidate query must be two lexemes, never a stop word and a lexeme.
 _SIMILAR_STOP = frozenset((
-    "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "cannot", "for", "from", "has", "have", "i",
-    "in", "is", "it", "its", "my", "no", "not", "of", "on", "or", "our", "so", "that", "the", "their", "them",
-    "then", "there", "they", "this", "to", "was", "we", "were", "when", "which", "while", "who", "will",
-    "with", "you", "your", "after", "again", "all", "any", "every", "keeps", "keep", "still", "just", "since",
+    "a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are", "as", "at",
+    "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "cannot",
+    "did", "do", "does", "doing", "don", "down", "during", "each", "every", "few", "for", "from", "further",
+    "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how",
+    "i", "if", "in", "into", "is", "it", "its", "itself", "just", "keep", "keeps", "me", "more", "most", "my",
+    "myself", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours",
+    "ourselves", "out", "over", "own", "s", "same", "she", "should", "since", "so", "some", "still", "such",
+    "t", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they",
+    "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what",
+    "when", "where", "which", "while", "who", "whom", "why", "will", "with", "you", "your", "yours",
+    "yourself", "yourselves",
 ))  # fmt: skip
 
 
@@ -480,10 +491,17 @@ def similar_resolved_sessions(
         "owner__full_name", "owner__email",
     )  # fmt: skip
     if connection.vendor == "postgresql":
+        # Candidates share two of the first words (the summary's come first) with the document, and
+        # are the latest SIMILAR_CANDIDATES of those: the work is bounded however many sessions the
+        # account resolved. They are ranked on every word of the intake and the summary's trigrams.
+        lead = words[:SIMILAR_PAIR_WORDS]
+        pairs = [f"({a} & {b})" for n, a in enumerate(lead) for b in lead[n + 1 :]] or lead
+        candidates = SearchQuery(" | ".join(pairs), search_type="raw", config="english")
         query = SearchQuery(" | ".join(words[:64]), search_type="raw", config="english")
+        latest = resolved.filter(search_vector=candidates).order_by("-resolved_at").values("pk")
         found = [
             (s, s.score)
-            for s in resolved.filter(search_vector=query)
+            for s in resolved.filter(pk__in=latest[:SIMILAR_CANDIDATES])
             .annotate(
                 text_rank=SearchRank(F("search_vector"), query, cover_density=True, normalization=32),
                 trigram=TrigramSimilarity("problem_summary", summary or text[:120]),

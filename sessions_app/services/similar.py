@@ -64,12 +64,13 @@ def sessions_search_index(*, session_ids: Iterable[int] | None = None, account_i
 
 
 def similar_query_text(*, intake: str, summary: str, key_symptoms: list, ticket_context: dict | None = None) -> str:
-    """What a session is searched by: its intake, its triage summary and symptoms, and the linked
-    ticket's summary and title."""
+    """What a session is searched by: its triage summary and symptoms, the linked ticket's title,
+    summary and description, and its intake."""
     ticket = ticket_context or {}
-    parts = [intake, summary, *[str(s) for s in key_symptoms or []]]
-    parts += [str(ticket.get(k) or "") for k in ("summary", "title", "description")]
-    return " ".join(p for p in parts if p)[:4000]
+    # The most telling words first: the candidates are found by the first words (selectors).
+    parts = [summary, *[str(s) for s in key_symptoms or []]]
+    parts += [str(ticket.get(k) or "") for k in ("title", "summary", "description")]
+    return " ".join(p for p in [*parts, intake] if p)[:4000]
 
 
 def session_similar_for_ticket(*, session: AISession, ticket_context: dict | None) -> str:
