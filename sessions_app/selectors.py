@@ -508,7 +508,7 @@ def similar_resolved_sessions(
             )
             .annotate(score=SIMILAR_TEXT_WEIGHT * F("text_rank") + SIMILAR_TRIGRAM_WEIGHT * F("trigram"))
             .filter(score__gte=SIMILAR_MIN_SCORE)
-            .order_by("-score", "-resolved_at", "-id")[:limit]
+            .order_by("-score", "-resolved_at", "-id")[: limit * 4]
         ]
     else:
         candidates = list(resolved.order_by("-resolved_at", "-id")[:SIMILAR_FALLBACK_SCAN])
@@ -516,22 +516,29 @@ def similar_resolved_sessions(
             " ".join([text, summary]),
             [(s, s.problem_summary, f"{s.resolution_summary} {s.resolution_action}") for s in candidates],
         )
-        found = [(s, score) for s, score in scored if score >= SIMILAR_FALLBACK_MIN_SCORE][:limit]
-    return [_similar_snapshot(s, score) for s, score in found]
+        found = [(s, score) for s, score in scored if score >= SIMILAR_FALLBACK_MIN_SCORE]
+    # The same problem solved the same way many times is one hint (the latest of the best).
+    distinct: dict[tuple[str, str], dict] = {}
+    for session, score in found:
+        key = (" ".join(session.problem_summary.lower().split()), " ".join(session.resolution_summary.lower().split()))
+        distinct.setdefault(key, _similar_snapshot(session, score))
+    return list(distinct.values())[:limit]
 
 
 def similar_word_overlap(query: str, candidates: list[tuple]) -> list[tuple]:
     """The SQLite fallback's ranking, best first: each candidate is (item, summary, other text) and
     scores the share of the query's words (lower case, stop words out, plural and -ing/-ed endings
-    off) found in its summary, counting twice, or in its other text, counting once, over 2."""
+    off) found in its summary, counting twice, or in its other text, counting once, over 2. Like
+    the PostgreSQL candidates, a candidate shares at least two words (one, for a one-word query)."""
     wanted = _similar_words(query)
     if not wanted:
         return []
     scored = []
     for item, summary, other in candidates:
         in_summary, in_other = _similar_words(summary), _similar_words(other)
-        score = sum(2 if w in in_summary else 1 if w in in_other else 0 for w in wanted) / (2 * len(wanted))
-        if score > 0:
+        shared = [2 if w in in_summary else 1 for w in wanted if w in in_summary or w in in_other]
+        if len(shared) >= min(2, len(wanted)):
+            score = sum(shared) / (2 * len(wanted))
             scored.append((item, round(score, 3)))
     # sorted() is stable: equal scores keep the candidates' order (newest resolved first).
     return sorted(scored, key=lambda pair: -pair[1])
