@@ -444,3 +444,40 @@ def test_a_resolved_session_stays_closed_to_l1_and_to_other_accounts(tenant_a, t
     assert client.get(f"/sessions/{solved.pk}/").status_code in (403, 404)
     client.force_login(tenant_b.engineer)
     assert client.get(f"/sessions/{solved.pk}/").status_code == 404
+
+
+def test_the_same_problem_solved_the_same_way_is_one_hint(tenant_a, history):
+    again = [
+        resolved(
+            tenant_a.engineer,
+            "Printer in reception shows offline",
+            domain="printing",
+            resolution="Restarted the Print Spooler on the print server and cleared two stuck jobs",
+            days_ago=0,
+        )
+        for _ in range(3)
+    ]
+    sessions_search_index(session_ids=[s.pk for s in again])
+
+    found = find(tenant_a.account, "The reception printer shows offline")
+
+    summaries = [(f["summary"], f["resolution"]) for f in found]
+    assert len(summaries) == len(set(summaries))
+    # The best of them stands for all (the one with symptoms and a fact ranks above the copies).
+    assert found[0]["id"] == history["printer_offline"].pk
+    assert not {f["id"] for f in found} & {s.pk for s in again}
+
+
+def test_the_demo_ai_names_a_hint_only_as_a_hint(tenant_a, history, settings):
+    settings.AI_MODE = "demo"
+    session = session_start(
+        user=tenant_a.engineer, intake_type="text", intake_text="The printer in reception is offline"
+    )
+    step = session_take_turn(session=session, actor=tenant_a.engineer)
+
+    session.refresh_from_db()
+    assert session.similar_sessions[0]["id"] == history["printer_offline"].pk
+    assert "Hint, not established here" in step.reasoning
+    assert "Printer in reception shows offline" in step.reasoning
+    # Nothing the hint says is put forward as this session's finding: no fix proposed at the start.
+    assert not session.fixes.exists()
