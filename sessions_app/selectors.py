@@ -452,7 +452,7 @@ SIMILAR_TRIGRAM_WEIGHT = 0.4
 SIMILAR_MIN_SCORE = 0.45
 SIMILAR_PAIR_WORDS = 16  # the candidate query pairs the first 16 words of the search text
 SIMILAR_CANDIDATES = 200  # ranked at most: the latest resolved sessions sharing two words
-SIMILAR_FALLBACK_MIN_SCORE = 0.25  # the SQLite fallback's scale: share of the intake's words
+SIMILAR_FALLBACK_MIN_SCORE = 0.35  # the SQLite fallback's own scale (`similar_word_overlap`)
 # The SQLite fallback reads at most this many of the newest resolved sessions.
 SIMILAR_FALLBACK_SCAN = 2000
 _SIMILAR_WORD = re.compile(r"[a-z0-9]+")
@@ -526,20 +526,23 @@ def similar_resolved_sessions(
 
 
 def similar_word_overlap(query: str, candidates: list[tuple]) -> list[tuple]:
-    """The SQLite fallback's ranking, best first: each candidate is (item, summary, other text) and
-    scores the share of the query's words (lower case, stop words out, plural and -ing/-ed endings
-    off) found in its summary, counting twice, or in its other text, counting once, over 2. Like
-    the PostgreSQL candidates, a candidate shares at least two words (one, for a one-word query)."""
+    """The SQLite fallback's ranking, best first: each candidate is (item, summary, other text).
+    Words are compared lower case, stop words out, plural and -ing/-ed endings off. A candidate
+    shares at least two words with the query (one, for a one-word query), like the PostgreSQL
+    candidates, and scores 0.7 × the share of its summary's words the query has + 0.3 × the share
+    of the query's words found anywhere in it (a long intake does not drown a short summary)."""
     wanted = _similar_words(query)
     if not wanted:
         return []
     scored = []
     for item, summary, other in candidates:
-        in_summary, in_other = _similar_words(summary), _similar_words(other)
-        shared = [2 if w in in_summary else 1 for w in wanted if w in in_summary or w in in_other]
-        if len(shared) >= min(2, len(wanted)):
-            score = sum(shared) / (2 * len(wanted))
-            scored.append((item, round(score, 3)))
+        in_summary = _similar_words(summary)
+        anywhere = in_summary | _similar_words(other)
+        shared = wanted & anywhere
+        if len(shared) < min(2, len(wanted)):
+            continue
+        summary_share = len(wanted & in_summary) / len(in_summary) if in_summary else 0.0
+        scored.append((item, round(0.7 * summary_share + 0.3 * len(shared) / len(wanted), 3)))
     # sorted() is stable: equal scores keep the candidates' order (newest resolved first).
     return sorted(scored, key=lambda pair: -pair[1])
 

@@ -222,14 +222,22 @@ def test_the_fallback_ranks_by_shared_words_with_the_summary_counting_double():
     ranked = selectors.similar_word_overlap("The reception printer is offline", candidates)
 
     assert [item for item, _ in ranked] == ["printer", "spooler"]
-    assert ranked[0][1] == 1.0  # every word of the query (stop words out) is in its summary
-    assert 0 < ranked[1][1] < ranked[0][1]
+    # printer: 3 of its summary's 4 words (show is not asked), and every word of the query.
+    assert ranked[0][1] == round(0.7 * 3 / 4 + 0.3, 3)
+    # spooler: none of its summary's words; 2 of the query's 3 in its other text.
+    assert ranked[1][1] == round(0.3 * 2 / 3, 3)
     assert selectors.similar_word_overlap("the and of", candidates) == []
 
 
 def test_the_fallback_joins_plural_and_ing_forms():
     ranked = selectors.similar_word_overlap("printers offline", [("a", "Printer offline", "")])
     assert ranked == [("a", 1.0)]
+
+
+def test_the_fallback_does_not_let_a_long_intake_drown_a_short_summary():
+    query = "VPN connection drops every few minutes, Omar working from home, disconnects repeatedly"
+    ranked = selectors.similar_word_overlap(query, [("vpn", "VPN will not connect from home", "Renewed a cert")])
+    assert ranked and ranked[0][1] >= selectors.SIMILAR_FALLBACK_MIN_SCORE
 
 
 def test_on_sqlite_the_finder_uses_the_fallback(tenant_a, history, monkeypatch):
