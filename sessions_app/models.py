@@ -140,7 +140,9 @@ class AISession(TenantModel):
     class Meta:
         ordering = ["-last_activity_at", "-id"]
         indexes = [
-            PortableGinIndex(fields=["search_vector"], name="session_search_vector_gin"),
+            # fastupdate off: a resolve is a rare one-row write, and a lookup never scans a pending
+            # list that only the next (auto)vacuum would merge (after a bulk load: tens of ms).
+            PortableGinIndex(fields=["search_vector"], name="session_search_vector_gin", fastupdate=False),
             models.Index(fields=["account", "owner", "status"]),
             # The analytics page's periods: sessions started, and resolved, since a day of the account.
             models.Index(fields=["account", "created_at"], name="session_account_created"),

@@ -451,7 +451,7 @@ SIMILAR_TRIGRAM_WEIGHT = 0.4
 # Below: one shared word in the summary (rank 1, score ~0.3 + trigram), not the same problem.
 SIMILAR_MIN_SCORE = 0.45
 SIMILAR_PAIR_WORDS = 16  # the candidate query pairs the first 16 words of the search text
-SIMILAR_CANDIDATES = 200  # ranked at most: the latest resolved sessions sharing two words
+SIMILAR_CANDIDATES = 100  # ranked at most: the latest resolved sessions sharing two words
 SIMILAR_FALLBACK_MIN_SCORE = 0.35  # the SQLite fallback's own scale (`similar_word_overlap`)
 # The SQLite fallback reads at most this many of the newest resolved sessions.
 SIMILAR_FALLBACK_SCAN = 2000

@@ -48,7 +48,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='aisession',
-            index=sessions_app.models.PortableGinIndex(fields=['search_vector'], name='session_search_vector_gin'),
+            index=sessions_app.models.PortableGinIndex(fastupdate=False, fields=['search_vector'], name='session_search_vector_gin'),
         ),
         migrations.RunPython(index_resolved, migrations.RunPython.noop),
     ]
