@@ -343,7 +343,7 @@ def test_resolve_or_escalate_drafting_its_document(fault, kind, ai, ticketed_ses
     ai.sick(fault)
 
     if kind == "resolution_note":
-        response = client.post(f"/sessions/{session.pk}/resolve/", {"summary": TYPED})
+        response = client.post(f"/sessions/{session.pk}/resolve/", {"code": "fixed", "summary": TYPED})
     else:
         response = client.post(f"/sessions/{session.pk}/escalate/", {"reason": REASON})
 

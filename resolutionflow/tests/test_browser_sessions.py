@@ -161,6 +161,7 @@ def test_engineer_is_led_from_ticket_text_to_downloaded_documentation(page, live
     # Resolve from the lane.
     page.locator(".resolve-box > summary").click()
     page.get_by_label("How was it resolved?").fill(RESOLUTION)
+    page.get_by_role("radio", name="Fixed", exact=True).check()
     page.get_by_role("button", name="Resolve and post the note").click()
     expect(page).to_have_url(session_url)
     resolved = page.locator("#sessions_app-resolved")

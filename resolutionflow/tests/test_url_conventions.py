@@ -136,7 +136,7 @@ def _reverse(name: str, ids: dict, pattern: URLPattern) -> str:
 VALID_POST = {
     "sessions_app:answer": {"value": "yes"},
     "sessions_app:lane_answer": {"answer": "Yes, MFA is on"},
-    "sessions_app:resolve": {"summary": "Reset the profile"},
+    "sessions_app:resolve": {"code": "fixed", "summary": "Reset the profile"},
     "sessions_app:rate": {"rating": "5"},
     "sessions_app:link_ticket": {"psa_ticket_ref": "12345"},
     "sessions_app:escalate": {"reason": "Stuck", "intercept": "didnt"},

@@ -303,6 +303,7 @@ class History:
     def __init__(self, account: Account) -> None:
         self.account = account
         self.rng = random.Random(SEED)
+        self.first_resolved: dict[str, int] = {}
         self.now = timezone.now().replace(second=0, microsecond=0)
         users = {u.email.split("@")[0]: u for u in User.objects.filter(account=account)}
         try:
@@ -416,7 +417,8 @@ class History:
         AISession.objects.bulk_update(
             [p.session for p in plans],
             ["owner", "status", "resolved_at", "abandoned_at", "last_activity_at", "rating", "resolution_summary",
-             "resolution_action", "documentation", "input_tokens", "output_tokens", "cache_read_tokens",
+             "resolution_action", "resolution_code", "duplicate_of",
+             "documentation", "input_tokens", "output_tokens", "cache_read_tokens",
              "cache_write_tokens", "cost_usd", "step_count"],
             batch_size=500,
         )  # fmt: skip
@@ -565,6 +567,7 @@ class History:
         s.status = AISession.Status.RESOLVED
         s.resolved_at = s.last_activity_at = done.responded_at + timedelta(minutes=1)
         s.resolution_summary = s.resolution_action = problem.fix
+        self.resolution_code(s, problem)
         s.documentation = f"Problem: {s.problem_summary}\n\nResolution: {problem.fix}"
         if rng.random() < 0.65:
             weights = [5, 4, 2, 0.6, 0.2] if s.confidence_tier == "guided" else [3, 4, 2, 1, 0.4]
@@ -630,6 +633,20 @@ class History:
         kind, content, response = self.generic_questions(plan, count=1)[0]
         self.step(plan, kind, content, {"response_kind": "option", "response_value": content["options"][0]["value"]})
         return True
+
+    # How the demo's resolves ended (issue 16), most of them fixed. Drawn from the session's own id, not
+    # the seed's stream, so every other figure of the history stays as it was before codes existed.
+    CODES = (("fixed", 60), ("workaround", 14), ("known_issue", 7), ("duplicate", 7), ("no_fault_found", 6),
+             ("user_training", 6))  # fmt: skip
+
+    def resolution_code(self, s: AISession, problem: "Problem") -> None:
+        codes, weights = zip(*self.CODES, strict=True)
+        code = random.Random(s.pk).choices(codes, weights=weights)[0]
+        first = self.first_resolved.setdefault(problem.summary, s.pk)
+        if code == "duplicate" and first == s.pk:
+            code = "fixed"  # the first of its kind repeats nothing
+        s.resolution_code = code
+        s.duplicate_of_id = first if code == "duplicate" else None
 
     def finish(self, plan: "Plan") -> None:
         s = plan.session
