@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from flywheel_app.analytics.base import analytics_invalidate
@@ -273,7 +274,9 @@ def feedback_record(
                   "comment": comment, "action": action, "tier": tier, "model": model, "created_at": now,
                   "updated_at": now},
     )  # fmt: skip
-    if not created:
+    if created:
+        AISession.objects.filter(pk=session.pk).update(ai_feedback_count=F("ai_feedback_count") + 1)
+    else:
         feedback.vote, feedback.reason, feedback.comment, feedback.updated_at = vote, reason, comment, now
         feedback.save(update_fields=["vote", "reason", "comment", "updated_at"])
     audit_record(

@@ -407,7 +407,7 @@ def session_page_context(
 # no joins, none of the long texts.
 ROW_FIELDS = (
     "id", "account_id", "owner_id", "status", "state_version", "step_count", "last_activity_at", "rating",
-    "problem_summary",
+    "problem_summary", "ai_feedback_count",
 )  # fmt: skip
 
 

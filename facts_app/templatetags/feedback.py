@@ -11,7 +11,7 @@ register = template.Library()
 def _votes(context, session) -> dict:
     """The session's votes, read once per request however many outputs the page shows."""
     request = getattr(context, "request", None) or context.get("request")
-    if request is None:
+    if request is None or not session.ai_feedback_count:  # no one has voted: nothing to look up
         return {"mine": {}, "down": {}}
     by_session = request.__dict__.setdefault("_ai_feedback", {})
     if session.pk not in by_session:

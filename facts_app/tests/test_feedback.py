@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from facts_app.models import AIFeedback, Fact
 from facts_app.tests.factories import FactFactory
 from resolutionflow.ai.models import AIUsage
-from sessions_app.models import SuggestedFix, TicketPush
+from sessions_app.models import AISession, SuggestedFix, TicketPush
 from sessions_app.tests.factories import AISessionFactory, LaneItemFactory, SessionStepFactory, answer_step
 
 pytestmark = pytest.mark.django_db
@@ -191,3 +191,16 @@ def test_a_fact_saved_from_the_ai_draft_is_an_ai_output(tenant_a, client):
 
     fact = Fact.objects.get()
     assert fact.ai_drafted and fact.ai_written
+
+
+def test_a_colleague_reading_a_session_awaiting_pickup_may_rate_its_escalation_package(outputs, tenant_a, client):
+    session, package = outputs["session"], outputs["escalation_package"]
+    AISession.objects.filter(pk=session.pk).update(status="requesting_escalation")
+    client.force_login(tenant_a.coverage_engineer)  # an engineer of the account who may read it, not act
+
+    response = _vote(client, session, "escalation_package", package.pk, vote="down", reason="incomplete")
+
+    assert response.status_code == 200
+    feedback = AIFeedback.objects.get()
+    assert (feedback.user_id, feedback.vote, feedback.reason) == (tenant_a.coverage_engineer.pk, "down", "incomplete")
+    assert AISession.objects.get(pk=session.pk).status == "requesting_escalation"  # the session is untouched

@@ -14,6 +14,7 @@ l1_app owns it because it writes walks as well as sessions (l1_app may import ev
 """
 
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -25,6 +26,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from facts_app.models import AIFeedback
 from flywheel_app.models import Flow
 from l1_app import nodes
 from l1_app.models import Walk, WalkStep
@@ -365,6 +367,7 @@ class History:
         walks = self.walks(flows)
         AIUsage.objects.bulk_create(self.usage, batch_size=1000)
         self.update_flow_counters(flows, sessions, walks)
+        votes = self.feedback(sessions)
         return {
             "sessions": len(sessions),
             "walks": len(walks),
@@ -372,7 +375,45 @@ class History:
             "fixes": len(self.fixes),
             "ticket pushes": len(self.pushes),
             "AI usage rows": len(self.usage),
+            "votes on AI output": votes,
         }
+
+    # Issue 16: engineers rate some turns and notes, so the analytics' AI quality has something to show.
+    # From each session's own random stream, never the seed's (every other figure stays as it was).
+    REASONS = ("wrong", "irrelevant", "unclear", "incomplete", "unsafe")
+    COMMENTS = ("It asked for something we had already ruled out.", "Too generic for this customer.",
+                "The step would have restarted the whole print server.", "")  # fmt: skip
+
+    def feedback(self, sessions: list[AISession]) -> int:
+        resolved = {s.pk: s for s in sessions if s.status == AISession.Status.RESOLVED}
+        votes: list[AIFeedback] = []
+
+        def vote(session, kind, output, at, *, action, bad_odds):
+            rng = random.Random(f"{kind}:{output.pk}")
+            if rng.random() > 0.35:
+                return
+            down = rng.random() < bad_odds
+            votes.append(AIFeedback(
+                account=self.account, session=session, kind=kind, object_id=output.pk, user=session.owner,
+                vote="down" if down else "up", reason=rng.choice(self.REASONS) if down else "",
+                comment=rng.choice(self.COMMENTS) if down else "", action=action, tier=tier_for(action),
+                model="demo", created_at=at, updated_at=at,
+            ))  # fmt: skip
+
+        for step in SessionStep.objects.filter(session_id__in=resolved).exclude(responded_at=None):
+            session = resolved[step.session_id]
+            vote(session, "turn", step, step.responded_at, action="session_turn",
+                 bad_odds=0.35 if session.problem_domain == "networking" else 0.12)  # fmt: skip
+        for push in TicketPush.objects.filter(session_id__in=resolved, kind=TicketPush.Kind.RESOLUTION_NOTE):
+            vote(resolved[push.session_id], "resolution_note", push, push.created_at, action="resolution_note",
+                 bad_odds=0.1)  # fmt: skip
+        AIFeedback.objects.bulk_create(votes, batch_size=1000)
+        counts = Counter(v.session_id for v in votes)
+        voted = [resolved[pk] for pk in counts]
+        for session in voted:
+            session.ai_feedback_count = counts[session.pk]
+        AISession.objects.bulk_update(voted, ["ai_feedback_count"], batch_size=500)
+        return len(votes)
 
     def flows(self) -> dict[str, Flow]:
         admin = self.engineers[2]
