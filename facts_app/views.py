@@ -232,6 +232,8 @@ def vote(request, session_id: int, kind: str, object_id: int):
         mine=votes["mine"].get(key),
         down_count=votes["down"].get(key, 0),
     )
+    # The reason form stays open once saved: focus stays on its Save button, and it says so.
+    context["why_saved"] = not error and "reason" in request.POST
     return region_response(
         request,
         "facts_app/partials/_vote.html",

@@ -58,6 +58,7 @@ def test_vote_by_keyboard_on_a_turn_and_the_fix_then_resolve_with_a_code(page, l
     vote.get_by_label("What was wrong? (optional)").fill("It asked about the printer")
     _press(page, vote.get_by_role("button", name="Save"), "Enter")
     expect(vote.locator("summary")).to_have_text("Why: Not relevant to the problem")
+    expect(vote.get_by_role("status")).to_have_text("Saved.")
     assert _focused_id(page) == f"vote-turn-{step.pk}-save"
     page.evaluate("window.__sameDocument = true")
     shoot_both(page, "feedback-turn")
