@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from facts_app.models import AIFeedback, Fact
 from facts_app.tests.factories import FactFactory
 from resolutionflow.ai.models import AIUsage
-from sessions_app.models import AISession, SuggestedFix, TicketPush
+from sessions_app.models import AISession, Escalation, SuggestedFix, TicketPush
 from sessions_app.tests.factories import AISessionFactory, LaneItemFactory, SessionStepFactory, answer_step
 
 pytestmark = pytest.mark.django_db
@@ -204,3 +204,17 @@ def test_a_colleague_reading_a_session_awaiting_pickup_may_rate_its_escalation_p
     feedback = AIFeedback.objects.get()
     assert (feedback.user_id, feedback.vote, feedback.reason) == (tenant_a.coverage_engineer.pk, "down", "incomplete")
     assert AISession.objects.get(pk=session.pk).status == "requesting_escalation"  # the session is untouched
+
+
+def test_the_handoff_page_offers_the_vote_on_the_escalation_package(outputs, tenant_a, client):
+    session, package = outputs["session"], outputs["escalation_package"]
+    escalation = Escalation.objects.create(
+        account=tenant_a.account, session=session, escalated_by=tenant_a.engineer, reason="Stuck", package="## P"
+    )
+    TicketPush.objects.filter(pk=package.pk).update(escalation=escalation)
+    AISession.objects.filter(pk=session.pk).update(status="requesting_escalation")
+    client.force_login(tenant_a.coverage_engineer)
+
+    page = client.get(f"/sessions/{session.pk}/handoff/").content.decode()
+
+    assert f'id="vote-escalation_package-{package.pk}-down"' in page

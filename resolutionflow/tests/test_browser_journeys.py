@@ -201,7 +201,11 @@ def test_engineer_journey_a_failed_fix_then_the_next_hypothesis_to_a_resolved_ti
     assert "**" not in shown, shown
     note = page.get_by_test_id("ticket-resolution")
     expect(note.locator("h2")).to_have_text(NOTE_SECTIONS)
-    expect(note.locator("xpath=.//h2[normalize-space()='Resolution']/following-sibling::*[1]")).to_have_text(RESOLUTION)
+    # The Resolution section opens with the resolve's code (issue 16), then the engineer's words.
+    expect(note.locator("xpath=.//h2[normalize-space()='Resolution']/following-sibling::*[1]")).to_have_text(
+        "Closed as: Fixed"
+    )
+    expect(note.locator("xpath=.//h2[normalize-space()='Resolution']/following-sibling::*[2]")).to_have_text(RESOLUTION)
     # The failed fix is in the note as a path tried (under What we confirmed), not as what resolved it.
     confirmed = note.locator("xpath=.//h2[normalize-space()='What we confirmed']/following-sibling::*[1]")
     expect(confirmed.locator("li")).to_contain_text([f"Applied “{PORT_FIX}”; it did not work: {PORT_DIDNT}"])
