@@ -10,6 +10,7 @@ sends), so these tests use the transactional database."""
 import pytest
 
 from facts_app.models import Fact
+from facts_app.services import feedback_record
 from resolutionflow.ai.fake_api import Reply
 
 from .factories import question_turn, session_with_steps
@@ -68,8 +69,6 @@ def test_votes_on_the_sessions_ai_output_add_one_query_to_an_answer(
     fake_anthropic, tenant_a, client, django_assert_max_num_queries
 ):
     """Issue 16: the votes are read once per request, and only for a session someone voted on."""
-    from facts_app.services import feedback_record  # the session page renders the votes (facts_app)
-
     session = session_with_steps(owner=tenant_a.engineer, steps=29)
     step = session.steps.get(order=29)
     for earlier in session.steps.all():  # every turn, the one being answered too
