@@ -37,6 +37,8 @@ class Fact(TenantModel):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # Saved from the AI's draft (Draft a fact), confirmed or edited by the engineer (issue 16: rated).
+    ai_drafted = models.BooleanField(default=False)
 
     objects = FactQuerySet.as_manager()
 
@@ -58,3 +60,71 @@ class Fact(TenantModel):
     @property
     def is_editable(self) -> bool:
         return self.source_type in self.EDITABLE
+
+    @property
+    def ai_written(self) -> bool:
+        """Drafted by the AI: promoted by a turn itself (no author), or drafted on request and saved."""
+        return self.ai_drafted or (self.author_id is None and self.source_type in self.SOURCED)
+
+
+class AIFeedback(TenantModel):
+    """One person's thumbs up or down on one AI output (issue 16 §2): a turn, a suggested fix, a
+    drafted fact, a resolution note or an escalation package as posted. The output is named by kind
+    and id (each kind is checked to belong to the session, and the session to the voter's account,
+    by `services.feedback_record`); the session is kept for the analytics' domain and links. The
+    action, tier and model are those of the AI call that wrote it. One vote per person per output;
+    voting again changes it."""
+
+    class Kind(models.TextChoices):
+        TURN = "turn", "AI turn"
+        FIX = "fix", "Suggested fix"
+        FACT = "fact", "Drafted fact"
+        RESOLUTION_NOTE = "resolution_note", "Resolution note"
+        ESCALATION_PACKAGE = "escalation_package", "Escalation package"
+
+    class Vote(models.TextChoices):
+        UP = "up", "Helpful"
+        DOWN = "down", "Not helpful"
+
+    class Reason(models.TextChoices):
+        NONE = "", "No reason given"
+        WRONG = "wrong", "Wrong or inaccurate"
+        IRRELEVANT = "irrelevant", "Not relevant to the problem"
+        UNCLEAR = "unclear", "Unclear"
+        INCOMPLETE = "incomplete", "Missing something"
+        UNSAFE = "unsafe", "Unsafe or risky"
+        OTHER = "other", "Other"
+
+    session = models.ForeignKey("sessions_app.AISession", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    object_id = models.BigIntegerField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    vote = models.CharField(max_length=4, choices=Vote.choices)
+    reason = models.CharField(max_length=12, choices=Reason.choices, blank=True, default="")
+    comment = models.TextField(blank=True, max_length=1000)
+    action = models.CharField(max_length=48)
+    tier = models.CharField(max_length=16)
+    model = models.CharField(max_length=80)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        indexes = [
+            models.Index(fields=["session", "kind", "object_id"], name="feedback_output"),
+            models.Index(fields=["account", "updated_at"], name="feedback_account_updated"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind", "object_id"], name="feedback_one_vote_per_person"),
+            models.CheckConstraint(condition=Q(vote__in=["up", "down"]), name="feedback_vote_up_or_down"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["turn", "fix", "fact", "resolution_note", "escalation_package"]),
+                name="feedback_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(vote="down") | (Q(reason="") & Q(comment="")), name="feedback_reason_only_when_down"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_vote_display()} on {self.kind} {self.object_id}"

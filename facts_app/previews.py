@@ -18,6 +18,7 @@ from resolutionflow.ai.errors import AIError
 from sessions_app.models import AISession, Escalation, LaneItem, SessionStep, SuggestedFix
 from sessions_app.selectors import escalation_needs_intercept, fix_active, handoff_assessment_status, session_lane
 from sessions_app.services.escalations import intercept_drafted_from
+from sessions_app.services.lifecycle import note_with_code
 from sessions_app.services.ticket_pushes import KINDS, register_drafter
 
 from . import prompts
@@ -65,6 +66,7 @@ def preview_bundle(
       fix_template_create;
     - open_items: turns.session_take_turn (each turn's questions and checks);
     - resolution_summary: what the engineer types (part of the key, not the version);
+    - resolution_code: lifecycle.session_resolve (with resolution_summary; drafted after it);
     - intercept, intercept_note: how the engineer says the fix went while escalating, before it is
       recorded (part of the key): the fix reads as if it were recorded so."""
     facts = Fact.objects.live().filter(session=session).order_by("created_at", "id")
@@ -104,6 +106,8 @@ def preview_bundle(
         # The lane's ids (Q1, C2) mean nothing on a ticket: the documents speak in the items' words.
         "open_items": [{"text": i.text} for i in lane["questions"] + lane["checks"]],
         "resolution_summary": session.resolution_summary or resolution_summary or None,
+        # Set by Resolve (the same write as resolution_summary); the note shows it as a label.
+        "resolution_code": session.resolution_code_label or None,
     }
 
 
@@ -214,8 +218,12 @@ def preview_last_good(*, session: AISession, kind: str) -> Preview | None:
 
 @register_drafter
 def document_draft(*, session: AISession, kind: str, actor: User) -> str:
-    """What sessions_app posts when the engineer gave no text of their own (resolve, escalate)."""
-    return preview_get(session=session, kind=kind, actor=actor).markdown
+    """What sessions_app posts when the engineer gave no text of their own (resolve, escalate).
+    A resolved session's note carries its resolution code, whatever the draft said."""
+    markdown = preview_get(session=session, kind=kind, actor=actor).markdown
+    if kind == "resolution_note" and session.resolution_code_label:
+        markdown = note_with_code(markdown, label=session.resolution_code_label)
+    return markdown
 
 
 def handoff_assess(*, escalation: Escalation, actor: User | None = None) -> Escalation:

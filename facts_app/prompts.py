@@ -90,7 +90,8 @@ is a path ruled out, with the reason it failed>
 ## Root cause
 <the cause the facts support; if they do not establish one, say it was not confirmed>
 ## Resolution
-<what was done. If the fix's outcome is applied_pending, write it as provisional: applied and
+<when the bundle has a resolution_code, first the line "**Closed as:** <resolution_code>";
+then what was done. If the fix's outcome is applied_pending, write it as provisional: applied and
 awaiting verification, with what it waits on. If no fix was applied, say what closed the ticket.
 A fix that did not work is never what resolved it.>"""
 
@@ -242,6 +243,7 @@ def _demo_resolution_note(request) -> str:
             cause or "Not confirmed beyond the facts above.",
             "",
             "## Resolution",
+            *([f"**Closed as:** {bundle['resolution_code']}", ""] if bundle.get("resolution_code") else []),
             resolution,
         ]
     )

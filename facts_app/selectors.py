@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 from sessions_app.models import AISession, LaneItem
 from sessions_app.selectors import lane_count, session_lane
 
-from .models import Fact
+from .models import AIFeedback, Fact
 
 
 def facts_live(*, session: AISession) -> QuerySet[Fact]:
@@ -44,3 +44,33 @@ def facts_counts(*, session: AISession) -> tuple[int, int]:
         cursor.execute(sql, [session.pk, session.pk, LaneItem.Status.OPEN, session.step_count])
         facts, open_items = cursor.fetchone()
     return facts, open_items + facts
+
+
+def feedback_on_session(*, session: AISession, user) -> dict:
+    """The votes on a session's AI outputs, in one read: the viewer's own vote on each output, and
+    how many people found each one not helpful (a down-voted turn is marked in the history)."""
+    mine: dict[tuple[str, int], AIFeedback] = {}
+    down: dict[tuple[str, int], int] = {}
+    for feedback in AIFeedback.objects.filter(session=session).only(
+        "kind", "object_id", "user_id", "vote", "reason", "comment"
+    ):
+        key = (feedback.kind, feedback.object_id)
+        if feedback.user_id == getattr(user, "pk", None):
+            mine[key] = feedback
+        if feedback.vote == AIFeedback.Vote.DOWN:
+            down[key] = down.get(key, 0) + 1
+    return {"mine": mine, "down": down}
+
+
+def vote_context(*, session, kind: str, object_id: int, mine: AIFeedback | None, down_count: int) -> dict:
+    """What the vote control of one output shows."""
+    return {
+        "session": session,
+        "kind": kind,
+        "kind_label": AIFeedback.Kind(kind).label,
+        "object_id": object_id,
+        "vid": f"vote-{kind}-{object_id}",
+        "mine": mine,
+        "down_count": down_count,
+        "reasons": [(value, label) for value, label in AIFeedback.Reason.choices if value],
+    }

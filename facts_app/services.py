@@ -2,18 +2,26 @@
 in the same transaction."""
 
 import logging
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
+from flywheel_app.analytics.base import analytics_invalidate
 from resolutionflow.accounts.models import User
+from resolutionflow.accounts.services import audit_record
 from resolutionflow.ai.client import Subject, ai_json
-from resolutionflow.errors import Conflict, InvalidInput
-from sessions_app.models import AISession, LaneItem
+from resolutionflow.ai.models import AIUsage
+from resolutionflow.ai.tiers import model_for, tier_for
+from resolutionflow.errors import Conflict, InvalidInput, NotFound
+from sessions_app.models import AISession, LaneItem, SessionStep, SuggestedFix, TicketPush
 from sessions_app.services.guards import OPEN, session_bump_guarded, session_check
+from sessions_app.services.state import session_page_changed
 
 from . import prompts
-from .models import MAX_FACT_CHARS, Fact
+from .models import MAX_FACT_CHARS, AIFeedback, Fact
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +82,7 @@ def fact_create(
     source_type: str = Fact.SourceType.USER_NOTE,
     source_ref: str = "",
     summary: str = "",
+    ai_drafted: bool = False,
 ) -> Fact:
     _guard_and_bump(session, actor)
     fact = Fact(
@@ -84,6 +93,7 @@ def fact_create(
         source_ref=_check_source(session, source_type, source_ref),
         summary=_clean_summary(summary),
         author=actor,
+        ai_drafted=ai_drafted,
     )
     # The session is locked and loaded and the author is the request's user: only the fields
     # themselves need checking (full_clean would look every foreign key up again).
@@ -182,3 +192,97 @@ def fact_draft(*, session: AISession, item: LaneItem, actor: User) -> dict:
         else Fact.SourceType.DIAGNOSTIC_CHECK,
         "source_ref": item.public_id,
     }
+
+
+# --- feedback on AI output (issue 16 §2) ------------------------------------------------------------
+
+# The AI action that writes each kind of output (a fact an AI turn promoted was written by the turn).
+_FEEDBACK_ACTION = {
+    AIFeedback.Kind.TURN: "session_turn",
+    AIFeedback.Kind.FIX: "session_turn",
+    AIFeedback.Kind.RESOLUTION_NOTE: "resolution_note",
+    AIFeedback.Kind.ESCALATION_PACKAGE: "escalation_package",
+}
+
+
+def feedback_target(*, session: AISession, kind: str, object_id: int) -> tuple[str, datetime]:
+    """The AI action that wrote the output and when it existed by, for an output of `session`
+    (which the caller has already found within the voter's account). Anything else — another
+    session's output, a fact a person wrote, a document not drafted yet — is NotFound, the same
+    as another account's."""
+    found: Any = None
+    if kind == AIFeedback.Kind.TURN:
+        found = SessionStep.objects.filter(session=session, pk=object_id).first()
+    elif kind == AIFeedback.Kind.FIX:
+        found = SuggestedFix.objects.filter(session=session, pk=object_id).first()
+    elif kind == AIFeedback.Kind.FACT:
+        found = Fact.objects.live().filter(session=session, pk=object_id).first()
+        if found is not None and not found.ai_written:
+            found = None
+    elif kind in (AIFeedback.Kind.RESOLUTION_NOTE, AIFeedback.Kind.ESCALATION_PACKAGE):
+        found = TicketPush.objects.filter(session=session, kind=kind, pk=object_id).exclude(body="").first()
+    if found is None:
+        raise NotFound("No such AI output.")
+    if kind == AIFeedback.Kind.FACT:
+        return ("fact_draft" if found.ai_drafted else "session_turn"), found.created_at
+    when = getattr(found, "last_attempt_at", None) or found.created_at
+    return _FEEDBACK_ACTION[kind], when
+
+
+def _model_of(*, session: AISession, action: str, by: datetime) -> tuple[str, str]:
+    """The tier and model of the call that wrote the output: the session's last successful call of
+    that action up to when the output existed (its usage row), else what the action runs on now."""
+    usage = (
+        AIUsage.objects.filter(
+            account_id=session.account_id,
+            subject_type="session",
+            subject_id=session.pk,
+            action=action,
+            outcome=AIUsage.Outcome.OK,
+            created_at__lte=by + timedelta(seconds=5),
+        )  # fmt: skip
+        .order_by("-created_at", "-id")
+        .values_list("tier", "model")
+        .first()
+    )
+    return usage or (str(tier_for(action)), model_for(action))
+
+
+@transaction.atomic
+def feedback_record(
+    *, session: AISession, actor: User, kind: str, object_id: int, vote: str, reason: str = "", comment: str = ""
+) -> AIFeedback:
+    """Record (or change) `actor`'s vote on one AI output of `session`. A reason and a comment go
+    with a down-vote only; an up-vote clears them. Anyone who may read the session may vote."""
+    if kind not in AIFeedback.Kind.values:
+        raise NotFound("No such AI output.")
+    if vote not in AIFeedback.Vote.values:
+        raise InvalidInput("Say whether it was helpful or not.", field="vote")
+    if reason not in AIFeedback.Reason.values:
+        raise InvalidInput("Choose one of the reasons.", field="reason")
+    comment = " ".join((comment or "").split())
+    if len(comment) > 1000:
+        raise InvalidInput("Keep the comment under 1,000 characters.", field="comment")
+    if vote == AIFeedback.Vote.UP:
+        reason, comment = "", ""
+    action, by = feedback_target(session=session, kind=kind, object_id=object_id)
+    tier, model = _model_of(session=session, action=action, by=by)
+    now = timezone.now()
+    feedback, created = AIFeedback.objects.select_for_update().get_or_create(
+        user=actor, kind=kind, object_id=object_id,
+        defaults={"account_id": session.account_id, "session": session, "vote": vote, "reason": reason,
+                  "comment": comment, "action": action, "tier": tier, "model": model, "created_at": now,
+                  "updated_at": now},
+    )  # fmt: skip
+    if created:
+        AISession.objects.filter(pk=session.pk).update(ai_feedback_count=F("ai_feedback_count") + 1)
+    else:
+        feedback.vote, feedback.reason, feedback.comment, feedback.updated_at = vote, reason, comment, now
+        feedback.save(update_fields=["vote", "reason", "comment", "updated_at"])
+    audit_record(
+        account=session.account, actor=actor, action="ai_feedback.vote", obj=feedback,
+        details={"kind": kind, "object_id": object_id, "vote": vote, "reason": reason},
+    )  # fmt: skip
+    session_page_changed(session_id=session.pk)  # the page marks a down-voted turn
+    transaction.on_commit(lambda: analytics_invalidate(account_id=session.account_id))
+    return feedback

@@ -18,10 +18,10 @@ from sessions_app.selectors import (
 from sessions_app.services.escalations import intercept_drafted_from
 
 from . import services
-from .forms import FactForm, PreviewForm, PromoteForm
+from .forms import FactForm, FeedbackForm, PreviewForm, PromoteForm
 from .models import Fact
 from .previews import handoff_assessment_retry, preview_get, preview_last_good
-from .selectors import facts_counts, facts_panel
+from .selectors import facts_counts, facts_panel, feedback_on_session, vote_context
 
 
 def _panel(request, session, *, error: str = "", notice: str = "", **extra):
@@ -134,7 +134,7 @@ def promote(request, session_id: int, item_id: int):
     try:
         services.fact_create(
             session=session, actor=request.user, text=form.cleaned_data["text"], summary=form.cleaned_data["summary"],
-            source_type=source_type, source_ref=item.public_id,
+            source_type=source_type, source_ref=item.public_id, ai_drafted=form.cleaned_data["drafted"],
         )  # fmt: skip
     except (InvalidInput, Conflict) as exc:
         return _panel(request, session, error=exc.message, **kept)
@@ -198,4 +198,47 @@ def assessment_retry(request, session_id: int):
         "sessions_app/partials/_assessment.html",
         lambda: {"gone": True} if escalation is None else handoff_assessment_context(escalation=escalation),
         redirect_to=reverse("sessions_app:handoff", args=[session.pk]),
+    )
+
+
+# --- feedback on AI output (issue 16 §2) ------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def vote(request, session_id: int, kind: str, object_id: int):
+    """A thumbs up or down (and, for a down, why) on one AI output of a session the user may read.
+    Another account's session, or an output not of this session, is a 404. Answers the vote control
+    alone, swapped in place."""
+    session = session_get_for_user(user=request.user, session_id=session_id)
+    object_id = int(object_id)  # a regex route passes text
+    form = FeedbackForm(request.POST)
+    error = ""
+    if form.is_valid():
+        try:
+            services.feedback_record(session=session, actor=request.user, kind=kind, object_id=object_id,
+                                     **form.cleaned_data)  # fmt: skip
+        except InvalidInput as exc:
+            error = exc.message
+    else:
+        services.feedback_target(session=session, kind=kind, object_id=object_id)  # 404 before saying why
+        error = form_error_message(form)
+    votes = feedback_on_session(session=session, user=request.user)
+    key = (kind, object_id)
+    context = vote_context(
+        session=session,
+        kind=kind,
+        object_id=object_id,
+        mine=votes["mine"].get(key),
+        down_count=votes["down"].get(key, 0),
+    )
+    # The reason form stays open once saved: focus stays on its Save button, and it says so.
+    context["why_saved"] = not error and "reason" in request.POST
+    return region_response(
+        request,
+        "facts_app/partials/_vote.html",
+        context,
+        redirect_to=reverse("sessions_app:detail", args=[session.pk]),
+        error=error,
+        status=400 if error else 200,
     )

@@ -30,7 +30,7 @@ from resolutionflow.accounts.services import audit_record
 from resolutionflow.ai.client import Subject, ai_json
 from resolutionflow.ai.errors import AIError
 from resolutionflow.errors import Conflict, InvalidInput, PermissionDenied
-from sessions_app.models import AISession, SessionStep, SuggestedFix
+from sessions_app.models import CODES_WITHOUT_FLOW, AISession, SessionStep, SuggestedFix
 
 from . import prompts, services
 from .models import FlowProposal
@@ -166,8 +166,19 @@ def session_bundle(session: AISession) -> dict:
 
 def session_analyse(*, session_id: int, claimed_at: datetime) -> str:
     """Analyse one claimed session. Returns the outcome: new_flow / enhancement (created or added as
-    evidence), reinforced, failed, waiting (the daily cap), or lost (the claim was taken back)."""
+    evidence), reinforced, skipped (nothing to learn), failed, waiting (the daily cap), or lost (the
+    claim was taken back).
+
+    A duplicate or a no-fault-found session proposes no new flow (issue 16): it repeats another
+    session, or nothing was wrong. Without a matched flow to reinforce or enhance, there is nothing
+    to ask the AI at all."""
     session = AISession.objects.select_related("account", "matched_flow").get(pk=session_id)
+    if session.resolution_code in CODES_WITHOUT_FLOW and session.matched_flow_id is None:
+        with transaction.atomic():
+            if not _still_claimed(session_id, claimed_at):
+                return "lost"
+            _finish(session_id, status=A.ANALYSED, attempts=None)
+        return "skipped"
     try:
         answer = ai_json(
             action="flywheel_analysis",
@@ -248,6 +259,10 @@ def _decide(session: AISession, answer: dict) -> str:
     if decision == "reinforced":
         services.flow_reinforce(flow_id=flow.pk, matched_at=session.created_at, resolved=True)
         return "reinforced"
+    if decision == "new_flow" and session.resolution_code in CODES_WITHOUT_FLOW:
+        if flow is not None:  # it was still a use of the flow it matched
+            services.flow_reinforce(flow_id=flow.pk, matched_at=session.created_at, resolved=False)
+        return "skipped"
     tree = tree_with_stubs(prompts.tree_from_answer(answer.get("tree")) or {})
     validate_tree(tree)
     worked = SuggestedFix.objects.filter(session=session, outcome=SuggestedFix.Outcome.APPLIED_SUCCESS).exists()

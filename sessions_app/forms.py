@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 
 from resolutionflow.psa.models import InternalTicket
 from resolutionflow.taxonomy import Domain
-from sessions_app.models import AISession, SessionStep, SuggestedFix, TemplateDraft
+from sessions_app.models import AISession, ResolutionCode, SessionStep, SuggestedFix, TemplateDraft
 from sessions_app.powershell import clean_parameter_values, parameters_from_placeholders
 
 MAX_SCREENSHOT_BYTES = 5 * 1024 * 1024
@@ -138,6 +138,22 @@ class LaneAnswerForm(forms.Form):
 
 
 class ResolveForm(forms.Form):
+    code = forms.ChoiceField(
+        label="How did it end?",
+        choices=[(c, label) for c, label in ResolutionCode.choices if c],
+        widget=forms.RadioSelect(attrs={"class": "resolution-code"}),
+        error_messages={
+            "required": "Choose a resolution code: how did it end?",
+            "invalid_choice": "Choose one of the resolution codes.",
+        },
+    )
+    duplicate_of = forms.CharField(
+        label="Duplicate of",
+        required=False,
+        max_length=60,
+        strip=True,
+        help_text="Only for a duplicate: the other session (#123) or ticket (INT-7, PSA #4410).",
+    )
     summary = forms.CharField(
         strip=True,
         max_length=5000,
@@ -159,6 +175,12 @@ class ResolveForm(forms.Form):
 
     def clean_note_summary(self):
         return self.cleaned_data["note_summary"] if "note_summary" in self.data else None
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("code") == ResolutionCode.DUPLICATE and not cleaned.get("duplicate_of"):
+            self.add_error("duplicate_of", "A duplicate names what it repeats: a session number or a ticket.")
+        return cleaned
 
 
 class EscalateForm(forms.Form):
@@ -257,6 +279,11 @@ class SessionFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=200, strip=True)
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *AISession.Status.choices])
     domain = forms.ChoiceField(required=False, choices=[("", "Any domain"), *Domain.choices])
+    code = forms.ChoiceField(
+        required=False,
+        label="Resolution code",
+        choices=[("", "Any code"), *[(c or "none", label) for c, label in ResolutionCode.choices]],
+    )
 
 
 # --- the suggested fix and scripts (SPEC §4, §5) ------------------------------------------

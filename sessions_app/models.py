@@ -41,6 +41,22 @@ class PortableGinIndex(GinIndex):
         return models.Index(fields=self.fields, name=self.name).create_sql(model, schema_editor, **kwargs)
 
 
+class ResolutionCode(models.TextChoices):
+    """What kind of ending a resolve was (issue 16). "" is a session resolved before codes existed."""
+
+    NOT_RECORDED = "", "Not recorded"
+    FIXED = "fixed", "Fixed"
+    WORKAROUND = "workaround", "Workaround"
+    KNOWN_ISSUE = "known_issue", "Known issue"
+    DUPLICATE = "duplicate", "Duplicate"
+    NO_FAULT_FOUND = "no_fault_found", "No fault found"
+    USER_TRAINING = "user_training", "User training"
+
+
+# A session that ended so teaches the flywheel no new flow: it repeats another, or nothing was wrong.
+CODES_WITHOUT_FLOW = (ResolutionCode.DUPLICATE, ResolutionCode.NO_FAULT_FOUND)
+
+
 class AISession(TenantModel):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
@@ -120,6 +136,12 @@ class AISession(TenantModel):
     analysis_retry_at = models.DateTimeField(null=True, blank=True)
     resolution_summary = models.TextField(blank=True)
     resolution_action = models.TextField(blank=True)
+    resolution_code = models.CharField(max_length=16, choices=ResolutionCode.choices, blank=True, default="")
+    # A duplicate names what it repeats: another session of the account, or a ticket reference.
+    duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    duplicate_ticket = models.CharField(max_length=40, blank=True)
+    # Votes on the session's AI output (facts_app.AIFeedback): while 0, a page need not look them up.
+    ai_feedback_count = models.PositiveIntegerField(default=0)
     documentation = models.TextField(blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     rating = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -167,10 +189,28 @@ class AISession(TenantModel):
             models.CheckConstraint(
                 condition=Q(rating__isnull=True) | Q(status="resolved"), name="session_rated_only_when_resolved"
             ),
+            models.CheckConstraint(
+                condition=Q(resolution_code__in=ResolutionCode.values), name="session_resolution_code_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(resolution_code="duplicate") | Q(duplicate_of__isnull=False) | ~Q(duplicate_ticket=""),
+                name="session_duplicate_names_original",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.problem_summary or f"Session {self.pk}"
+
+    @property
+    def resolution_code_label(self) -> str:
+        """The code as shown (on the session, the note, the list); "" while not resolved."""
+        if self.status != self.Status.RESOLVED:
+            return ""
+        label = self.get_resolution_code_display()
+        if self.resolution_code == ResolutionCode.DUPLICATE:
+            original = f"session #{self.duplicate_of_id}" if self.duplicate_of_id else self.duplicate_ticket
+            label = f"{label} of {original}"
+        return label
 
     @property
     def ticket_label(self) -> str:

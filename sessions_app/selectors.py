@@ -148,12 +148,18 @@ def session_needs_turn(session: AISession, last_step: SessionStep | None) -> boo
     )
 
 
-def session_list_for_user(*, user: User, query: str = "", status: str = "", domain: str = "") -> QuerySet[AISession]:
+def session_list_for_user(
+    *, user: User, query: str = "", status: str = "", domain: str = "", code: str = ""
+) -> QuerySet[AISession]:
+    """The engineer's sessions. `code`: a resolution code, or "none" for resolved ones recorded
+    before codes existed."""
     qs = AISession.objects.filter(account_id=user.account_id, owner=user).select_related("internal_ticket")
     if status:
         qs = qs.filter(status=status)
     if domain:
         qs = qs.filter(problem_domain=domain)
+    if code:
+        qs = qs.filter(status=AISession.Status.RESOLVED, resolution_code="" if code == "none" else code)
     if query.strip():
         for word in query.split()[:8]:
             qs = qs.filter(
@@ -405,7 +411,7 @@ def session_page_context(
 # no joins, none of the long texts.
 ROW_FIELDS = (
     "id", "account_id", "owner_id", "status", "state_version", "step_count", "last_activity_at", "rating",
-    "problem_summary",
+    "problem_summary", "ai_feedback_count",
 )  # fmt: skip
 
 

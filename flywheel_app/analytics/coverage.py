@@ -1,6 +1,7 @@
 """The coverage section: per domain, how many published flows there are, how many sessions came in,
 how they ended (resolution, escalation and guided rates), how long a resolve took, and how many
-sessions no flow covered (no flow matched). Two queries: sessions grouped by domain, flows by domain."""
+sessions no flow covered (no flow matched), and how the resolved ones ended (their resolution codes,
+issue 16). Two queries: sessions grouped by domain, flows by domain."""
 
 from typing import Any
 
@@ -11,7 +12,7 @@ from flywheel_app.analytics.charts import listed
 from flywheel_app.analytics.sql import SecondsBetween, session_escalated
 from flywheel_app.models import Flow
 from resolutionflow.taxonomy import Domain
-from sessions_app.models import AISession
+from sessions_app.models import AISession, ResolutionCode
 
 KEY = "coverage"
 TITLE = "Coverage"
@@ -23,6 +24,36 @@ def section(*, account_id: int, days: int) -> Section:
 
 def _percent(part: int, whole: int) -> float:
     return round(100.0 * part / whole, 1) if whole else 0.0
+
+
+# The codes in the order Resolve offers them; sessions resolved before codes existed come last.
+_CODES = [*[code for code in ResolutionCode.values if code], ResolutionCode.NOT_RECORDED]
+
+
+def _by_code(sessions: dict[str, dict], labels: dict[str, str]) -> Chart:
+    """Resolved sessions per domain, one segment per resolution code ("Not recorded" only when some are)."""
+    codes = [c for c in _CODES if c or any(r["code_none"] for r in sessions.values())]
+    rows = [
+        [labels.get(domain, domain), *[r[f"code_{c or 'none'}"] for c in codes]]
+        for domain, r in sorted(sessions.items(), key=lambda item: (-item[1]["resolved"], item[0]))
+        if r["resolved"]
+    ]
+    names = [ResolutionCode(c).label for c in codes]
+    return Chart(
+        key="resolution_codes",
+        title="How resolves ended, by domain",
+        kind="stacked",
+        columns=["Domain", *names],
+        rows=rows,
+        alt="; ".join(
+            f"{row[0]}: " + ", ".join(f"{n} {name.lower()}" for n, name in zip(row[1:], names, strict=True) if n)
+            for row in rows
+        )
+        + "."
+        if rows
+        else "No session was resolved in this period.",
+        unit="sessions",
+    )
 
 
 def _compute(account_id: int, days: int) -> Section:
@@ -39,6 +70,7 @@ def _compute(account_id: int, days: int) -> Section:
             guided=Count("pk", filter=Q(confidence_tier=AISession.Tier.GUIDED)),
             uncovered=Count("pk", filter=Q(matched_flow__isnull=True)),
             minutes=Avg(minutes, filter=resolved),
+            **{f"code_{code or 'none'}": Count("pk", filter=resolved & Q(resolution_code=code)) for code in _CODES},
         )
         .order_by()
     )
@@ -120,6 +152,7 @@ def _compute(account_id: int, days: int) -> Section:
             alt=listed([[row[0], row[4]] for row in with_sessions], "% escalated"),
             unit="%",
         ),
+        _by_code(sessions, labels),
     ]
     return Section(
         key=KEY,

@@ -3,7 +3,7 @@ for. Each section is computed (or read from the cache) by its own module."""
 
 from collections.abc import Callable
 
-from flywheel_app.analytics import ai_cost, coverage, escalations, flow_quality, gaps, overview, psa
+from flywheel_app.analytics import ai_cost, ai_quality, coverage, escalations, flow_quality, gaps, overview, psa
 from flywheel_app.analytics.base import Chart, Section
 from resolutionflow.errors import NotFound
 
@@ -14,6 +14,7 @@ SECTIONS: dict[str, Callable[..., Section]] = {
     "escalations": escalations.section,
     "psa": psa.section,
     "ai_cost": ai_cost.section,
+    "ai_quality": ai_quality.section,
     "gaps": gaps.section,
 }
 

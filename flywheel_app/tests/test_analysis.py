@@ -66,7 +66,7 @@ def _pick(client, session, label) -> None:
 
 
 def _resolve(client, session, summary="Fixed as suggested") -> AISession:
-    assert client.post(f"/sessions/{session.pk}/resolve/", {"summary": summary}).status_code == 302
+    assert client.post(f"/sessions/{session.pk}/resolve/", {"code": "fixed", "summary": summary}).status_code == 302
     session.refresh_from_db()
     assert session.status == "resolved" and session.analysis_status == A.PENDING
     return session
@@ -497,3 +497,40 @@ def test_two_divergences_from_one_flow_are_one_enhancement_whatever_their_domain
     proposal = FlowProposal.objects.get()
     assert proposal.evidence_count == 2 and proposal.target_flow_id == mailbox_flow.pk
     assert "answered A" in proposal.changes and "answered B" in proposal.changes
+
+
+# --- resolution codes (issue 16 §3): nothing to learn from a duplicate or a no-fault-found session ----
+
+
+@pytest.mark.parametrize("code", ["duplicate", "no_fault_found"])
+def test_a_duplicate_or_no_fault_session_proposes_no_new_flow_and_costs_no_ai_call(tenant_a, fake_anthropic, code):
+    _answered_by_the_fake(fake_anthropic)
+    skipped, learned = _waiting_sessions(tenant_a, 2)
+    AISession.objects.filter(pk=skipped.pk).update(
+        resolution_code=code, duplicate_ticket="INT-1" if code == "duplicate" else ""
+    )
+    AISession.objects.filter(pk=learned.pk).update(resolution_code="workaround")
+
+    result = analyse_batch()
+
+    assert (result.claimed, result.outcomes) == (2, {"skipped": 1, "new_flow": 1})
+    assert len(fake_anthropic.requests) == 1, "the skipped session asks the AI nothing"
+    assert FlowProposal.objects.get().evidence_session_ids == [learned.pk]
+    assert AISession.objects.get(pk=skipped.pk).analysis_status == A.ANALYSED  # analysed once, never again
+    assert analyse_batch().claimed == 0
+
+
+def test_a_duplicate_that_matched_a_flow_still_counts_as_its_use_but_proposes_no_new_flow(
+    tenant_a, fake_anthropic, mailbox_flow
+):
+    _answered_by_the_fake(fake_anthropic)  # the AI would propose a new flow
+    (session,) = _waiting_sessions(tenant_a, 1)
+    AISession.objects.filter(pk=session.pk).update(
+        resolution_code="duplicate", duplicate_ticket="INT-1", matched_flow=mailbox_flow
+    )
+
+    result = analyse_batch()
+
+    assert result.outcomes == {"skipped": 1} and not FlowProposal.objects.exists()
+    mailbox_flow.refresh_from_db()
+    assert (mailbox_flow.usage_count, mailbox_flow.success_count) == (1, 0)

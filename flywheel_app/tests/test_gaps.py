@@ -259,7 +259,7 @@ def test_the_list_is_cached_and_a_resolve_makes_it_fresh(
     assert gaps_of(tenant_a, G.UNCHARTED) == []
 
     with django_capture_on_commit_callbacks(execute=True):
-        lifecycle.session_resolve(session=third, actor=tenant_a.engineer, summary="Reset the VPN profile")
+        lifecycle.session_resolve(session=third, actor=tenant_a.engineer, code="fixed", summary="Reset the VPN profile")
 
     [gap] = gaps_of(tenant_a, G.UNCHARTED)
     assert dict(gap.evidence.counts)["Resolved in discovery, no flow"] == 4

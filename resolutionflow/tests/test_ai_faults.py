@@ -343,7 +343,7 @@ def test_resolve_or_escalate_drafting_its_document(fault, kind, ai, ticketed_ses
     ai.sick(fault)
 
     if kind == "resolution_note":
-        response = client.post(f"/sessions/{session.pk}/resolve/", {"summary": TYPED})
+        response = client.post(f"/sessions/{session.pk}/resolve/", {"code": "fixed", "summary": TYPED})
     else:
         response = client.post(f"/sessions/{session.pk}/escalate/", {"reason": REASON})
 
@@ -368,7 +368,13 @@ def test_resolve_or_escalate_drafting_its_document(fault, kind, ai, ticketed_ses
 
     assert again.status_code == 302
     push.refresh_from_db()
-    assert push.status == "posted" and push.body == NOTE
+    # A resolution note carries the resolve's code in its Resolution section (issue 16).
+    posted = (
+        NOTE.replace("## Resolution\nR", "## Resolution\n\n**Closed as:** Fixed\n\nR")
+        if kind == "resolution_note"
+        else NOTE
+    )
+    assert push.status == "posted" and push.body == posted
     client.post(retry_url)  # a second click: already posted
     assert InternalTicketNote.objects.filter(ticket=session.internal_ticket).count() == 1 and ai.calls == 1
     if kind == "escalation_package":

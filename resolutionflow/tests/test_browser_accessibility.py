@@ -40,7 +40,7 @@ def test_template_editor_drafts_review_password_change_and_not_found(page, live_
     ran = spooler_fix(resolved)
     fixes.fix_decide(fix=ran, actor=engineer, decision="draft_template")  # run now, templatize after
     scripts.fix_run_script(fix=ran, actor=engineer, values={"computer_name": "PRN-01", "admin_password": "x"})
-    lifecycle.session_resolve(session=resolved, actor=engineer, summary="Spooler restarted.")
+    lifecycle.session_resolve(session=resolved, actor=engineer, code="fixed", summary="Spooler restarted.")
     assert TemplateDraft.objects.filter(session=resolved).exists()
     login_as(page, live_server, engineer, password)
 

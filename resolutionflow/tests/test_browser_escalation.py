@@ -424,6 +424,7 @@ def test_escalate_claim_from_the_live_queue_and_resolve(
             f"as what was done to resolve it: {resolution_section.strip()!r}"
         )
     colleague.get_by_label("How was it resolved?").fill(RESOLUTION)
+    colleague.get_by_role("radio", name="Fixed", exact=True).check()
     colleague.get_by_role("button", name="Resolve and post the note").click()
     expect(colleague).to_have_url(f"{live_server.url}/sessions/{session_id}/")
     expect(colleague.locator("#toasts")).to_contain_text("Resolved. The note is posted")

@@ -180,6 +180,7 @@ def test_engineer_journey_a_failed_fix_then_the_next_hypothesis_to_a_resolved_ti
     resolution_section = doc.locator("xpath=.//h2[normalize-space()='Resolution']/following-sibling::*[1]")
     expect(resolution_section).to_have_text(RESOLUTION)
     shoot_lane_at(page, "journey-resolve-preview", width, preview)
+    page.get_by_role("radio", name="Fixed", exact=True).check()
     page.get_by_role("button", name="Resolve and post the note").click()
     expect(page).to_have_url(session_url)
     expect(page.locator("#toasts")).to_contain_text("Resolved. The note is posted")
@@ -200,7 +201,11 @@ def test_engineer_journey_a_failed_fix_then_the_next_hypothesis_to_a_resolved_ti
     assert "**" not in shown, shown
     note = page.get_by_test_id("ticket-resolution")
     expect(note.locator("h2")).to_have_text(NOTE_SECTIONS)
-    expect(note.locator("xpath=.//h2[normalize-space()='Resolution']/following-sibling::*[1]")).to_have_text(RESOLUTION)
+    # The Resolution section opens with the resolve's code (issue 16), then the engineer's words.
+    expect(note.locator("xpath=.//h2[normalize-space()='Resolution']/following-sibling::*[1]")).to_have_text(
+        "Closed as: Fixed"
+    )
+    expect(note.locator("xpath=.//h2[normalize-space()='Resolution']/following-sibling::*[2]")).to_have_text(RESOLUTION)
     # The failed fix is in the note as a path tried (under What we confirmed), not as what resolved it.
     confirmed = note.locator("xpath=.//h2[normalize-space()='What we confirmed']/following-sibling::*[1]")
     expect(confirmed.locator("li")).to_contain_text([f"Applied “{PORT_FIX}”; it did not work: {PORT_DIDNT}"])
@@ -301,7 +306,7 @@ def test_claim_race_the_second_engineer_is_told_who_won_and_goes_back_to_the_que
     resolve = f"/sessions/{session.pk}/resolve/"
     colleague_page.goto(queue_url)
     assert colleague_page.evaluate(POST_JS, [answer, {"kind": "skipped"}]) == [404, answer]
-    assert colleague_page.evaluate(POST_JS, [resolve, {"summary": "Took it anyway"}]) == [404, resolve]
+    assert colleague_page.evaluate(POST_JS, [resolve, {"code": "fixed", "summary": "Took it anyway"}]) == [404, resolve]
     claim_again = colleague_page.evaluate(POST_JS, [f"/sessions/{session.pk}/claim/", {"mode": "continue"}])
     assert claim_again == [200, f"/sessions/{session.pk}/handoff/"], claim_again  # told again who has it
     session.refresh_from_db()

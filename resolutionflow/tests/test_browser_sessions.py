@@ -161,6 +161,7 @@ def test_engineer_is_led_from_ticket_text_to_downloaded_documentation(page, live
     # Resolve from the lane.
     page.locator(".resolve-box > summary").click()
     page.get_by_label("How was it resolved?").fill(RESOLUTION)
+    page.get_by_role("radio", name="Fixed", exact=True).check()
     page.get_by_role("button", name="Resolve and post the note").click()
     expect(page).to_have_url(session_url)
     resolved = page.locator("#sessions_app-resolved")
@@ -191,7 +192,8 @@ def test_engineer_is_led_from_ticket_text_to_downloaded_documentation(page, live
     header.get_by_role("link", name="Sessions", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("My sessions")
     row = page.locator(".session-row").filter(has_text="Outlook keeps prompting for the password")
-    expect(row.locator(".badge")).to_have_text("Resolved")
+    expect(row.locator(".badge-status-resolved")).to_have_text("Resolved")
+    expect(row.get_by_test_id("resolution-code")).to_have_text("Fixed")
     shoot_both(page, "session-list")
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from facts_app.models import Fact
+from facts_app.models import AIFeedback, Fact
 from l1_app.models import L1Category, Walk, WalkStep
 from l1_app.tests.factories import question
 from resolutionflow.accounts.models import Notification
@@ -106,6 +106,7 @@ def world(owner, *, status: str = "active") -> dict:
         "session_id": session.pk, "step_id": step.pk, "item_id": item.pk, "fix_id": fix.pk,
         "generation_id": generation.pk, "push_id": push.pk, "fact_id": fact.pk, "number": ticket.number,
         "notification_id": notification.pk, "kind": "resolution_note", "template": template.pk, "draft": draft.pk,
+        "object_id": push.pk,
     }  # fmt: skip
 
 
@@ -119,6 +120,7 @@ def snapshot(account) -> dict:
     rows["InternalTicket"] = list(InternalTicket.objects.filter(account=account).order_by("pk").values())
     rows["Notification"] = list(Notification.objects.filter(account=account).order_by("pk").values())
     rows["Escalation"] = list(Escalation.objects.filter(account=account).order_by("pk").values())
+    rows["AIFeedback"] = list(AIFeedback.objects.filter(account=account).order_by("pk").values())
     for model in (Walk, WalkStep, L1Category):
         rows[model.__name__] = list(model.objects.filter(account=account).order_by("pk").values())
     return rows
@@ -136,7 +138,7 @@ def _reverse(name: str, ids: dict, pattern: URLPattern) -> str:
 VALID_POST = {
     "sessions_app:answer": {"value": "yes"},
     "sessions_app:lane_answer": {"answer": "Yes, MFA is on"},
-    "sessions_app:resolve": {"summary": "Reset the profile"},
+    "sessions_app:resolve": {"code": "fixed", "summary": "Reset the profile"},
     "sessions_app:rate": {"rating": "5"},
     "sessions_app:link_ticket": {"psa_ticket_ref": "12345"},
     "sessions_app:escalate": {"reason": "Stuck", "intercept": "didnt"},
@@ -160,6 +162,7 @@ VALID_POST = {
     "facts_app:add": {"text": "Not mine."},
     "facts_app:edit": {"text": "Changed."},
     "facts_app:promote": {"action": "save", "text": "MFA is on."},
+    "facts_app:vote": {"vote": "down", "reason": "wrong"},
     "l1_app:answer": {"value": "yes"},
     "l1_app:notes": {"notes": "Changed."},
     "l1_app:resolve": {"helpful": "yes", "notes": "Fixed."},
@@ -227,8 +230,9 @@ READS = {
 }  # fmt: skip
 SESSION_ROUTES = [r for r in ROUTES if "session_id" in r[1].pattern.regex.groupindex]
 # The actions a colleague takes on a session awaiting pickup: claiming it (test_escalation covers who
-# may) and asking for its handoff assessment again (test_ai_faults does).
-COLLEAGUE_ACTIONS = {"sessions_app:claim", "facts_app:assessment_retry"}
+# may), asking for its handoff assessment again (test_ai_faults does), and rating the AI output they
+# read — the escalation package above all (issue 16; facts_app/tests/test_feedback.py covers it).
+COLLEAGUE_ACTIONS = {"sessions_app:claim", "facts_app:assessment_retry", "facts_app:vote"}
 SESSION_ACTIONS = [r for r in SESSION_ROUTES if r[0] not in READS and r[0] not in COLLEAGUE_ACTIONS]
 
 

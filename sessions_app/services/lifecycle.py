@@ -16,7 +16,7 @@ from resolutionflow.accounts.services import audit_record
 from resolutionflow.ai.fences import fence
 from resolutionflow.errors import InvalidInput
 from resolutionflow.psa.models import InternalTicket
-from sessions_app.models import AISession
+from sessions_app.models import AISession, ResolutionCode
 from sessions_app.services.documentation import session_documentation
 from sessions_app.services.fixes import fix_on_resolve
 from sessions_app.services.guards import OPEN, session_lock
@@ -200,6 +200,8 @@ def session_resolve(
     session: AISession,
     actor: User,
     summary: str,
+    code: str,
+    duplicate_of: str = "",
     action: str = "",
     note: str = "",
     note_summary: str | None = None,
@@ -216,6 +218,11 @@ def session_resolve(
         note = note_with_resolution(note, summary=summary, action=action)
     if not summary:
         raise InvalidInput("Say how the problem was resolved.", field="summary")
+    if code not in ResolutionCode.values or code == ResolutionCode.NOT_RECORDED:
+        raise InvalidInput("Choose a resolution code: how did it end?", field="code")
+    original, original_ticket = (
+        _duplicate_original(session, duplicate_of) if code == ResolutionCode.DUPLICATE else (None, "")
+    )
     if len(note) > 20000:
         raise InvalidInput("The resolution note is too long (at most 20,000 characters).", field="note")
     with transaction.atomic():
@@ -228,6 +235,9 @@ def session_resolve(
         locked.status = AISession.Status.RESOLVED
         locked.resolution_summary = summary[:5000]
         locked.resolution_action = action[:5000]
+        locked.resolution_code = code
+        locked.duplicate_of = original
+        locked.duplicate_ticket = original_ticket
         locked.resolved_at = now
         locked.last_activity_at = now
         locked.analysis_status = AISession.AnalysisStatus.PENDING
@@ -237,6 +247,9 @@ def session_resolve(
                 "status",
                 "resolution_summary",
                 "resolution_action",
+                "resolution_code",
+                "duplicate_of",
+                "duplicate_ticket",
                 "resolved_at",
                 "last_activity_at",
                 "analysis_status",
@@ -245,12 +258,65 @@ def session_resolve(
         )
         fix_on_resolve(session=locked)
         sessions_search_index(session_ids=[locked.pk])  # "Solved before" finds it from now on
+        if note:
+            note = note_with_code(note, label=locked.resolution_code_label)
         push = push_create(session=locked, kind=RESOLUTION_NOTE, body=note, actor=actor)
         audit_record(account=locked.account, actor=actor, action="session.resolve", obj=locked)
         transaction.on_commit(lambda: analytics_invalidate(account_id=locked.account_id))
     push_attempt(push=push, actor=actor)
     session.refresh_from_db()
     return session
+
+
+_SESSION_REFERENCE = re.compile(r"^(?:session\s*)?#?\s*(\d{1,12})$", re.IGNORECASE)
+_INTERNAL_REFERENCE = re.compile(r"^INT-(\d{1,12})$", re.IGNORECASE)
+_PSA_REFERENCE = re.compile(r"^PSA\s*#?\s*(\S{1,40})$", re.IGNORECASE)
+
+
+def _duplicate_original(session: AISession, reference: str) -> tuple[AISession | None, str]:
+    """What a duplicate repeats: another session of the account ("#123", "123"), an internal ticket
+    of the account ("INT-7") or a PSA ticket another session of the account is linked to
+    ("PSA #4410"). Anything else, or anything of another account, is refused alike."""
+    reference = " ".join((reference or "").split())
+    if not reference:
+        raise InvalidInput("A duplicate names what it repeats: a session number or a ticket.", field="duplicate_of")
+    unknown = InvalidInput(
+        f"“{reference[:60]}” is no other session or ticket of this account. Give a session number "
+        "(#123), an internal ticket (INT-7) or a PSA ticket (PSA #4410).",
+        field="duplicate_of",
+    )
+    others = AISession.objects.filter(account_id=session.account_id).exclude(pk=session.pk)
+    if match := _SESSION_REFERENCE.match(reference):
+        original = others.filter(pk=int(match.group(1))).first()
+        if original is None:
+            raise unknown
+        return original, ""
+    if match := _INTERNAL_REFERENCE.match(reference):
+        if not InternalTicket.objects.filter(account_id=session.account_id, number=int(match.group(1))).exists():
+            raise unknown
+        return None, f"INT-{int(match.group(1))}"
+    if match := _PSA_REFERENCE.match(reference):
+        if not others.filter(psa_ticket_ref=match.group(1)).exists():
+            raise unknown
+        return None, f"PSA #{match.group(1)}"
+    raise unknown
+
+
+_CODE_LABEL = re.compile(r"^\*\*Closed as:\*\*.*\n*", re.MULTILINE)
+
+
+def note_with_code(note: str, *, label: str) -> str:
+    """`note` with the resolution code as the first line of its Resolution section (the section is
+    added when the note has none); a label already there is replaced, never doubled."""
+    line = f"**Closed as:** {label}"
+    heading = _RESOLUTION_HEADING.search(note)
+    if heading is None:
+        return f"{note.rstrip()}\n\n## Resolution\n\n{line}"
+    following = _NEXT_HEADING.search(note, heading.end())
+    end = following.start() if following else len(note)
+    section = _CODE_LABEL.sub("", note[heading.end() : end].strip("\n")).strip("\n")
+    rest = note[end:].lstrip()
+    return f"{note[: heading.end()]}\n\n{line}\n\n{section}" + (f"\n\n{rest}" if rest else "")
 
 
 _RESOLUTION_HEADING = re.compile(r"^#{1,6}\s*resolution\s*$", re.IGNORECASE | re.MULTILINE)

@@ -42,7 +42,7 @@ def urls(session):
         (base + "pause/", {}),
         (base + "resume/", {}),
         (base + "reopen/", {}),
-        (base + "resolve/", {"summary": "Fixed it"}),
+        (base + "resolve/", {"code": "fixed", "summary": "Fixed it"}),
         (base + "rate/", {"rating": "5"}),
         (base + "link-ticket/", {"psa_ticket_ref": "123"}),
     ]

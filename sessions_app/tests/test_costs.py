@@ -10,6 +10,7 @@ sends), so these tests use the transactional database."""
 import pytest
 
 from facts_app.models import Fact
+from facts_app.services import feedback_record
 from resolutionflow.ai.fake_api import Reply
 
 from .factories import question_turn, session_with_steps
@@ -62,3 +63,20 @@ def test_adding_a_fact_costs_at_most_8_queries(tenant_a, client, django_assert_m
     assert Fact.objects.get(session=session).text == "OWA signs in fine."
     session.refresh_from_db()
     assert session.state_version == 1
+
+
+def test_votes_on_the_sessions_ai_output_add_one_query_to_an_answer(
+    fake_anthropic, tenant_a, client, django_assert_max_num_queries
+):
+    """Issue 16: the votes are read once per request, and only for a session someone voted on."""
+    session = session_with_steps(owner=tenant_a.engineer, steps=29)
+    step = session.steps.get(order=29)
+    for earlier in session.steps.all():  # every turn, the one being answered too
+        feedback_record(session=session, actor=tenant_a.engineer, kind="turn", object_id=earlier.pk, vote="down")
+    client.force_login(tenant_a.engineer)
+    fake_anthropic.enqueue(Reply.json(question_turn("Next?")))
+
+    with django_assert_max_num_queries(ANSWER_QUERIES + 1):
+        response = client.post(f"/sessions/{session.pk}/steps/{step.pk}/answer/", {"value": "yes"}, headers=HTMX)
+
+    assert response.status_code == 200 and "Marked not helpful" in response.content.decode()

@@ -391,7 +391,7 @@ def test_a_demo_session_from_start_to_documentation(tenant_a, client):
     assert session.confidence_score > first_confidence, "confidence rises as answers come in"
     assert len({s.title for s in steps}) == 4, "every step is a new one"
 
-    client.post(f"/sessions/{session.pk}/resolve/", {"summary": "Cleared stale Office credentials"})
+    client.post(f"/sessions/{session.pk}/resolve/", {"code": "fixed", "summary": "Cleared stale Office credentials"})
     session.refresh_from_db()
     assert session.status == "resolved"
     doc = client.get(f"/sessions/{session.pk}/documentation.md").content.decode()

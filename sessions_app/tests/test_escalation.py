@@ -27,6 +27,8 @@ pytestmark = pytest.mark.django_db
 
 PACKAGE = "## Problem\nP\n## What we've confirmed\n- F\n## What we've tried\n- T\n## Current hypothesis\nH\n## Suggested next steps\n1. S"  # noqa: E501
 NOTE = "## Problem\nP\n## What we confirmed\n- F\n## Root cause\nC\n## Resolution\nR"
+# What a note says once Resolve adds its resolution code (issue 16) to the Resolution section.
+FIXED_NOTE = "## Problem\nP\n## What we confirmed\n- F\n## Root cause\nC\n## Resolution\n\n**Closed as:** Fixed\n\nR"
 
 
 @pytest.fixture
@@ -510,12 +512,13 @@ def test_resolve_posts_the_confirmed_note_to_the_internal_ticket(session, tenant
     AISession.objects.filter(pk=session.pk).update(internal_ticket=ticket)
     client.force_login(session.owner)
     response = client.post(
-        f"/sessions/{session.pk}/resolve/", {"summary": "Cleared credentials", "note": NOTE + "\n(edited)"}
+        f"/sessions/{session.pk}/resolve/",
+        {"code": "fixed", "summary": "Cleared credentials", "note": NOTE + "\n(edited)"},
     )
     assert response.status_code == 302
     push = TicketPush.objects.get(session=session)
     note = InternalTicketNote.objects.get(ticket=ticket)
-    assert push.status == "posted" and note.kind == "resolution" and note.body == NOTE + "\n(edited)"
+    assert push.status == "posted" and note.kind == "resolution" and note.body == FIXED_NOTE + "\n(edited)"
     ticket.refresh_from_db()
     assert ticket.status == "resolved" and ticket.resolution_notes == note.body
     assert AISession.objects.get(pk=session.pk).analysis_status == "pending"
@@ -539,7 +542,8 @@ def test_a_note_drafted_before_the_resolution_was_typed_is_posted_with_the_engin
 
     client.post(
         f"/sessions/{session.pk}/resolve/",
-        {"summary": "Removed the stale Office credential from Credential Manager", "action": "Cleared the vault",
+        {"code": "fixed", "summary": "Removed the stale Office credential from Credential Manager",
+         "action": "Cleared the vault",
          "note": draft, "note_summary": drafted_from},
     )  # fmt: skip
 
@@ -553,16 +557,16 @@ def test_a_note_drafted_before_the_resolution_was_typed_is_posted_with_the_engin
 
 def test_a_note_drafted_from_the_same_resolution_is_posted_as_confirmed(session, tenant_a):
     lifecycle.session_resolve(
-        session=session, actor=session.owner, summary="Cleared  credentials", note=NOTE + "\n(edited)",
+        session=session, actor=session.owner, code="fixed", summary="Cleared  credentials", note=NOTE + "\n(edited)",
         note_summary="Cleared credentials",
     )  # fmt: skip
-    assert TicketPush.objects.get(session=session).body == NOTE + "\n(edited)"
+    assert TicketPush.objects.get(session=session).body == FIXED_NOTE + "\n(edited)"
 
 
 def test_resolve_with_no_ticket_keeps_the_note_local(session):
-    lifecycle.session_resolve(session=session, actor=session.owner, summary="Fixed", note=NOTE)
+    lifecycle.session_resolve(session=session, actor=session.owner, code="fixed", summary="Fixed", note=NOTE)
     push = TicketPush.objects.get(session=session)
-    assert push.status == "local" and push.posted_at is not None and push.body == NOTE
+    assert push.status == "local" and push.posted_at is not None and push.body == FIXED_NOTE
 
 
 @pytest.mark.parametrize("outcome", ["proposed", "applied_pending"])
@@ -570,15 +574,15 @@ def test_resolving_marks_a_verifying_or_pending_fix_as_a_success(session, outcom
     fix = _applied_fix(session)
     if outcome == "applied_pending":
         fixes.fix_record_outcome(fix=fix, actor=session.owner, outcome=outcome, note="Waiting on a reboot")
-    lifecycle.session_resolve(session=session, actor=session.owner, summary="Fixed", note=NOTE)
+    lifecycle.session_resolve(session=session, actor=session.owner, code="fixed", summary="Fixed", note=NOTE)
     fix.refresh_from_db()
     assert fix.outcome == SuggestedFix.Outcome.APPLIED_SUCCESS and fix.verified_at is not None
 
 
 def test_resolving_twice_is_refused(session):
-    lifecycle.session_resolve(session=session, actor=session.owner, summary="Fixed", note=NOTE)
+    lifecycle.session_resolve(session=session, actor=session.owner, code="fixed", summary="Fixed", note=NOTE)
     with pytest.raises(Conflict) as err:
-        lifecycle.session_resolve(session=session, actor=session.owner, summary="Again", note=NOTE)
+        lifecycle.session_resolve(session=session, actor=session.owner, code="fixed", summary="Again", note=NOTE)
     assert err.value.message == "This session is already resolved."
     assert TicketPush.objects.filter(session=session).count() == 1
 
@@ -608,7 +612,9 @@ def test_a_failed_push_never_blocks_the_resolve_and_is_retried_by_hand(session, 
     monkeypatch.setattr(ticket_pushes, "psa_client_for_account", lambda account: psa)
     AISession.objects.filter(pk=session.pk).update(psa_ticket_ref="12345")
     client.force_login(session.owner)
-    response = client.post(f"/sessions/{session.pk}/resolve/", {"summary": "Fixed", "note": NOTE}, follow=True)
+    response = client.post(
+        f"/sessions/{session.pk}/resolve/", {"code": "fixed", "summary": "Fixed", "note": NOTE}, follow=True
+    )
     page = response.content.decode()
     push = TicketPush.objects.get(session=session)
     assert AISession.objects.get(pk=session.pk).status == "resolved"
@@ -617,7 +623,7 @@ def test_a_failed_push_never_blocks_the_resolve_and_is_retried_by_hand(session, 
     response = client.post(f"/sessions/{session.pk}/pushes/{push.pk}/retry/")
     push.refresh_from_db()
     assert push.status == "posted" and push.external_id == "9001" and push.attempts == 2
-    assert psa.posted == [("12345", "resolution", NOTE)]
+    assert psa.posted == [("12345", "resolution", FIXED_NOTE)]
     assert "No resolved status is configured" in push.status_note
     with pytest.raises(Conflict):
         ticket_pushes.push_retry(push=push, actor=session.owner)
@@ -625,7 +631,7 @@ def test_a_failed_push_never_blocks_the_resolve_and_is_retried_by_hand(session, 
 
 def test_without_a_psa_connection_the_push_fails_loudly(session):
     AISession.objects.filter(pk=session.pk).update(psa_ticket_ref="12345")
-    lifecycle.session_resolve(session=session, actor=session.owner, summary="Fixed", note=NOTE)
+    lifecycle.session_resolve(session=session, actor=session.owner, code="fixed", summary="Fixed", note=NOTE)
     push = TicketPush.objects.get(session=session)
     assert push.status == "failed" and push.error.startswith("PSA not connected")
 
@@ -635,7 +641,7 @@ def test_failed_pushes_are_retried_in_the_background_every_5_minutes_3_times(ses
     psa = FlakyPSA(failures=10)
     monkeypatch.setattr(ticket_pushes, "psa_client_for_account", lambda account: psa)
     AISession.objects.filter(pk=session.pk).update(psa_ticket_ref="12345")
-    lifecycle.session_resolve(session=session, actor=session.owner, summary="Fixed", note=NOTE)
+    lifecycle.session_resolve(session=session, actor=session.owner, code="fixed", summary="Fixed", note=NOTE)
     push = TicketPush.objects.get(session=session)
     now = timezone.now()
     assert ticket_pushes.pushes_retry_failed(now=now + timedelta(minutes=4)) == 0  # not yet due
@@ -650,9 +656,11 @@ def test_failed_pushes_are_retried_in_the_background_every_5_minutes_3_times(ses
 
 def test_resolve_drafts_the_note_when_none_was_confirmed(session, fake_anthropic):
     fake_anthropic.enqueue(Reply.text(NOTE))
-    lifecycle.session_resolve(session=session, actor=session.owner, summary="Cleared the cached credentials")
+    lifecycle.session_resolve(
+        session=session, actor=session.owner, code="fixed", summary="Cleared the cached credentials"
+    )
     push = TicketPush.objects.get(session=session)
-    assert push.body == NOTE and push.status == "local"
+    assert push.body == FIXED_NOTE and push.status == "local"
     assert "resolution note" in fake_anthropic.requests[-1]["system"][0]["text"]
     assert "Cleared the cached credentials" in message_text(fake_anthropic.requests[-1], 0)
 
@@ -675,9 +683,13 @@ def test_bad_escalate_input_says_why_and_changes_nothing(session, client):
 
 def test_bad_resolve_input_says_why_and_changes_nothing(session, client):
     client.force_login(session.owner)
-    response = client.post(f"/sessions/{session.pk}/resolve/", {"summary": "", "note": NOTE}, follow=True)
+    response = client.post(
+        f"/sessions/{session.pk}/resolve/", {"code": "fixed", "summary": "", "note": NOTE}, follow=True
+    )
     assert response.status_code == 400 and "Say how the problem was resolved." in response.content.decode()
-    response = client.post(f"/sessions/{session.pk}/resolve/", {"summary": "Fixed", "note": "x" * 20001}, follow=True)
+    response = client.post(
+        f"/sessions/{session.pk}/resolve/", {"code": "fixed", "summary": "Fixed", "note": "x" * 20001}, follow=True
+    )
     assert response.status_code == 400 and "at most 20000 characters" in response.content.decode()
     assert AISession.objects.get(pk=session.pk).status == "active" and not TicketPush.objects.exists()
 

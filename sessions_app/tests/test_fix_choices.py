@@ -251,7 +251,9 @@ def test_run_now_templatize_after_runs_it_and_offers_the_draft_after_resolve(ses
         ("admin_password", "password"),
     ]
 
-    resolved = client.post(f"/sessions/{session.pk}/resolve/", {"summary": "Spooler restarted on PRN-01."})
+    resolved = client.post(
+        f"/sessions/{session.pk}/resolve/", {"code": "fixed", "summary": "Spooler restarted on PRN-01."}
+    )
     assert resolved.status_code == 302 and resolved["Location"] == reverse("sessions_app:drafts", args=[session.pk])
     review = client.get(resolved["Location"]).content.decode()
     assert "Save what you ran as a template?" in review and "Computer name" in review and "Admin password" in review

@@ -241,7 +241,7 @@ def test_resolving_records_a_verifying_or_pending_fix_as_success(session, setup,
         fixes.fix_record_outcome(fix=fix, actor=session.owner, outcome="applied_pending", note="sync")
     elif setup == "partial":
         fixes.fix_record_outcome(fix=fix, actor=session.owner, outcome="applied_partial", note="half")
-    lifecycle.session_resolve(session=session, actor=session.owner, summary="Cleared the tokens.")
+    lifecycle.session_resolve(session=session, actor=session.owner, code="fixed", summary="Cleared the tokens.")
     fix.refresh_from_db()
     assert fix.outcome == expected
     assert (fix.verified_at is not None) is (expected == "applied_success")

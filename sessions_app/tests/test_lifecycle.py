@@ -233,7 +233,11 @@ def resolved_session(begin, fake_anthropic, tenant_a, client):
     AISession.objects.filter(pk=session.pk).update(created_at=timezone.now() - timedelta(minutes=42))
     response = client.post(
         url(session, "resolve"),
-        {"summary": "Removed stale Office credentials", "action": "Cleared Credential Manager entries"},
+        {
+            "code": "fixed",
+            "summary": "Removed stale Office credentials",
+            "action": "Cleared Credential Manager entries",
+        },
     )
     assert response.status_code == 302
     session.refresh_from_db()
@@ -271,7 +275,7 @@ def test_resolve_writes_the_documentation_and_queues_analysis(begin, fake_anthro
 def test_resolving_twice_is_refused(begin, fake_anthropic, tenant_a, client):
     session = resolved_session(begin, fake_anthropic, tenant_a, client)
 
-    response = client.post(url(session, "resolve"), {"summary": "Something else"})
+    response = client.post(url(session, "resolve"), {"code": "fixed", "summary": "Something else"})
 
     assert response.status_code == 409 and "This session is already resolved." in response.content.decode()
     again = AISession.objects.get(pk=session.pk)
@@ -300,12 +304,12 @@ def test_resolve_with_an_empty_summary_is_refused_with_a_message(begin, tenant_a
 
 def test_a_paused_session_can_be_resolved_but_an_abandoned_one_cannot(tenant_a):
     paused = AISessionFactory(owner=tenant_a.engineer, status="paused")
-    lifecycle.session_resolve(session=paused, actor=tenant_a.engineer, summary="Fixed")
+    lifecycle.session_resolve(session=paused, actor=tenant_a.engineer, code="fixed", summary="Fixed")
     assert paused.status == "resolved"
 
     abandoned = AISessionFactory(owner=tenant_a.engineer, status="abandoned")
     with pytest.raises(Conflict):
-        lifecycle.session_resolve(session=abandoned, actor=tenant_a.engineer, summary="Fixed")
+        lifecycle.session_resolve(session=abandoned, actor=tenant_a.engineer, code="fixed", summary="Fixed")
 
 
 def test_the_documentation_of_an_unresolved_session_is_not_served(begin, tenant_a, client):

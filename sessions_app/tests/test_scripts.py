@@ -228,7 +228,7 @@ def _resolved_with_draft(session, body="Restart-Service -Name {{ service_name }}
     fix_attach_script(fix=fix, actor=session.owner, body=body)
     fixes.fix_decide(fix=fix, actor=session.owner, decision="draft_template")  # run now, templatize after
     fix_run_script(fix=fix, actor=session.owner, values={"service_name": "Spooler"})
-    lifecycle.session_resolve(session=session, actor=session.owner, summary="Spooler restarted.")
+    lifecycle.session_resolve(session=session, actor=session.owner, code="fixed", summary="Spooler restarted.")
     return TemplateDraft.objects.get(session=session)
 
 

@@ -51,6 +51,7 @@ def session_list(request):
         query=filters.get("q", ""),
         status=filters.get("status", ""),
         domain=filters.get("domain", ""),
+        code=filters.get("code", ""),
     )
     page = Paginator(qs, 20).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -246,7 +247,14 @@ def session_resolve(request, session_id: int):
         messages.error(request, form_error_message(form))
         request.session[_resolve_draft_key(session)] = {k: v for k, v in form.data.items() if k in form.fields}
         return redirect(_detail(session))
-    lifecycle.session_resolve(session=session, actor=request.user, **form.cleaned_data)
+    try:
+        lifecycle.session_resolve(session=session, actor=request.user, **form.cleaned_data)
+    except InvalidInput as exc:
+        # A reference the form could not check (another account's session, an unknown ticket):
+        # the same way back as a form error, nothing saved.
+        messages.error(request, exc.message)
+        request.session[_resolve_draft_key(session)] = {k: v for k, v in form.data.items() if k in form.fields}
+        return redirect(_detail(session))
     push = session.pushes.filter(kind="resolution_note").first()
     if push is not None and push.status == "failed":
         messages.warning(request, f"Resolved, but the note was not posted: {push.error} You can retry it below.")

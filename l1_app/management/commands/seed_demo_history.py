@@ -14,6 +14,7 @@ l1_app owns it because it writes walks as well as sessions (l1_app may import ev
 """
 
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -25,6 +26,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from facts_app.models import AIFeedback
 from flywheel_app.models import Flow
 from l1_app import nodes
 from l1_app.models import Walk, WalkStep
@@ -304,6 +306,7 @@ class History:
     def __init__(self, account: Account) -> None:
         self.account = account
         self.rng = random.Random(SEED)
+        self.first_resolved: dict[str, int] = {}
         self.now = timezone.now().replace(second=0, microsecond=0)
         users = {u.email.split("@")[0]: u for u in User.objects.filter(account=account)}
         try:
@@ -365,6 +368,7 @@ class History:
         walks = self.walks(flows)
         AIUsage.objects.bulk_create(self.usage, batch_size=1000)
         self.update_flow_counters(flows, sessions, walks)
+        votes = self.feedback(sessions)
         return {
             "sessions": len(sessions),
             "walks": len(walks),
@@ -372,7 +376,45 @@ class History:
             "fixes": len(self.fixes),
             "ticket pushes": len(self.pushes),
             "AI usage rows": len(self.usage),
+            "votes on AI output": votes,
         }
+
+    # Issue 16: engineers rate some turns and notes, so the analytics' AI quality has something to show.
+    # From each session's own random stream, never the seed's (every other figure stays as it was).
+    REASONS = ("wrong", "irrelevant", "unclear", "incomplete", "unsafe")
+    COMMENTS = ("It asked for something we had already ruled out.", "Too generic for this customer.",
+                "The step would have restarted the whole print server.", "")  # fmt: skip
+
+    def feedback(self, sessions: list[AISession]) -> int:
+        resolved = {s.pk: s for s in sessions if s.status == AISession.Status.RESOLVED}
+        votes: list[AIFeedback] = []
+
+        def vote(session, kind, output, at, *, action, bad_odds):
+            rng = random.Random(f"{kind}:{output.pk}")
+            if rng.random() > 0.35:
+                return
+            down = rng.random() < bad_odds
+            votes.append(AIFeedback(
+                account=self.account, session=session, kind=kind, object_id=output.pk, user=session.owner,
+                vote="down" if down else "up", reason=rng.choice(self.REASONS) if down else "",
+                comment=rng.choice(self.COMMENTS) if down else "", action=action, tier=tier_for(action),
+                model="demo", created_at=at, updated_at=at,
+            ))  # fmt: skip
+
+        for step in SessionStep.objects.filter(session_id__in=resolved).exclude(responded_at=None):
+            session = resolved[step.session_id]
+            vote(session, "turn", step, step.responded_at, action="session_turn",
+                 bad_odds=0.35 if session.problem_domain == "networking" else 0.12)  # fmt: skip
+        for push in TicketPush.objects.filter(session_id__in=resolved, kind=TicketPush.Kind.RESOLUTION_NOTE):
+            vote(resolved[push.session_id], "resolution_note", push, push.created_at, action="resolution_note",
+                 bad_odds=0.1)  # fmt: skip
+        AIFeedback.objects.bulk_create(votes, batch_size=1000)
+        counts = Counter(v.session_id for v in votes)
+        voted = [resolved[pk] for pk in counts]
+        for session in voted:
+            session.ai_feedback_count = counts[session.pk]
+        AISession.objects.bulk_update(voted, ["ai_feedback_count"], batch_size=500)
+        return len(votes)
 
     def flows(self) -> dict[str, Flow]:
         admin = self.engineers[2]
@@ -417,7 +459,8 @@ class History:
         AISession.objects.bulk_update(
             [p.session for p in plans],
             ["owner", "status", "resolved_at", "abandoned_at", "last_activity_at", "rating", "resolution_summary",
-             "resolution_action", "documentation", "input_tokens", "output_tokens", "cache_read_tokens",
+             "resolution_action", "resolution_code", "duplicate_of",
+             "documentation", "input_tokens", "output_tokens", "cache_read_tokens",
              "cache_write_tokens", "cost_usd", "step_count"],
             batch_size=500,
         )  # fmt: skip
@@ -568,6 +611,7 @@ class History:
         s.status = AISession.Status.RESOLVED
         s.resolved_at = s.last_activity_at = done.responded_at + timedelta(minutes=1)
         s.resolution_summary = s.resolution_action = problem.fix
+        self.resolution_code(s, problem)
         s.documentation = f"Problem: {s.problem_summary}\n\nResolution: {problem.fix}"
         if rng.random() < 0.65:
             weights = [5, 4, 2, 0.6, 0.2] if s.confidence_tier == "guided" else [3, 4, 2, 1, 0.4]
@@ -633,6 +677,20 @@ class History:
         kind, content, response = self.generic_questions(plan, count=1)[0]
         self.step(plan, kind, content, {"response_kind": "option", "response_value": content["options"][0]["value"]})
         return True
+
+    # How the demo's resolves ended (issue 16), most of them fixed. Drawn from the session's own id, not
+    # the seed's stream, so every other figure of the history stays as it was before codes existed.
+    CODES = (("fixed", 60), ("workaround", 14), ("known_issue", 7), ("duplicate", 7), ("no_fault_found", 6),
+             ("user_training", 6))  # fmt: skip
+
+    def resolution_code(self, s: AISession, problem: "Problem") -> None:
+        codes, weights = zip(*self.CODES, strict=True)
+        code = random.Random(s.pk).choices(codes, weights=weights)[0]
+        first = self.first_resolved.setdefault(problem.summary, s.pk)
+        if code == "duplicate" and first == s.pk:
+            code = "fixed"  # the first of its kind repeats nothing
+        s.resolution_code = code
+        s.duplicate_of_id = first if code == "duplicate" else None
 
     def finish(self, plan: "Plan") -> None:
         s = plan.session

@@ -101,7 +101,7 @@ def test_a_posted_note_is_rendered_once_and_sanitised(tenant_a, client):
     ticket = internal_ticket_create(account=tenant_a.account, title="Outlook", actor=tenant_a.engineer)
     session = AISessionFactory(owner=tenant_a.engineer, internal_ticket=ticket)
     note = "## Problem\nOutlook prompts\n\n## Resolution\nCleared the **stale** token <script>alert(1)</script>"
-    lifecycle.session_resolve(session=session, actor=tenant_a.engineer, summary="Cleared it", note=note)
+    lifecycle.session_resolve(session=session, actor=tenant_a.engineer, code="fixed", summary="Cleared it", note=note)
     client.force_login(tenant_a.engineer)
 
     body = client.get(f"/tickets/{ticket.reference}/").content.decode()

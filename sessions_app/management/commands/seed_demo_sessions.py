@@ -72,7 +72,8 @@ class Command(BaseCommand):
                 turns.session_answer_step(session=session, step=step, actor=engineer, **_answer(step, answer))
                 turns.session_take_turn(session=session, actor=engineer)
                 session.refresh_from_db()
-            lifecycle.session_resolve(session=session, actor=engineer, summary=resolution)
+            # Each one fixed the problem: the flywheel learns a flow from each (a duplicate would teach none).
+            lifecycle.session_resolve(session=session, actor=engineer, code="fixed", summary=resolution)
         self.stdout.write(f"Seeded {len(SESSIONS)} resolved demo sessions, waiting for analysis.")
 
 
