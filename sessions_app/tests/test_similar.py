@@ -343,7 +343,7 @@ def test_resolving_indexes_the_session_for_the_next_intake(fake_anthropic, tenan
     FactFactory(session=first, text="The rollers are worn")
     assert AISession.objects.get(pk=first.pk).search_vector is None
 
-    session_resolve(session=first, actor=tenant_a.engineer, summary="Replaced the worn feed rollers")
+    session_resolve(session=first, actor=tenant_a.engineer, summary="Replaced the worn feed rollers", code="fixed")
 
     assert AISession.objects.get(pk=first.pk).search_vector is not None
     found = find(tenant_a.account, "worn rollers on the plotter")
