@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx2 as httpx
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 from resolutionflow.errors import ExternalServiceError, InvalidInput
 
@@ -77,6 +78,7 @@ class ConnectWiseClient:
         scheme = "http" if host in settings.CONNECTWISE_HTTP_HOSTS else "https"
         return f"{scheme}://{self.site}"
 
+    @sensitive_variables("private", "raw")
     def _auth_header(self) -> str:
         private = self._private_key if self._private_key is not None else secret_decrypt(
             self.connection.private_key_encrypted

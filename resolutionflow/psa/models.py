@@ -72,7 +72,7 @@ class PSAConnection(TenantModel):
     escalated_status_id = models.PositiveIntegerField(null=True, blank=True)
     escalated_status_name = models.CharField(max_length=100, blank=True)
     last_tested_at = models.DateTimeField(null=True, blank=True)
-    last_test_ok = models.BooleanField(null=True)
+    last_test_ok = models.BooleanField(null=True, blank=True)
     last_test_message = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)

@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from resolutionflow.accounts.models import Account, User
 from resolutionflow.accounts.services import audit_record
@@ -73,6 +74,7 @@ def site_clean(site: str) -> str:
     return site
 
 
+@sensitive_variables("private_key")
 @transaction.atomic
 def psa_connection_save(
     *, account: Account, site: str, company_id: str, public_key: str, private_key: str = "", actor: User

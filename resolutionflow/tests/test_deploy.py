@@ -62,7 +62,9 @@ def test_production_settings_refuse_a_missing_or_weak_secret_key(secret_key):
 
 
 def test_production_settings_refuse_to_start_without_psa_encryption_keys():
-    result = _python("import resolutionflow.settings", SECRET_KEY=secrets.token_urlsafe(45)[:60], PSA_ENCRYPTION_KEYS="")
+    result = _python(
+        "import resolutionflow.settings", SECRET_KEY=secrets.token_urlsafe(45)[:60], PSA_ENCRYPTION_KEYS=""
+    )
 
     assert result.returncode != 0
     assert "PSA_ENCRYPTION_KEYS must be set" in result.stderr.strip().splitlines()[-1]
