@@ -203,6 +203,14 @@ class ConnectWiseClient:
             recent_notes=[str(n.get("text") or "")[:2000] for n in notes if n.get("text")],
         )
 
+    def find_note(self, ticket_ref: str, *, text: str, kind: str) -> PostResult | None:
+        """A note of this kind and text among the ticket's newest 25 (a post whose answer was lost)."""
+        flag = NOTE_FLAGS[kind]
+        for note in self.ticket_notes(ticket_ref, limit=25):
+            if note.get(flag) and (note.get("text") or "").strip() == text.strip():
+                return PostResult(external_id=str(note.get("id", "")))
+        return None
+
     def post_note(self, ticket_ref: str, *, body: str, kind: str, member_id: int | None = None) -> PostResult:
         number = ticket_id(ticket_ref)
         payload: dict[str, Any] = {"text": body, **{flag: NOTE_FLAGS[kind] == flag for flag in NOTE_FLAGS.values()}}

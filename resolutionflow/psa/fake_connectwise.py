@@ -141,6 +141,7 @@ class FakeConnectWise:
     def reset(self) -> None:
         """A fresh store: two boards, three tickets, three members; no faults, no log."""
         with self._lock:
+            self.generation = getattr(self, "generation", 0) + 1  # a slow answer from before a reset is dropped
             self.requests: list[dict[str, Any]] = []
             self.faults: list[Fault] = []
             self.keep_status = False
@@ -295,10 +296,13 @@ class FakeConnectWise:
         path = unquote(split.path)
         short = path[len(API_PREFIX) :] if path.startswith(API_PREFIX) else path.lstrip("/")
         self._record({"method": method, "path": short, "query": query, "headers": headers, "json": data})
+        generation = self.generation
         fault = self._fault_for(method, short)
         if fault is not None:
             if fault.delay:
                 time.sleep(fault.delay)
+                if generation != self.generation:
+                    return _error(503, "The fake was reset while this answer waited.")
             if fault.status:
                 extra = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
                 default = {
@@ -495,6 +499,8 @@ def _page(items: list, query: dict) -> tuple[int, Any, dict]:
         size = min(MAX_PAGE_SIZE, max(1, int(query.get("pageSize", 25))))
     except ValueError:
         return _error(400, "page and pageSize must be numbers.")
+    if str(query.get("orderBy", "")).replace("%20", " ").strip().lower() == "id desc":
+        items = sorted(items, key=lambda item: item["id"], reverse=True)
     start = (page - 1) * size
     return 200, copy.deepcopy(items[start : start + size]), {}
 

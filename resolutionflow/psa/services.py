@@ -232,6 +232,7 @@ class PostProgress:
 
     note_id: str = ""
     time_entry_id: str = ""
+    retrying: bool = False  # an earlier attempt may have posted the note and lost the answer
     warnings: list[str] = field(default_factory=list)
 
 
@@ -264,6 +265,9 @@ def psa_document_post(
                 f"{author.get_full_name() or author.email} has no ConnectWise member: posted without a member "
                 "(map them on the ConnectWise members page)."
             )
+    if not progress.note_id and progress.retrying:
+        found = client.find_note(ticket_ref, text=body, kind=note_kind)
+        progress.note_id = found.external_id if found else ""
     if not progress.note_id:
         progress.note_id = client.post_note(ticket_ref, body=body, kind=note_kind, member_id=member_id).external_id
     if time_span is not None and not progress.time_entry_id:

@@ -50,7 +50,10 @@ def test_ticket_context(tenant_a, connect, fake_connectwise):
     assert (ctx.company, ctx.priority, ctx.status, ctx.board) == (
         "Contoso Dental", "Priority 2 - High", "New", "Service Desk",
     )  # fmt: skip
-    assert "started after the password change on Monday." in ctx.recent_notes[0]
+    assert ctx.recent_notes == [  # newest first
+        "Checked: the account is not locked in AD.",
+        "Customer says it started after the password change on Monday.",
+    ]
     notes_call = fake_connectwise.calls("GET", "service/tickets/48213/notes")[0]
     assert notes_call["query"]["page"] == "1" and notes_call["query"]["pageSize"] == "5"
 
