@@ -193,6 +193,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "flywheel_app.tasks.flywheel_analyse_batch",
         "schedule": 60 * 5,
     },
+    "l1-walks-retry-failed-pushes": {
+        "task": "l1_app.tasks.walk_pushes_retry_failed",
+        "schedule": 60 * 5,
+    },
     "l1-walks-abandon-stale": {
         "task": "l1_app.tasks.walks_abandon_stale",
         "schedule": 60 * 60,
