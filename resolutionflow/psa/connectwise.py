@@ -169,9 +169,15 @@ class ConnectWiseClient:
 
     def check(self) -> str:
         """Test the connection: codebase, keys and the permission to read tickets' boards."""
+        if not settings.CONNECTWISE_CLIENT_ID:
+            raise ConnectWiseError(
+                "The server has no CONNECTWISE_CLIENT_ID: set the integration's client id "
+                "(developer.connectwise.com) in the server's environment.",
+                kind="auth",
+            )
         self.codebase()
-        boards = self._call("GET", "service/boards", what="the service boards", params={"page": 1, "pageSize": 1})
-        return f"Connected to {self.site} (codebase {self.connection.codebase}); {len(boards or [])} board(s) readable."
+        self._call("GET", "service/boards", what="the service boards", params={"page": 1, "pageSize": 1})
+        return f"Connected to {self.site} (codebase {self.connection.codebase}); the API member can read the boards."
 
     def ticket(self, ticket_ref: str) -> dict:
         number = ticket_id(ticket_ref)

@@ -295,7 +295,8 @@ class FakeConnectWise:
             data = "<not json>"
         path = unquote(split.path)
         short = path[len(API_PREFIX) :] if path.startswith(API_PREFIX) else path.lstrip("/")
-        self._record({"method": method, "path": short, "query": query, "headers": headers, "json": data})
+        entry = {"method": method, "path": short, "query": query, "headers": headers, "json": data}
+        self._record(entry)
         generation = self.generation
         fault = self._fault_for(method, short)
         if fault is not None:
@@ -334,7 +335,10 @@ class FakeConnectWise:
             return _error(401, "Authentication failed: check the company, public and private key.")
         if headers.get("clientid") != self.client_id:
             return _error(401, "A valid clientId header is required.", code="InvalidClientId")
-        return self._api(method, short, query, data)
+        status, payload, extra = self._api(method, short, query, data)
+        if status < 300 and isinstance(payload, dict) and isinstance(payload.get("status"), dict):
+            entry["ticket_status"] = payload["status"].get("name")  # as answered, for the command's log
+        return status, payload, extra
 
     def _api(self, method: str, path: str, query: dict, data: Any) -> tuple[int, Any, dict]:
         parts = path.strip("/").split("/")

@@ -144,3 +144,10 @@ def test_disconnect(tenant_a, client, connect, fake_connectwise):
     client.post(URL + "disconnect/")
     assert not PSAConnection.objects.exists()
     assert AuditLog.objects.filter(action="psa.connection.delete").exists()
+
+
+def test_a_server_without_a_client_id_is_said_before_any_call(tenant_a, client, fake_connectwise, settings):
+    settings.CONNECTWISE_CLIENT_ID = ""
+    client.force_login(tenant_a.admin)
+    page = client.post(URL, _form(fake_connectwise), follow=True).content.decode()
+    assert "The server has no CONNECTWISE_CLIENT_ID" in page and fake_connectwise.requests == []

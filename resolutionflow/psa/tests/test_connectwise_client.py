@@ -13,6 +13,7 @@ from resolutionflow.errors import InvalidInput
 from resolutionflow.psa.client import NotConnectedPSA, psa_client_for_account
 from resolutionflow.psa.connectwise import ConnectWiseClient, ConnectWiseError
 from resolutionflow.psa.crypto import SecretUnreadable, secret_decrypt, secret_encrypt
+from resolutionflow.psa.management.commands.fake_connectwise import describe
 from resolutionflow.psa.models import PSAConnection
 
 pytestmark = pytest.mark.django_db
@@ -212,3 +213,18 @@ def test_key_rotation_re_encrypts_with_the_first_key(tenant_a, tenant_b, setting
 def test_another_accounts_connection_is_never_used(tenant_a, tenant_b, connect, fake_connectwise):
     connect(tenant_a.account)
     assert isinstance(psa_client_for_account(tenant_b.account), NotConnectedPSA)
+
+
+def test_the_demo_commands_log_line_says_what_was_posted_and_never_the_key(tenant_a, connect, fake_connectwise):
+    connect(tenant_a.account)
+    client = psa_client_for_account(tenant_a.account)
+    client.post_note("48213", body="## Problem\nx", kind="resolution", member_id=176)
+    client.change_status("48213", status_id=104, status_name="Resolved")
+    lines = [describe(entry) for entry in fake_connectwise.requests]
+    assert "POST service/tickets/48213/notes  [resolutionFlag] member=176 '## Problem'" in lines
+    assert lines[-3:] == [
+        "GET service/tickets/48213  (status: New)",
+        "PATCH service/tickets/48213  status -> 104",
+        "GET service/tickets/48213  (status: Resolved)",
+    ]
+    assert not any(fake_connectwise.private_key in line or "Basic" in line for line in lines)
