@@ -258,9 +258,12 @@ def psa_document_post(
     if author is not None:
         mapping = PSAMember.objects.filter(user=author).first()
         if mapping is None:
-            mapping = psa_member_match_by_email(client=client, user=author)
-        member_id = mapping.member_id
-        if member_id is None:
+            try:
+                mapping = psa_member_match_by_email(client=client, user=author)
+            except ExternalServiceError as exc:  # no right to read members: post anyway, and say so
+                progress.warnings.append(f"The ConnectWise member could not be looked up: {exc.message}")
+        member_id = mapping.member_id if mapping else None
+        if member_id is None and mapping is not None:
             progress.warnings.append(
                 f"{author.get_full_name() or author.email} has no ConnectWise member: posted without a member "
                 "(map them on the ConnectWise members page)."

@@ -204,6 +204,15 @@ def test_an_engineer_is_matched_by_email_when_the_push_first_needs_them(connecte
     assert PSAMember.objects.get(user=tenant_a.engineer).match == "email"
 
 
+def test_no_right_to_read_members_still_posts_the_note_and_says_why(connected, session, fake_connectwise):
+    PSAMember.objects.all().delete()
+    fake_connectwise.fail_next("GET", "system/members", 403)
+    push = _resolve(session)
+    assert push.status == "posted" and fake_connectwise.notes[48213][-1]["member"] is None
+    assert push.status_note.startswith("The ConnectWise member could not be looked up: The API member may not read")
+    assert "No time entry was posted" in push.status_note
+
+
 @pytest.mark.parametrize(
     ("method", "pattern", "status", "says"),
     [

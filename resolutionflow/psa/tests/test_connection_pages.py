@@ -1,11 +1,13 @@
 """The ConnectWise connection and member pages (issue #15 §1, §5), against the fake over HTTP."""
 
+import base64
 import html
 import logging
 
 import pytest
 
 from resolutionflow.accounts.models import AuditLog
+from resolutionflow.accounts.tests.factories import UserFactory
 from resolutionflow.psa.crypto import secret_decrypt
 from resolutionflow.psa.models import PSAConnection, PSAMember
 
@@ -44,7 +46,10 @@ def test_connect_saves_encrypted_tests_and_never_shows_the_key(tenant_a, client,
     assert 'id="psa-key-state">set<' in page and "Replace the private key" in page
     assert fake_connectwise.private_key not in page
     assert fake_connectwise.private_key not in client.get(URL + "members/").content.decode()
-    assert fake_connectwise.private_key not in caplog.text
+    basic = base64.b64encode(
+        f"{fake_connectwise.company_id}+{fake_connectwise.public_key}:{fake_connectwise.private_key}".encode()
+    ).decode()
+    assert fake_connectwise.private_key not in caplog.text and basic not in caplog.text
     audit = AuditLog.objects.filter(action="psa.connection.create").get()
     assert fake_connectwise.private_key not in str(audit.details)
     # An empty key on a later save keeps the stored one.
@@ -151,3 +156,16 @@ def test_a_server_without_a_client_id_is_said_before_any_call(tenant_a, client, 
     client.force_login(tenant_a.admin)
     page = client.post(URL, _form(fake_connectwise), follow=True).content.decode()
     assert "The server has no CONNECTWISE_CLIENT_ID" in page and fake_connectwise.requests == []
+
+
+def test_the_pages_cost_a_fixed_number_of_queries(tenant_a, client, connect, fake_connectwise,
+                                                  django_assert_max_num_queries):  # fmt: skip
+    connect(tenant_a.account, last_test_ok=True, board_id=1)
+    client.force_login(tenant_a.admin)
+    client.post(URL + "members/match/")
+    for n in range(12):
+        UserFactory(account=tenant_a.account, email=f"extra{n}@acme.test")
+    with django_assert_max_num_queries(6):
+        assert client.get(URL + "members/").status_code == 200
+    with django_assert_max_num_queries(6):
+        assert client.get(URL).status_code == 200
