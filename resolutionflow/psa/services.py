@@ -165,10 +165,19 @@ def psa_keys_rotate() -> int:
 # --- Member mapping -----------------------------------------------------------------------------
 
 
-def _member_fields(member: dict) -> dict:
-    name = " ".join(filter(None, [member.get("firstName"), member.get("lastName")])) or member.get("identifier", "")
-    return {"member_id": int(member["id"]), "member_identifier": str(member.get("identifier") or member["id"])[:64],
-            "member_name": str(name)[:200]}  # fmt: skip
+def _member_save(*, user: User, member: dict | None, match: str, actor: User | None) -> PSAMember:
+    """Record `member` (a ConnectWise member, or None: no member) as the user's, found by `match`."""
+    if member:
+        name = " ".join(filter(None, [member.get("firstName"), member.get("lastName")])) or member.get("identifier")
+        identifier = str(member.get("identifier") or member["id"])[:64]
+        fields = {"member_id": int(member["id"]), "member_identifier": identifier, "member_name": str(name or "")[:200],
+                  "match": match}  # fmt: skip
+    else:
+        fields = {"member_id": None, "member_identifier": "", "member_name": "", "match": PSAMember.Match.NONE}
+    row, _ = PSAMember.objects.update_or_create(
+        user=user, defaults={**fields, "account_id": user.account_id, "matched_by": actor}
+    )
+    return row
 
 
 def psa_member_match_by_email(*, client, user: User, actor: User | None = None) -> PSAMember:
@@ -177,16 +186,7 @@ def psa_member_match_by_email(*, client, user: User, actor: User | None = None) 
     existing = PSAMember.objects.filter(user=user).first()
     if existing is not None and existing.match == PSAMember.Match.MANUAL:
         return existing
-    member = client.member_by_email(user.email)
-    fields = (
-        {**_member_fields(member), "match": PSAMember.Match.EMAIL}
-        if member
-        else {"member_id": None, "member_identifier": "", "member_name": "", "match": PSAMember.Match.NONE}
-    )
-    row, _ = PSAMember.objects.update_or_create(
-        user=user, defaults={**fields, "account_id": user.account_id, "matched_by": actor}
-    )
-    return row
+    return _member_save(user=user, member=client.member_by_email(user.email), match=PSAMember.Match.EMAIL, actor=actor)
 
 
 def psa_members_match_all(*, account: Account, actor: User) -> tuple[int, int]:
@@ -210,14 +210,7 @@ def psa_member_assign(*, user: User, member: dict | None, actor: User) -> PSAMem
     """Assign a member by hand (`None` clears the mapping)."""
     if user.account_id != actor.account_id:
         raise NotFound()
-    fields = (
-        {**_member_fields(member), "match": PSAMember.Match.MANUAL}
-        if member
-        else {"member_id": None, "member_identifier": "", "member_name": "", "match": PSAMember.Match.NONE}
-    )
-    row, _ = PSAMember.objects.update_or_create(
-        user=user, defaults={**fields, "account_id": user.account_id, "matched_by": actor}
-    )
+    row = _member_save(user=user, member=member, match=PSAMember.Match.MANUAL, actor=actor)
     audit_record(account=actor.account, actor=actor, action="psa.member.assign", obj=row,
                  details={"user": user.pk, "member": row.member_id})  # fmt: skip
     return row

@@ -18,6 +18,14 @@ PAGE = "psa/connection.html"
 MEMBERS = "psa/members.html"
 
 
+def _connection(request):
+    """The account's connection; 404 when it has none."""
+    connection = selectors.psa_connection_for(account_id=request.user.account_id)
+    if connection is None:
+        raise NotFound()
+    return connection
+
+
 def _board_id(request, connection) -> int | None:
     wanted = request.GET.get("board") or request.POST.get("board") or ""
     return int(wanted) if wanted.isdigit() else connection.board_id
@@ -69,9 +77,7 @@ def psa_connection(request):
 @admin_required
 @require_POST
 def psa_connection_test(request):
-    connection = selectors.psa_connection_for(account_id=request.user.account_id)
-    if connection is None:
-        raise NotFound()
+    connection = _connection(request)
     ok, message = services.psa_connection_test(connection=connection, actor=request.user)
     (messages.success if ok else messages.error)(request, message)
     return redirect("psa_connection")
@@ -80,9 +86,7 @@ def psa_connection_test(request):
 @admin_required
 @require_POST
 def psa_statuses(request):
-    connection = selectors.psa_connection_for(account_id=request.user.account_id)
-    if connection is None:
-        raise NotFound()
+    connection = _connection(request)
     board_id = _board_id(request, connection)
     boards, statuses, failed = selectors.psa_board_choices(connection=connection, board_id=board_id)
     form = PSAStatusesForm(request.POST, boards=boards, statuses=statuses)
@@ -102,9 +106,7 @@ def psa_statuses(request):
 @admin_required
 @require_POST
 def psa_connection_delete(request):
-    connection = selectors.psa_connection_for(account_id=request.user.account_id)
-    if connection is None:
-        raise NotFound()
+    connection = _connection(request)
     services.psa_connection_delete(connection=connection, actor=request.user)
     messages.success(request, "ConnectWise disconnected: sessions use internal tickets again.")
     return redirect("psa_connection")
@@ -131,9 +133,7 @@ def psa_members(request):
     """Every active user with their ConnectWise member; a POST assigns one by hand."""
     if request.method != "POST":
         return _members_page(request)
-    connection = selectors.psa_connection_for(account_id=request.user.account_id)
-    if connection is None:
-        raise NotFound()
+    connection = _connection(request)
     members, failed = selectors.psa_member_choices(connection=connection)
     if failed:
         messages.error(request, f"Nothing was changed: {failed}")
