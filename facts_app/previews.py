@@ -215,7 +215,10 @@ def preview_last_good(*, session: AISession, kind: str) -> Preview | None:
 @register_drafter
 def document_draft(*, session: AISession, kind: str, actor: User) -> str:
     """What sessions_app posts when the engineer gave no text of their own (resolve, escalate)."""
-    return preview_get(session=session, kind=kind, actor=actor).markdown
+    # A resolution is drafted with the engineer's saved words: a preview drafted before they typed
+    # them (cached for this same state version) would post "not recorded yet" to the ticket.
+    summary = session.resolution_summary if kind == "resolution_note" else ""
+    return preview_get(session=session, kind=kind, actor=actor, resolution_summary=summary).markdown
 
 
 def handoff_assess(*, escalation: Escalation, actor: User | None = None) -> Escalation:

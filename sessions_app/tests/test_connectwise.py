@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from facts_app.previews import preview_get
 from resolutionflow.ai.fake_api import Reply
 from resolutionflow.errors import Conflict
 from resolutionflow.psa.models import PSAMember
@@ -127,6 +128,14 @@ def test_resolve_posts_the_note_a_time_entry_and_a_verified_status_move(connecte
     assert push.time_entry_id == str(entry["id"])
     assert fake_connectwise.tickets[48213]["status"]["name"] == "Resolved"
     assert push.status_note == "Ticket moved from New to Resolved (read back)."
+
+
+def test_a_preview_drafted_before_the_resolution_was_typed_is_not_what_gets_posted(connected, session,
+                                                                                    fake_connectwise):  # fmt: skip
+    preview_get(session=session, kind="resolution_note", actor=session.owner)  # the Resolve box opened, empty
+    lifecycle.session_resolve(session=session, actor=session.owner, summary="Cleared the cached credentials")
+    push = TicketPush.objects.get(session=session)
+    assert push.status == "posted" and "Cleared the cached credentials" in fake_connectwise.notes[48213][-1]["text"]
 
 
 def test_escalate_posts_the_package_as_internal_analysis_and_moves_the_ticket(connected, session, fake_connectwise):

@@ -53,3 +53,33 @@ def test_an_admin_connects_connectwise_and_maps_the_members(page, live_server, t
     assert PSAMember.objects.get(user=tenant_a.l1).match == "manual"
     assert fake_connectwise.private_key not in page.content()
     shoot_both(page, "psa-members")
+
+
+def test_an_engineer_starts_from_a_connectwise_ticket_sees_its_context_and_resolves(
+    page, live_server, tenant_a, password, connect, fake_connectwise
+):
+    connect(tenant_a.account, board_id=1, resolved_status_id=104, resolved_status_name="Resolved")
+    fake_connectwise.members[0]["primaryEmail"] = tenant_a.engineer.email  # matched by e-mail at the first post
+    login_as(page, live_server, tenant_a.engineer, password)
+    page.goto(f"{live_server.url}/sessions/new/")
+    page.get_by_label("PSA ticket", exact=True).check()
+    page.get_by_label("PSA ticket number").fill("48213")
+    page.get_by_label("PSA ticket number").press("Enter")
+    context = page.get_by_test_id("ticket-context")
+    expect(context).to_contain_text("Ticket #48213 · Contoso Dental · Priority 2 - High")
+    context.locator("summary").click()
+    expect(context).to_contain_text("Checked: the account is not locked in AD.")
+    shoot_both(page, "session-connectwise-context")
+    page.locator("summary", has_text="Resolve").first.click()
+    page.get_by_label("How was it resolved?").fill("Cleared the cached Office credentials")
+    page.get_by_role("button", name="Resolve and post the note").click()
+    page.get_by_test_id("pushes").locator("summary").first.click()
+    expect(page.get_by_text("Ticket moved from New to Resolved (read back).")).to_be_visible()
+    shoot_both(page, "session-connectwise-resolved")
+    note = fake_connectwise.notes[48213][-1]
+    assert (
+        note["resolutionFlag"] is True
+        and note["member"] == {"id": 176}
+        and "Cleared the cached Office credentials" in note["text"]
+    )
+    assert fake_connectwise.time_entries and fake_connectwise.tickets[48213]["status"]["name"] == "Resolved"
