@@ -161,7 +161,7 @@ def test_a_status_connectwise_silently_keeps_fails_the_push_loudly_and_a_retry_p
     assert push.external_id and push.time_entry_id  # what did reach the ticket is kept
     client.force_login(session.owner)
     page = client.get(f"/sessions/{session.pk}/").content.decode()
-    assert "a workflow rule may block it" in page
+    assert "a workflow rule may block it" in page and fake_connectwise.private_key not in page
     fake_connectwise.keep_status = False
     ticket_pushes.push_retry(push=push, actor=session.owner)
     push.refresh_from_db()
@@ -241,6 +241,15 @@ def test_each_fault_is_recorded_on_the_push_and_nothing_is_lost(connected, sessi
     assert AISession.objects.get(pk=session.pk).status == "resolved"
     assert push.status == "failed" and says in push.error and push.body == NOTE
     assert fake_connectwise.private_key not in push.error + caplog.text
+
+
+def test_a_failed_escalation_post_never_blocks_the_escalation(connected, session, fake_connectwise):
+    fake_connectwise.fail_next("POST", "service/tickets/*/notes", 403)
+    escalations.session_escalate(session=session, actor=session.owner, reason="Stuck", package=PACKAGE)
+    push = TicketPush.objects.get(session=session, kind="escalation_package")
+    assert AISession.objects.get(pk=session.pk).status == "requesting_escalation"
+    assert push.status == "failed" and "(403)" in push.error and push.body == PACKAGE
+    assert fake_connectwise.tickets[48213]["status"]["name"] == "New"
 
 
 def test_rate_limited_and_slow_answers(connected, session, fake_connectwise, settings):

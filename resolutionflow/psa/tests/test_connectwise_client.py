@@ -228,3 +228,17 @@ def test_the_demo_commands_log_line_says_what_was_posted_and_never_the_key(tenan
         "GET service/tickets/48213  (status: Resolved)",
     ]
     assert not any(fake_connectwise.private_key in line or "Basic" in line for line in lines)
+
+
+def test_the_fake_refuses_a_note_without_a_flag_and_a_request_without_the_client_id(
+    tenant_a, connect, fake_connectwise, settings
+):
+    connect(tenant_a.account)
+    client = psa_client_for_account(tenant_a.account)
+    with pytest.raises(ConnectWiseError) as err:
+        client._call("POST", "service/tickets/48213/notes", what="the notes of ticket #48213", json={"text": "x"})
+    assert err.value.kind == "invalid" and "At least one of detailDescriptionFlag" in err.value.message
+    assert "A note type flag is required" in err.value.message  # the `errors` list is read too
+    settings.CONNECTWISE_CLIENT_ID = "someone-elses-client-id"
+    with pytest.raises(ConnectWiseError, match="refused the keys .*A valid clientId header is required"):
+        client.ticket("48213")
