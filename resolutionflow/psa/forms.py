@@ -35,6 +35,8 @@ class PSAConnectionForm(forms.Form):
             field.label = "Replace the private key"
             field.help_text = "A private key is set and is never shown again. Leave this empty to keep it."
         else:
+            field.required = True
+            field.error_messages["required"] = "Give the API member's private key."
             field.help_text = "The API member's private key. Stored encrypted; never shown again."
 
 

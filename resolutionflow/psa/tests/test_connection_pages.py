@@ -169,3 +169,10 @@ def test_the_pages_cost_a_fixed_number_of_queries(tenant_a, client, connect, fak
         assert client.get(URL + "members/").status_code == 200
     with django_assert_max_num_queries(6):
         assert client.get(URL).status_code == 200
+
+
+def test_the_first_connection_needs_the_private_key(tenant_a, client, fake_connectwise):
+    client.force_login(tenant_a.admin)
+    response = client.post(URL, _form(fake_connectwise, private_key=""))
+    assert response.status_code == 400 and "Give the API member&#x27;s private key." in response.content.decode()
+    assert not PSAConnection.objects.exists() and fake_connectwise.requests == []
