@@ -70,6 +70,12 @@ def psa_connection(request):
         form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         return _page(request, form=form, status=400)
     ok, message = services.psa_connection_test(connection=connection, actor=request.user)
+    if ok:  # people are matched to members by e-mail as soon as ConnectWise answers
+        try:
+            matched, missing = services.psa_members_match_all(account=request.user.account, actor=request.user)
+            message += f" Members matched by e-mail: {matched}; without a member: {missing}."
+        except DomainError as exc:
+            message += f" Members could not be matched: {exc.message}"
     (messages.success if ok else messages.error)(request, f"Saved. {message}")
     return redirect("psa_connection")
 

@@ -44,6 +44,7 @@ def test_an_admin_connects_connectwise_and_maps_the_members(page, live_server, t
     shoot_both(page, "psa-connection-connected")
 
     page.get_by_role("link", name="Members").first.click()
+    expect(page.locator(f"#psa-member-{tenant_a.engineer.pk}")).to_contain_text("Matched by e-mail")  # on connect
     page.get_by_role("button", name="Match everyone by e-mail").click()
     expect(page.get_by_text("Matched by e-mail: 1")).to_be_visible()
     row = page.locator(f"#psa-member-{tenant_a.l1.pk}")

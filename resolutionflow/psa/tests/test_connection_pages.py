@@ -42,6 +42,9 @@ def test_connect_saves_encrypted_tests_and_never_shows_the_key(tenant_a, client,
     assert conn.last_test_ok is True and "Connected to" in page and "codebase v4_6_release" in page
     assert secret_decrypt(conn.private_key_encrypted) == fake_connectwise.private_key
     assert fake_connectwise.private_key not in conn.private_key_encrypted
+    # Everyone is matched by e-mail once ConnectWise answers (no tenant_a address is a member's).
+    assert "Members matched by e-mail: 0; without a member: 5." in page
+    assert PSAMember.objects.filter(user__account=tenant_a.account, match="none").count() == 5
     # The key is not rendered back: the form says it is set, and offers to replace it.
     assert 'id="psa-key-state">set<' in page and "Replace the private key" in page
     assert fake_connectwise.private_key not in page
