@@ -27,9 +27,10 @@ COPY --from=assets /build/node_modules ./node_modules
 COPY . .
 
 # Collected (hashed and compressed by whitenoise) at build time, under production settings.
-# The key only satisfies the settings check for this one command; it is not kept in the image.
+# The keys only satisfy the settings check for this one command; they are not kept in the image.
 RUN DJANGO_DEBUG=false \
     SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+    PSA_ENCRYPTION_KEYS="$(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
     python manage.py collectstatic --noinput -v0
 
 # Uploads and beat's schedule file are the only places the app writes; both are volumes.

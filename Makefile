@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench fake-ai clean
+.PHONY: run test lint bench fake-ai fake-cw clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ lint: $(VENV)/.dev
 # A local fake of the Anthropic Messages API on 127.0.0.1, for demos and benchmarks.
 fake-ai: $(VENV)/.runtime
 	$(PY) manage.py fake_anthropic --port 8765
+
+# A local fake of ConnectWise Manage on 127.0.0.1:8119 (run the app with CONNECTWISE_CLIENT_ID=fake-client-id).
+fake-cw: $(VENV)/.runtime
+	$(PY) manage.py fake_connectwise --port 8119
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles .pytest_cache

@@ -12,6 +12,7 @@ from resolutionflow.accounts.tests.factories import TEST_PASSWORD, AccountFactor
 
 pytest_plugins = [
     "resolutionflow.testing.ai",
+    "resolutionflow.testing.connectwise",
     "resolutionflow.testing.services",
     "resolutionflow.testing.browser",
 ]

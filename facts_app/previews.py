@@ -220,7 +220,10 @@ def preview_last_good(*, session: AISession, kind: str) -> Preview | None:
 def document_draft(*, session: AISession, kind: str, actor: User) -> str:
     """What sessions_app posts when the engineer gave no text of their own (resolve, escalate).
     A resolved session's note carries its resolution code, whatever the draft said."""
-    markdown = preview_get(session=session, kind=kind, actor=actor).markdown
+    # A resolution is drafted with the engineer's saved words: a preview drafted before they typed
+    # them (cached for this same state version) would post "not recorded yet" to the ticket.
+    summary = session.resolution_summary if kind == "resolution_note" else ""
+    markdown = preview_get(session=session, kind=kind, actor=actor, resolution_summary=summary).markdown
     if kind == "resolution_note" and session.resolution_code_label:
         markdown = note_with_code(markdown, label=session.resolution_code_label)
     return markdown

@@ -7,4 +7,7 @@ class L1AppConfig(AppConfig):
 
     def ready(self) -> None:
         # The offline demo's responders for the L1 actions (l1_classify, l1_tree_node).
-        from l1_app import demo  # noqa: F401
+        from l1_app import (
+            demo,  # noqa: F401
+            receivers,  # noqa: F401 - the walk's PSA post is sent after the commit
+        )

@@ -150,3 +150,39 @@ class WalkStep(TenantModel):
     @property
     def answered(self) -> bool:
         return self.answered_at is not None
+
+
+class WalkPush(TenantModel):
+    """A finished walk's transcript posted to its PSA ticket (SPEC §9 "the L1 walk as a note"), as
+    an internal-analysis note, then the ticket's status moved and read back. Posted after the walk
+    is saved (a task), never blocking it; a failure is retried in the background and by hand."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Posting"
+        POSTED = "posted", "Posted"
+        FAILED = "failed", "Failed"
+
+    MAX_BACKGROUND_ATTEMPTS = 3
+
+    walk = models.OneToOneField(Walk, on_delete=models.CASCADE, related_name="push")
+    body = models.TextField()
+    status_name = models.CharField(
+        max_length=16, help_text="The configured PSA status it moves to: resolved or escalated."
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    error = models.CharField(max_length=500, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    external_id = models.CharField(max_length=64, blank=True)
+    status_note = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    posted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~Q(status="failed") | ~Q(error=""), name="walk_push_failure_says_why"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Walk {self.walk_id} to its ticket: {self.status}"

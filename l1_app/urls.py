@@ -15,6 +15,7 @@ urlpatterns = [
     path("walks/<int:walk_id>/flow/", walks.walk_use_flow, name="use_flow"),
     path("walks/<int:walk_id>/resolve/", walks.walk_resolve, name="resolve"),
     path("walks/<int:walk_id>/escalate/", walks.walk_escalate, name="escalate"),
+    path("walks/<int:walk_id>/push/retry/", walks.walk_push_retry, name="push_retry"),
     path("categories/", categories.category_list, name="categories"),
     path("categories/add/", categories.category_add, name="category_add"),
     path("categories/<int:category_id>/", categories.category_row, name="category"),

@@ -5,6 +5,8 @@ the local-memory cache, inline Celery tasks and the offline demo AI.
 Every setting read here is documented in `.env.example`.
 """
 
+import base64
+import hashlib
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -191,6 +193,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "flywheel_app.tasks.flywheel_analyse_batch",
         "schedule": 60 * 5,
     },
+    "l1-walks-retry-failed-pushes": {
+        "task": "l1_app.tasks.walk_pushes_retry_failed",
+        "schedule": 60 * 5,
+    },
     "l1-walks-abandon-stale": {
         "task": "l1_app.tasks.walks_abandon_stale",
         "schedule": 60 * 60,
@@ -279,6 +285,30 @@ AI_PRICES = {
         "cache_write": Decimal("3.75"),
     },
 }
+
+# --- PSA: ConnectWise Manage ------------------------------------------------------
+# Fernet keys (comma-separated) that encrypt each account's PSA private key at rest. The first
+# encrypts; every key decrypts, so keys rotate: put the new key first, run
+# `manage.py psa_rotate_keys`, then drop the old one. Required when DJANGO_DEBUG is false; in
+# development a key derived from SECRET_KEY is used.
+PSA_ENCRYPTION_KEYS = env.list("PSA_ENCRYPTION_KEYS", default=[])
+if not PSA_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "PSA_ENCRYPTION_KEYS must be set when DJANGO_DEBUG is false (a Fernet key: "
+            'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())").'
+        )
+    PSA_ENCRYPTION_KEYS = [
+        base64.urlsafe_b64encode(hashlib.sha256(b"psa-fernet:" + SECRET_KEY.encode()).digest()).decode()
+    ]
+# The integration's client id (developer.connectwise.com), one for the whole server.
+CONNECTWISE_CLIENT_ID = env.str("CONNECTWISE_CLIENT_ID", default="")
+# Hosts reached over plain http instead of https: only the local fake ConnectWise.
+CONNECTWISE_HTTP_HOSTS = env.list("CONNECTWISE_HTTP_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
+# Seconds: one HTTP request to ConnectWise; and the most a 429's Retry-After is waited, and how often.
+CONNECTWISE_TIMEOUT = env.float("CONNECTWISE_TIMEOUT", default=15.0)
+CONNECTWISE_MAX_RETRY_WAIT = env.float("CONNECTWISE_MAX_RETRY_WAIT", default=10.0)
+CONNECTWISE_MAX_RETRIES = env.int("CONNECTWISE_MAX_RETRIES", default=2)
 
 # --- Security (production: DJANGO_DEBUG=false) --------------------------------
 SESSION_COOKIE_HTTPONLY = True

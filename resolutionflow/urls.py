@@ -16,6 +16,7 @@ urlpatterns = [
     path("l1/", include("l1_app.urls")),
     path("manage/gaps/", include("flywheel_app.urls_gaps")),
     path("manage/analytics/", include("flywheel_app.urls")),
+    path("manage/connectwise/", include("resolutionflow.psa.urls_manage")),
     path("", include("resolutionflow.accounts.urls")),
 ]
 

@@ -721,7 +721,12 @@ class TicketPush(TenantModel):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
     error = models.CharField(max_length=500, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
-    external_id = models.CharField(max_length=64, blank=True)
+    external_id = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The note's id on the ticket (kept from a partial post: never posted twice).",
+    )
+    time_entry_id = models.CharField(max_length=64, blank=True, help_text="The PSA time entry posted with it.")
     status_note = models.CharField(max_length=300, blank=True, help_text="What happened to the ticket's status.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)

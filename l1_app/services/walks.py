@@ -22,10 +22,10 @@ from l1_app import nodes
 from l1_app.categories import CATEGORY_DOMAINS
 from l1_app.models import L1Category, Walk, WalkStep
 from l1_app.selectors import walk_path, walk_transcript
+from l1_app.services.walk_pushes import walk_push_create
 from resolutionflow.accounts.models import ENGINEER_ROLES, User
 from resolutionflow.accounts.services import audit_record, notification_send
 from resolutionflow.errors import Conflict, InvalidInput
-from resolutionflow.psa.client import PSANotConnected, psa_client_for_account
 from resolutionflow.psa.models import InternalTicket, InternalTicketNote
 from resolutionflow.psa.services import internal_ticket_post_note, internal_ticket_set_status
 
@@ -294,21 +294,8 @@ def _ticket_after(walk: Walk, actor: User, status: str) -> None:
         Walk.objects.filter(pk=walk.pk).update(ticket_note=note)
         walk.ticket_note = note
     elif walk.psa_ticket_ref:
-        # A network call waits for the commit: the walk's outcome never waits on, or rolls back with, the PSA.
-        transaction.on_commit(
-            lambda: Walk.objects.filter(pk=walk.pk).update(ticket_note=_psa_note(walk, transcript)[:300])
-        )
-
-
-def _psa_note(walk: Walk, transcript: str) -> str:
-    try:
-        psa_client_for_account(walk.account).post_note(walk.psa_ticket_ref, body=transcript, kind="internal_analysis")
-    except PSANotConnected:
-        return f"Not posted to PSA ticket #{walk.psa_ticket_ref}: no PSA is connected. The walk is kept here."
-    except Exception as exc:  # the PSA being down never blocks a resolve or an escalate
-        logger.warning("walk %s: PSA note failed: %s", walk.pk, exc.__class__.__name__)
-        return f"Not posted to PSA ticket #{walk.psa_ticket_ref}: the PSA could not be reached. The walk is kept here."
-    return f"Posted to PSA ticket #{walk.psa_ticket_ref}."
+        # Posted after the commit by a task: the walk's outcome never waits on, or rolls back with, the PSA.
+        walk_push_create(walk=walk, body=transcript, status_name=status, actor=actor)
 
 
 # --- abandonment -----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_walk_on_a_psa_ticket_with_no_psa_connected_is_kept_here_and_says_so(
-    tenant_a, django_capture_on_commit_callbacks
+    tenant_a, django_capture_on_commit_callbacks, tasks_inline
 ):
     walk = walk_start(user=tenant_a.l1, kind=Walk.Kind.AD_HOC, problem="Mouse dead", psa_ticket_ref="48213")
     assert walk.internal_ticket is None and walk.psa_ticket_ref == "48213"
@@ -21,7 +21,10 @@ def test_a_walk_on_a_psa_ticket_with_no_psa_connected_is_kept_here_and_says_so(
         walks.walk_resolve(walk=walk, actor=tenant_a.l1, helpful=False, notes="New batteries.")
     walk.refresh_from_db()
     assert walk.status == "resolved"  # the PSA never blocks the resolve
-    assert walk.ticket_note == "Not posted to PSA ticket #48213: no PSA is connected. The walk is kept here."
+    assert walk.ticket_note == (
+        "Not posted to PSA ticket #48213: PSA not connected: this account has no PSA, so the ticket cannot be "
+        "reached. The walk is kept here."
+    )
     assert not InternalTicket.objects.exists()
 
 

@@ -12,10 +12,10 @@ from django.views.decorators.http import require_GET, require_POST
 from flywheel_app.selectors import flow_match
 from l1_app import selectors
 from l1_app.forms import AnswerForm, EscalateForm, NotesForm, ResolveForm, UseFlowForm, WalkIntakeForm
-from l1_app.models import Walk
+from l1_app.models import Walk, WalkPush
 from l1_app.nodes import ESCALATE, RESOLVED, escalation_category_for
-from l1_app.services import builder, intake, walks
-from resolutionflow.accounts.tenancy import l1_required
+from l1_app.services import builder, intake, walk_pushes, walks
+from resolutionflow.accounts.tenancy import get_for_account, l1_required
 from resolutionflow.errors import Conflict, InvalidInput
 from resolutionflow.htmx import form_error_message, region_response
 
@@ -285,3 +285,18 @@ def _region(request, walk: Walk, *, error: str = "", notice: str = "", **extra):
         notice=notice,
         status=400 if error and not request.htmx else 200,
     )
+
+
+@l1_required
+@require_POST
+def walk_push_retry(request, walk_id: int):
+    """Retry posting a finished walk to its PSA ticket, by hand."""
+    walk = _walk(request, walk_id)
+    push = get_for_account(WalkPush, account=request.user.account_id, walk=walk)
+    try:
+        push = walk_pushes.walk_push_retry(push=push, actor=request.user)
+    except Conflict as exc:
+        return _region(request, walk, error=exc.message)
+    if push.status == WalkPush.Status.POSTED:
+        return _region(request, walk, notice="Posted to the ticket.")
+    return _region(request, walk, error=f"Still not posted: {push.error}")

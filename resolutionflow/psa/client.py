@@ -1,41 +1,13 @@
-"""The PSA interface. A ConnectWise client implements it in a later issue; until an account
-connects a PSA, `psa_client_for_account` returns a client that says "not connected" for every
-call instead of pretending the ticket was reached."""
+"""The PSA client of an account (SPEC §9). `psa_client_for_account` answers the account's ConnectWise
+client when it has a connection (resolutionflow.psa.connectwise), else a client that says "not
+connected" for every call instead of pretending the ticket was reached."""
 
-from dataclasses import dataclass, field
-from typing import Protocol
+from .connectwise import ConnectWiseClient
+from .interface import PostResult, PSAClient, PSANotConnected, StatusChange, TicketContext
+from .models import PSAConnection
 
-from resolutionflow.errors import ExternalServiceError
-
-
-class PSANotConnected(ExternalServiceError):
-    status_code = 409
-    default_message = "PSA not connected: this account has no PSA, so the ticket cannot be reached."
-
-
-@dataclass(frozen=True)
-class TicketContext:
-    ticket_ref: str
-    summary: str
-    company: str = ""
-    priority: str = ""
-    status: str = ""
-    recent_notes: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class PostResult:
-    external_id: str
-
-
-class PSAClient(Protocol):
-    name: str
-
-    def fetch_ticket_context(self, ticket_ref: str) -> TicketContext: ...
-
-    def post_note(self, ticket_ref: str, *, body: str, kind: str) -> PostResult: ...
-
-    def change_status(self, ticket_ref: str, *, status_id: str) -> None: ...
+__all__ = ["NotConnectedPSA", "PSAClient", "PSANotConnected", "PostResult", "StatusChange", "TicketContext",
+           "psa_client_for_account"]  # fmt: skip
 
 
 class NotConnectedPSA:
@@ -47,13 +19,26 @@ class NotConnectedPSA:
     def fetch_ticket_context(self, ticket_ref: str) -> TicketContext:
         raise PSANotConnected()
 
-    def post_note(self, ticket_ref: str, *, body: str, kind: str) -> PostResult:
+    def post_note(self, ticket_ref: str, *, body: str, kind: str, member_id: int | None = None) -> PostResult:
         raise PSANotConnected()
 
-    def change_status(self, ticket_ref: str, *, status_id: str) -> None:
+    def change_status(self, ticket_ref: str, *, status_id: int, status_name: str = "") -> StatusChange:
+        raise PSANotConnected()
+
+    def board_statuses(self, board_id: int) -> list[dict]:
+        raise PSANotConnected()
+
+    def add_time_entry(self, ticket_ref, *, start, end, notes, member_id=None) -> PostResult:
+        raise PSANotConnected()
+
+    def member_by_email(self, email: str) -> dict | None:
         raise PSANotConnected()
 
 
 def psa_client_for_account(account) -> PSAClient:
-    """The account's PSA client. No PSA connection exists yet, so: not connected."""
-    return NotConnectedPSA()
+    """The account's PSA client: ConnectWise when the account has a connection, else not connected."""
+    account_id = account if isinstance(account, int) else account.pk
+    connection = PSAConnection.objects.filter(account_id=account_id).first()
+    if connection is None:
+        return NotConnectedPSA()
+    return ConnectWiseClient(connection)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from cryptography.fernet import Fernet
 from django.conf import settings
 
 from resolutionflow.settings import DEV_SECRET_KEY
@@ -22,6 +23,7 @@ def _python(code: str, **env: str) -> subprocess.CompletedProcess:
         "DJANGO_SETTINGS_MODULE": "resolutionflow.settings",
         "DJANGO_DEBUG": "false",
         "ALLOWED_HOSTS": "rf.example.com",
+        "PSA_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         **{name: os.environ[name] for name in ("DATABASE_URL", "REDIS_URL") if name in os.environ},
         **env,
     }
@@ -57,3 +59,12 @@ def test_production_settings_refuse_a_missing_or_weak_secret_key(secret_key):
     assert result.returncode != 0
     assert "django.core.exceptions.ImproperlyConfigured" in result.stderr
     assert "SECRET_KEY" in result.stderr.strip().splitlines()[-1]
+
+
+def test_production_settings_refuse_to_start_without_psa_encryption_keys():
+    result = _python(
+        "import resolutionflow.settings", SECRET_KEY=secrets.token_urlsafe(45)[:60], PSA_ENCRYPTION_KEYS=""
+    )
+
+    assert result.returncode != 0
+    assert "PSA_ENCRYPTION_KEYS must be set" in result.stderr.strip().splitlines()[-1]

@@ -12,7 +12,7 @@ from resolutionflow.accounts.models import User
 from resolutionflow.accounts.services import audit_record
 from resolutionflow.ai.client import Subject, ai_json
 from resolutionflow.ai.errors import AIError
-from resolutionflow.errors import InvalidInput
+from resolutionflow.errors import DomainError, InvalidInput
 from resolutionflow.psa.client import PSANotConnected, psa_client_for_account
 from resolutionflow.psa.models import InternalTicket
 from resolutionflow.taxonomy import Domain
@@ -208,23 +208,42 @@ def _classify(session: AISession, user: User, text: str, ticket_context: dict | 
 
 def ticket_context_fetch(session: AISession) -> tuple[dict | None, str]:
     """The linked ticket's context for the AI, or None and why it is unavailable."""
-    if session.internal_ticket_id:
-        t = session.internal_ticket
+    return ticket_context_for(
+        account=session.account,
+        internal_ticket=session.internal_ticket if session.internal_ticket_id else None,
+        psa_ticket_ref=session.psa_ticket_ref,
+        session_id=session.pk,
+    )
+
+
+def ticket_context_for(
+    *, account, internal_ticket: InternalTicket | None, psa_ticket_ref: str, session_id: int | None = None
+) -> tuple[dict | None, str]:
+    """The ticket's context (an internal ticket's fields, or the PSA ticket's summary, company,
+    priority and recent notes), or None and why it is unavailable. Never raises: a PSA that cannot
+    be reached must not stop the session."""
+    if internal_ticket is not None:
+        t = internal_ticket
         return {"ticket": t.reference, "title": t.title, "description": t.description, "status": t.status}, ""
-    if session.psa_ticket_ref:
+    if psa_ticket_ref:
         try:
-            ctx = psa_client_for_account(session.account).fetch_ticket_context(session.psa_ticket_ref)
+            ctx = psa_client_for_account(account).fetch_ticket_context(psa_ticket_ref)
         except PSANotConnected:
             return None, "no PSA is connected to this account"
+        except DomainError as exc:  # ConnectWise down, refusing, or no such ticket: said as it is
+            logger.info("PSA context fetch failed for session %s: %s", session_id, exc.__class__.__name__)
+            return None, exc.message.rstrip(".")[:280]
         except Exception as exc:  # the PSA being down must not stop the session
-            logger.warning("PSA context fetch failed for session %s: %s", session.pk, exc.__class__.__name__)
+            logger.warning("PSA context fetch failed for session %s: %s", session_id, exc.__class__.__name__)
             return None, "the PSA could not be reached"
-        return {
+        context = {
             "ticket": ctx.ticket_ref,
             "summary": ctx.summary,
             "company": ctx.company,
             "priority": ctx.priority,
             "status": ctx.status,
             "recent_notes": ctx.recent_notes[:5],
-        }, ""
+        }
+        context.update({key: value for key, value in (("board", ctx.board), ("contact", ctx.contact)) if value})
+        return context, ""
     return None, ""

@@ -19,8 +19,8 @@ from resolutionflow.psa.models import InternalTicket
 from sessions_app.models import AISession, ResolutionCode
 from sessions_app.services.documentation import session_documentation
 from sessions_app.services.fixes import fix_on_resolve
-from sessions_app.services.guards import OPEN, session_lock
-from sessions_app.services.intake import ticket_context_fetch
+from sessions_app.services.guards import OPEN, session_check, session_lock
+from sessions_app.services.intake import ticket_context_for
 from sessions_app.services.similar import SIMILAR_FIELDS, session_similar_for_ticket, sessions_search_index
 from sessions_app.services.state import session_bump_state_version
 from sessions_app.services.ticket_pushes import RESOLUTION_NOTE, push_attempt, push_create
@@ -155,11 +155,15 @@ def session_link_ticket(
         raise InvalidInput("Give a PSA ticket number or pick an internal ticket.")
     if internal_ticket is not None and internal_ticket.account_id != session.account_id:
         raise InvalidInput("That ticket is not in your account.")
+    session_check(session, actor=actor, states=OPEN)
+    # The PSA is called before the lock is taken: a slow ConnectWise never holds the session's row.
+    context, note = ticket_context_for(
+        account=session.account, internal_ticket=internal_ticket, psa_ticket_ref=psa_ticket_ref, session_id=session.pk
+    )
     with transaction.atomic():
         locked = session_lock(session_id=session.pk, actor=actor, states=OPEN)
         locked.psa_ticket_ref = psa_ticket_ref
         locked.internal_ticket = internal_ticket
-        context, note = ticket_context_fetch(locked)
         locked.ticket_context = context or {}
         locked.ticket_context_status = (
             AISession.TicketContextStatus.FETCHED if context else AISession.TicketContextStatus.UNAVAILABLE

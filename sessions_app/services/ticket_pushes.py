@@ -16,12 +16,16 @@ from django.db.models import F
 from django.utils import timezone
 
 from resolutionflow.accounts.models import User
-from resolutionflow.accounts.services import account_settings_get, audit_record
+from resolutionflow.accounts.services import audit_record
 from resolutionflow.ai.errors import AIError
-from resolutionflow.errors import Conflict, ExternalServiceError
-from resolutionflow.psa.client import psa_client_for_account
+from resolutionflow.errors import Conflict, DomainError, ExternalServiceError
 from resolutionflow.psa.models import InternalTicket, InternalTicketNote
-from resolutionflow.psa.services import internal_ticket_post_note, internal_ticket_set_status
+from resolutionflow.psa.services import (
+    PostProgress,
+    internal_ticket_post_note,
+    internal_ticket_set_status,
+    psa_document_post,
+)
 from sessions_app.models import AISession, Escalation, TicketPush
 from sessions_app.services.guards import ANY, session_check
 from sessions_app.services.state import session_page_changed
@@ -99,26 +103,34 @@ def push_attempt(*, push: TicketPush, actor: User | None = None) -> TicketPush:
             return locked  # a concurrent attempt got there first
         session = push.session
         psa_kind, internal_kind, status_name = _POSTING[locked.kind]
+        progress = PostProgress(
+            note_id=locked.external_id, time_entry_id=locked.time_entry_id, retrying=locked.attempts > 0
+        )
         try:
             if session.psa_ticket_ref:
-                external_id, status_note = _post_to_psa(session, locked, psa_kind, status_name)
+                status_note = _post_to_psa(session, locked, psa_kind, status_name, progress)
+                external_id = progress.note_id
             elif session.internal_ticket_id:
                 external_id, status_note = _post_internal(session, locked, internal_kind, status_name, actor)
             else:
                 return _record(locked, ok=True, local=True, status_note="No ticket is linked: kept with the session.")
-        except ExternalServiceError as exc:
-            return _record(locked, ok=False, error=exc.message)
-        return _record(locked, ok=True, external_id=external_id, status_note=status_note)
+        except DomainError as exc:  # the PSA down or refusing, or a ticket number it cannot take
+            return _record(locked, ok=False, error=exc.message, progress=progress)
+        return _record(locked, ok=True, external_id=external_id, status_note=status_note, progress=progress)
 
 
-def _post_to_psa(session: AISession, push: TicketPush, psa_kind: str, status_name: str) -> tuple[str, str]:
-    client = psa_client_for_account(session.account)
-    result = client.post_note(session.psa_ticket_ref, body=push.body, kind=psa_kind)
-    status_id = account_settings_get(account=session.account).preferences.get(f"psa_{status_name}_status_id")
-    if not status_id:
-        return result.external_id, f"No {status_name} status is configured for the PSA: the ticket's status was left."
-    client.change_status(session.psa_ticket_ref, status_id=str(status_id))
-    return result.external_id, f"Ticket moved to the {status_name} status."
+def _post_to_psa(session: AISession, push: TicketPush, psa_kind: str, status_name: str, progress: PostProgress) -> str:
+    """The note (with the engineer's member), the session's time entry with a resolution, then the
+    status move read back (resolutionflow.psa.services.psa_document_post). Warnings (an engineer
+    without a member) lead the status note."""
+    span = None
+    if push.kind == RESOLUTION_NOTE:
+        span = (session.created_at, session.resolved_at or timezone.now())
+    status_note = psa_document_post(
+        account=session.account, ticket_ref=session.psa_ticket_ref, body=push.body, note_kind=psa_kind,
+        status_name=status_name, author=push.created_by, progress=progress, time_span=span,
+    )  # fmt: skip
+    return " ".join([*progress.warnings, status_note])
 
 
 def _post_internal(
@@ -136,20 +148,33 @@ def _post_internal(
 
 
 def _record(
-    push: TicketPush, *, ok: bool, local: bool = False, error: str = "", external_id: str = "", status_note: str = ""
+    push: TicketPush,
+    *,
+    ok: bool,
+    local: bool = False,
+    error: str = "",
+    external_id: str = "",
+    status_note: str = "",
+    progress: PostProgress | None = None,
 ) -> TicketPush:
     now = timezone.now()
+    done = {}
+    if progress is not None and (
+        progress.note_id or progress.time_entry_id
+    ):  # what reached the ticket is kept, failed or not: a retry never posts it again
+        done = {"external_id": progress.note_id, "time_entry_id": progress.time_entry_id}
     if ok:
         status = TicketPush.Status.LOCAL if local else TicketPush.Status.POSTED
         TicketPush.objects.filter(pk=push.pk).update(
-            status=status, error="", external_id=external_id, status_note=status_note[:300],
-            attempts=F("attempts") + 1, last_attempt_at=now, posted_at=now,
+            status=status, error="", status_note=status_note[:300], attempts=F("attempts") + 1,
+            last_attempt_at=now, posted_at=now, **{"external_id": external_id, **done},
         )  # fmt: skip
     else:
         logger.info("Push %s of session %s failed: %s", push.pk, push.session_id, error)
         TicketPush.objects.filter(pk=push.pk).update(
-            status=TicketPush.Status.FAILED, error=error[:500], attempts=F("attempts") + 1, last_attempt_at=now
-        )
+            status=TicketPush.Status.FAILED, error=error[:500], attempts=F("attempts") + 1, last_attempt_at=now,
+            status_note=" ".join(progress.warnings)[:300] if progress else "", **done,
+        )  # fmt: skip
     push.refresh_from_db()
     session_page_changed(session_id=push.session_id)
     return push

@@ -13,8 +13,7 @@ from django.utils import timezone
 
 from resolutionflow.accounts.models import Notification
 from resolutionflow.ai.fake_api import Reply
-from resolutionflow.errors import Conflict, ExternalServiceError, InvalidInput, PermissionDenied
-from resolutionflow.psa.client import PostResult
+from resolutionflow.errors import Conflict, InvalidInput, PermissionDenied
 from resolutionflow.psa.models import InternalTicket, InternalTicketNote
 from resolutionflow.psa.services import internal_ticket_create
 from sessions_app import selectors
@@ -587,30 +586,10 @@ def test_resolving_twice_is_refused(session):
     assert TicketPush.objects.filter(session=session).count() == 1
 
 
-class FlakyPSA:
-    """A PSA that is down for the first `failures` posts (the ConnectWise client is a later issue)."""
-
-    name, connected = "flaky", True
-
-    def __init__(self, failures: int):
-        self.failures, self.posted = failures, []
-
-    def post_note(self, ticket_ref, *, body, kind):
-
-        if self.failures:
-            self.failures -= 1
-            raise ExternalServiceError("ConnectWise answered 503.")
-        self.posted.append((ticket_ref, kind, body))
-        return PostResult(external_id="9001")
-
-    def change_status(self, ticket_ref, *, status_id):
-        raise AssertionError("no status is configured in this test")
-
-
-def test_a_failed_push_never_blocks_the_resolve_and_is_retried_by_hand(session, monkeypatch, client):
-    psa = FlakyPSA(failures=1)
-    monkeypatch.setattr(ticket_pushes, "psa_client_for_account", lambda account: psa)
-    AISession.objects.filter(pk=session.pk).update(psa_ticket_ref="12345")
+def test_a_failed_push_never_blocks_the_resolve_and_is_retried_by_hand(session, client, connect, fake_connectwise):
+    connect(session.account)
+    fake_connectwise.fail_next("POST", "service/tickets/*/notes", 503, message="Down for maintenance")
+    AISession.objects.filter(pk=session.pk).update(psa_ticket_ref="48213")
     client.force_login(session.owner)
     response = client.post(
         f"/sessions/{session.pk}/resolve/", {"code": "fixed", "summary": "Fixed", "note": NOTE}, follow=True
@@ -618,12 +597,16 @@ def test_a_failed_push_never_blocks_the_resolve_and_is_retried_by_hand(session, 
     page = response.content.decode()
     push = TicketPush.objects.get(session=session)
     assert AISession.objects.get(pk=session.pk).status == "resolved"
-    assert push.status == "failed" and push.error == "ConnectWise answered 503." and push.attempts == 1
+    assert push.status == "failed" and push.attempts == 1
+    assert push.error == (
+        "ConnectWise failed on the notes of ticket #48213 (503). ConnectWise said: Down for maintenance"
+    )
     assert "the note was not posted" in page and "Retry posting" in page
     response = client.post(f"/sessions/{session.pk}/pushes/{push.pk}/retry/")
     push.refresh_from_db()
-    assert push.status == "posted" and push.external_id == "9001" and push.attempts == 2
-    assert psa.posted == [("12345", "resolution", FIXED_NOTE)]
+    note = fake_connectwise.notes[48213][-1]
+    assert push.status == "posted" and push.external_id == str(note["id"]) and push.attempts == 2
+    assert (note["text"], note["resolutionFlag"]) == (FIXED_NOTE, True)
     assert "No resolved status is configured" in push.status_note
     with pytest.raises(Conflict):
         ticket_pushes.push_retry(push=push, actor=session.owner)
@@ -636,11 +619,10 @@ def test_without_a_psa_connection_the_push_fails_loudly(session):
     assert push.status == "failed" and push.error.startswith("PSA not connected")
 
 
-def test_failed_pushes_are_retried_in_the_background_every_5_minutes_3_times(session, monkeypatch):
-
-    psa = FlakyPSA(failures=10)
-    monkeypatch.setattr(ticket_pushes, "psa_client_for_account", lambda account: psa)
-    AISession.objects.filter(pk=session.pk).update(psa_ticket_ref="12345")
+def test_failed_pushes_are_retried_in_the_background_every_5_minutes_3_times(session, connect, fake_connectwise):
+    connect(session.account)
+    fake_connectwise.fail_next("POST", "service/tickets/*/notes", 500, times=100)
+    AISession.objects.filter(pk=session.pk).update(psa_ticket_ref="48213")
     lifecycle.session_resolve(session=session, actor=session.owner, code="fixed", summary="Fixed", note=NOTE)
     push = TicketPush.objects.get(session=session)
     now = timezone.now()
@@ -649,9 +631,10 @@ def test_failed_pushes_are_retried_in_the_background_every_5_minutes_3_times(ses
         TicketPush.objects.filter(pk=push.pk).update(last_attempt_at=now - timedelta(minutes=6))
         assert ticket_pushes.pushes_retry_failed(now=now) == 1
         push.refresh_from_db()
-        assert push.attempts == 1 + n
+        assert push.attempts == 1 + n and push.status == "failed"
     TicketPush.objects.filter(pk=push.pk).update(last_attempt_at=now - timedelta(minutes=6))
     assert ticket_pushes.pushes_retry_failed(now=now) == 0  # the first attempt and three retries, then by hand only
+    assert len(fake_connectwise.calls("POST", "service/tickets/48213/notes")) == 4
 
 
 def test_resolve_drafts_the_note_when_none_was_confirmed(session, fake_anthropic):
