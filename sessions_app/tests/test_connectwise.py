@@ -22,6 +22,8 @@ from .factories import AISessionFactory, classification, fenced, message_text, q
 pytestmark = pytest.mark.django_db
 
 NOTE = "## Problem\nOutlook prompts\n## Resolution\nCleared the cached credentials"
+# What resolve posts: the confirmed note, its Resolution section opened by the resolution code.
+POSTED = "## Problem\nOutlook prompts\n## Resolution\n\n**Closed as:** Fixed\n\nCleared the cached credentials"
 PACKAGE = "## Escalation\nCredentials cleared twice; the prompt is back."
 
 
@@ -44,7 +46,9 @@ def session(tenant_a):
 
 
 def _resolve(session):
-    lifecycle.session_resolve(session=session, actor=session.owner, summary="Cleared the cached credentials", note=NOTE)
+    lifecycle.session_resolve(
+        session=session, actor=session.owner, code="fixed", summary="Cleared the cached credentials", note=NOTE
+    )
     return TicketPush.objects.get(session=session, kind="resolution_note")
 
 
@@ -115,7 +119,7 @@ def test_resolve_posts_the_note_a_time_entry_and_a_verified_status_move(connecte
     assert session.status == "resolved" and push.status == "posted"
     note = fake_connectwise.notes[48213][-1]
     assert (note["text"], note["resolutionFlag"], note["internalAnalysisFlag"], note["member"]) == (
-        NOTE, True, False, {"id": 176},
+        POSTED, True, False, {"id": 176},
     )  # fmt: skip
     assert push.external_id == str(note["id"])
     entry = fake_connectwise.time_entries[-1]
@@ -133,7 +137,9 @@ def test_resolve_posts_the_note_a_time_entry_and_a_verified_status_move(connecte
 def test_a_preview_drafted_before_the_resolution_was_typed_is_not_what_gets_posted(connected, session,
                                                                                     fake_connectwise):  # fmt: skip
     preview_get(session=session, kind="resolution_note", actor=session.owner)  # the Resolve box opened, empty
-    lifecycle.session_resolve(session=session, actor=session.owner, summary="Cleared the cached credentials")
+    lifecycle.session_resolve(
+        session=session, actor=session.owner, code="fixed", summary="Cleared the cached credentials"
+    )
     push = TicketPush.objects.get(session=session)
     assert push.status == "posted" and "Cleared the cached credentials" in fake_connectwise.notes[48213][-1]["text"]
 
@@ -239,7 +245,7 @@ def test_each_fault_is_recorded_on_the_push_and_nothing_is_lost(connected, sessi
     fake_connectwise.fail_next(method, pattern, status)
     push = _resolve(session)
     assert AISession.objects.get(pk=session.pk).status == "resolved"
-    assert push.status == "failed" and says in push.error and push.body == NOTE
+    assert push.status == "failed" and says in push.error and push.body == POSTED
     assert fake_connectwise.private_key not in push.error + caplog.text
 
 
@@ -274,7 +280,7 @@ def test_a_retry_after_a_lost_answer_finds_the_note_instead_of_posting_it_again(
     time.sleep(0.5)
     ticket_pushes.push_retry(push=push, actor=session.owner)
     push.refresh_from_db()
-    posted = [n for n in fake_connectwise.notes[48213] if n["text"] == NOTE]
+    posted = [n for n in fake_connectwise.notes[48213] if n["text"] == POSTED]
     assert push.status == "posted" and len(posted) == 1 and push.external_id == str(posted[0]["id"])
 
 
