@@ -1,17 +1,17 @@
 """The coverage section: per domain, how many published flows there are, how many sessions came in,
 how they ended (resolution, escalation and guided rates), how long a resolve took, and how many
-sessions no flow covered (no flow matched). Two queries: sessions grouped by domain, flows by domain."""
+sessions no flow covered (no flow matched). Two queries: sessions grouped by domain (the overview's
+query, shared: `overview.sessions_by_domain`), flows by domain."""
 
 from typing import Any
 
-from django.db.models import Avg, Count, Q
+from django.db.models import Count
 
-from flywheel_app.analytics.base import Chart, Section, cached, since
+from flywheel_app.analytics.base import Chart, Section, cached
 from flywheel_app.analytics.charts import listed
-from flywheel_app.analytics.sql import SecondsBetween, session_escalated
+from flywheel_app.analytics.overview import AVERAGE_MINUTES, sessions_by_domain
 from flywheel_app.models import Flow
 from resolutionflow.taxonomy import Domain
-from sessions_app.models import AISession
 
 KEY = "coverage"
 TITLE = "Coverage"
@@ -26,23 +26,17 @@ def _percent(part: int, whole: int) -> float:
 
 
 def _compute(account_id: int, days: int) -> Section:
-    minutes = SecondsBetween("created_at", "resolved_at") / 60.0
-    resolved = Q(status=AISession.Status.RESOLVED)
-    per_domain = (
-        AISession.objects.filter(account_id=account_id, created_at__gte=since(days))
-        .annotate(escalated=session_escalated())
-        .values("problem_domain")
-        .annotate(
-            sessions=Count("pk"),
-            resolved=Count("pk", filter=resolved),
-            escalated_n=Count("pk", filter=Q(escalated=True)),
-            guided=Count("pk", filter=Q(confidence_tier=AISession.Tier.GUIDED)),
-            uncovered=Count("pk", filter=Q(matched_flow__isnull=True)),
-            minutes=Avg(minutes, filter=resolved),
-        )
-        .order_by()
-    )
-    sessions = {r["problem_domain"]: r for r in per_domain}
+    sessions = {
+        r["problem_domain"]: {
+            "sessions": r["total"],
+            "resolved": r["cov_resolved"],
+            "escalated_n": r["cov_escalated"],
+            "guided": r["cov_guided"],
+            "uncovered": r["cov_uncovered"],
+            "minutes": r[AVERAGE_MINUTES],
+        }
+        for r in sessions_by_domain(account_id, days)
+    }
     flows = dict(
         Flow.objects.filter(account_id=account_id, published=True)
         .values("domain")
