@@ -58,6 +58,8 @@ def stored(*, summary: str, key_symptoms) -> str:
 
 def from_stored(text: str) -> dict[str, str]:
     """`stored`'s text back as `keywords` gives it: stem → the first word seen for it, in order."""
+    if "=" not in text:  # most words are their own stem: no pair per word to make
+        return {word: word for word in text.split()}
     found: dict[str, str] = {}
     for token in text.split():
         stem, _, word = token.partition("=")
