@@ -27,6 +27,7 @@ grouping runs in Python, over the keyword lists of at most PATTERN_SESSIONS newe
 sessions: a deterministic greedy grouping by the keyword pair most sessions share.
 """
 
+import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -529,7 +530,8 @@ def _repeated(account_id: int, window: _Window) -> list[Gap]:
         AISession.objects.filter(account_id=account_id, created_at__gte=window.start, matched_flow__isnull=True)
         .annotate(
             summary_if_needed=Case(When(not_stored, then=F("problem_summary")), default=None),
-            symptoms_if_needed=Case(When(not_stored, then=F("key_symptoms")), default=None),
+            # As text (parsed here only when needed): a JSON column would be decoded on every row.
+            symptoms_if_needed=Case(When(not_stored, then=Cast("key_symptoms", TextField())), default=None),
             created_text=Cast("created_at", TextField()),
         )
         .order_by("-created_at", "-pk")
@@ -538,7 +540,10 @@ def _repeated(account_id: int, window: _Window) -> list[Gap]:
     )  # fmt: skip
     groups = group_by_shared_keywords(
         [
-            (pk, from_stored(words) if words is not None else keywords(*(symptoms or []), summary))
+            (
+                pk,
+                from_stored(words) if words is not None else keywords(*(json.loads(symptoms or "null") or []), summary),
+            )
             for pk, words, summary, symptoms, _, _ in rows
         ],
         shared=settings.GAP_REPEATED_SHARED,
@@ -604,7 +609,9 @@ def group_by_shared_keywords(
         members = [pk for pk in pairs[pair] if pk not in taken]
         if len(members) < minimum:
             continue
-        common = set.intersection(*(set(stems[pk]) for pk in members))
+        common = set(stems[members[0]])
+        for pk in members[1:]:
+            common.intersection_update(stems[pk])
         if len(common) < shared:
             continue
         members.sort(key=order.__getitem__)
