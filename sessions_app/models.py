@@ -98,6 +98,10 @@ class AISession(TenantModel):
     problem_domain = models.CharField(max_length=32, choices=Domain.choices, default=Domain.OTHER)
     urgency = models.CharField(max_length=16, choices=Urgency.choices, default=Urgency.MEDIUM)
     key_symptoms = models.JSONField(default=list, blank=True)
+    # The normalised keywords of the key symptoms and the summary (flywheel_app.keywords.stored),
+    # written with them by the session services: the repeated-pattern knowledge gap groups on them.
+    # NULL: not computed (a row written another way); the gap then computes them when it reads.
+    summary_keywords = models.TextField(null=True, blank=True, editable=False)
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.ACTIVE, db_index=True)
     confidence_score = models.FloatField(default=0.0)
     confidence_tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.DISCOVERY)

@@ -6,7 +6,7 @@ sessions (with how many sessions there were), and those sessions' titles."""
 
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum, Window
+from django.db.models import Count, F, Q, Sum, Window
 from django.db.models.functions import Coalesce, TruncDate
 
 from flywheel_app.analytics.base import Chart, Section, cached, since
@@ -76,9 +76,10 @@ def _compute(account_id: int, days: int) -> Section:
     top = list(
         usage.filter(on_sessions)
         .values("subject_id")
-        .annotate(cost=Sum("cost_usd"), tokens=Sum("input_tokens") + Sum("output_tokens")
-                  + Sum("cache_read_tokens") + Sum("cache_write_tokens"), calls=Count("pk"),
-                  sessions=Window(Count("subject_id")))
+        .annotate(cost=Sum("cost_usd"), calls=Count("pk"), sessions=Window(Count("subject_id")),
+                  # One sum of the four (never NULL): one aggregate per session, not four.
+                  tokens=Sum(F("input_tokens") + F("output_tokens") + F("cache_read_tokens")
+                             + F("cache_write_tokens")))
         .order_by("-cost", "subject_id")[:TOP_SESSIONS]
     )  # fmt: skip
     totals["sessions"] = top[0]["sessions"] if top else 0

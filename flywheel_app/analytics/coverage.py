@@ -1,18 +1,19 @@
 """The coverage section: per domain, how many published flows there are, how many sessions came in,
 how they ended (resolution, escalation and guided rates), how long a resolve took, and how many
 sessions no flow covered (no flow matched), and how the resolved ones ended (their resolution codes,
-issue 16). Two queries: sessions grouped by domain, flows by domain."""
+issue 16). Two queries: sessions grouped by domain (the overview's query, shared:
+`overview.sessions_by_domain`), flows by domain."""
 
 from typing import Any
 
-from django.db.models import Avg, Count, Q
+from django.db.models import Count
 
-from flywheel_app.analytics.base import Chart, Section, cached, since
+from flywheel_app.analytics.base import Chart, Section, cached
 from flywheel_app.analytics.charts import listed
-from flywheel_app.analytics.sql import SecondsBetween, session_escalated
+from flywheel_app.analytics.overview import AVERAGE_MINUTES, RESOLUTION_CODES, sessions_by_domain
 from flywheel_app.models import Flow
 from resolutionflow.taxonomy import Domain
-from sessions_app.models import AISession, ResolutionCode
+from sessions_app.models import ResolutionCode
 
 KEY = "coverage"
 TITLE = "Coverage"
@@ -26,8 +27,7 @@ def _percent(part: int, whole: int) -> float:
     return round(100.0 * part / whole, 1) if whole else 0.0
 
 
-# The codes in the order Resolve offers them; sessions resolved before codes existed come last.
-_CODES = [*[code for code in ResolutionCode.values if code], ResolutionCode.NOT_RECORDED]
+_CODES = RESOLUTION_CODES
 
 
 def _by_code(sessions: dict[str, dict], labels: dict[str, str]) -> Chart:
@@ -57,24 +57,18 @@ def _by_code(sessions: dict[str, dict], labels: dict[str, str]) -> Chart:
 
 
 def _compute(account_id: int, days: int) -> Section:
-    minutes = SecondsBetween("created_at", "resolved_at") / 60.0
-    resolved = Q(status=AISession.Status.RESOLVED)
-    per_domain = (
-        AISession.objects.filter(account_id=account_id, created_at__gte=since(days))
-        .annotate(escalated=session_escalated())
-        .values("problem_domain")
-        .annotate(
-            sessions=Count("pk"),
-            resolved=Count("pk", filter=resolved),
-            escalated_n=Count("pk", filter=Q(escalated=True)),
-            guided=Count("pk", filter=Q(confidence_tier=AISession.Tier.GUIDED)),
-            uncovered=Count("pk", filter=Q(matched_flow__isnull=True)),
-            minutes=Avg(minutes, filter=resolved),
-            **{f"code_{code or 'none'}": Count("pk", filter=resolved & Q(resolution_code=code)) for code in _CODES},
-        )
-        .order_by()
-    )
-    sessions = {r["problem_domain"]: r for r in per_domain}
+    sessions = {
+        r["problem_domain"]: {
+            "sessions": r["total"],
+            "resolved": r["cov_resolved"],
+            "escalated_n": r["cov_escalated"],
+            "guided": r["cov_guided"],
+            "uncovered": r["cov_uncovered"],
+            "minutes": r[AVERAGE_MINUTES],
+            **{f"code_{code or 'none'}": r[f"code_{code or 'none'}"] for code in RESOLUTION_CODES},
+        }
+        for r in sessions_by_domain(account_id, days)
+    }
     flows = dict(
         Flow.objects.filter(account_id=account_id, published=True)
         .values("domain")

@@ -57,6 +57,19 @@ ACTION_SOURCES = [
 ]
 
 
+def _sources(connection) -> list[tuple]:
+    """ACTION_SOURCES as (model, actor, [stamps]): on PostgreSQL the stamps of one model and actor
+    are read in one join (the earliest qualifying of each row, LEAST skipping NULLs) — one pass over
+    the fixes, not three; SQLite's scalar MIN answers NULL for any NULL argument, so there each
+    stamp keeps a join of its own. Either way the MIN per escalation is the same."""
+    if connection.vendor != "postgresql":
+        return [(model, actor, [stamp]) for model, actor, stamp in ACTION_SOURCES]
+    merged: dict[tuple, list[str]] = {}
+    for model, actor, stamp in ACTION_SOURCES:
+        merged.setdefault((model, actor), []).append(stamp)
+    return [(model, actor, stamps) for (model, actor), stamps in merged.items()]
+
+
 def _column(model, name: str) -> str:
     return f"a.{model._meta.get_field(name).column}"
 
@@ -68,20 +81,32 @@ def escalations_timed_sql(account_id: int, days: int, connection) -> tuple[str, 
 
     Set-based and plan-proof: one UNION ALL of (escalation, its claim, a candidate action) — each
     branch a join of the escalations to one kind of action on the session (an index lookup at
-    worst), plus every escalation once with no action — reduced with MIN per escalation. No
-    subquery per escalation, and no join against the union that a planner short of statistics
-    could turn into a rescan of it per escalation."""
+    worst; a fix's three stamps in one branch on PostgreSQL, see `_sources`), plus every escalation
+    once with no action — reduced with MIN per escalation. No subquery per escalation, and no join
+    against the union that a planner short of statistics could turn into a rescan of it per
+    escalation."""
     e = Escalation._meta.db_table
     raised = f"{e}.account_id = %s AND {e}.created_at >= %s"
     start = connection.ops.adapt_datetimefield_value(since(days))
     branches, params = [], []
-    for model, actor, stamp in ACTION_SOURCES:
+    for model, actor, stamps in _sources(connection):
         by = f" AND {_column(model, actor)} = {e}.claimed_by_id" if actor else ""
         # The session alone joins (it is the account's): with its index, the only one the join can
         # use, a planner short of statistics still looks each escalation's actions up, never scans.
         table, session = model._meta.db_table, _column(model, "session")
-        on = f"{session} = {e}.session_id AND {_column(model, stamp)} >= {e}.created_at"
-        select = f"SELECT {e}.id AS escalation_id, {e}.claimed_at AS claimed_at, {_column(model, stamp)} AS action_at"
+        after = [f"{_column(model, stamp)} >= {e}.created_at" for stamp in stamps]
+        on = f"{session} = {e}.session_id AND ({' OR '.join(after)})"
+        if len(stamps) == 1:
+            action = _column(model, stamps[0])
+        else:  # the earliest of the row's stamps made after the escalation (LEAST skips NULLs)
+            action = (
+                "LEAST("
+                + ", ".join(
+                    f"CASE WHEN {a} THEN {_column(model, stamp)} END" for a, stamp in zip(after, stamps, strict=True)
+                )
+                + ")"
+            )
+        select = f"SELECT {e}.id AS escalation_id, {e}.claimed_at AS claimed_at, {action} AS action_at"
         where = f"{raised} AND {e}.claimed_by_id IS NOT NULL"
         branches.append(f"{select} FROM {e} JOIN {table} a ON {on}{by} WHERE {where}")  # noqa: S608  (model names)
         params += [account_id, start]

@@ -27,20 +27,21 @@ grouping runs in Python, over the keyword lists of at most PATTERN_SESSIONS newe
 sessions: a deterministic greedy grouping by the keyword pair most sessions share.
 """
 
-import re
+import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import combinations
 
 from django.conf import settings
-from django.db.models import Case, Count, F, Max, Q, QuerySet, Value, When, Window
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models import Case, Count, F, Max, Q, QuerySet, TextField, Value, When, Window
+from django.db.models.functions import Cast, Coalesce, RowNumber
 from django.urls import reverse
 from django.utils import timezone
 
 from flywheel_app.analytics.base import Chart, Section, cached, since
 from flywheel_app.analytics.sql import session_escalated
+from flywheel_app.keywords import from_stored, keywords
 from flywheel_app.models import Flow
 from l1_app.categories import CATEGORY_DOMAINS
 from l1_app.models import Walk, WalkStep
@@ -63,6 +64,7 @@ SEVERITIES = {HIGH: "High", MEDIUM: "Medium", LOW: "Low"}
 
 DRAFT_FLOW, REVIEW_QUESTION, REVIEW_FLOW, REVIEW_ESCALATIONS = "draft_flow", "review_question", "review_flow", "review"
 EVIDENCE_LIMIT = 50  # newest session (and walk) ids kept per gap: linked, and recorded by "draft a flow"
+LINKS_SHOWN = 10  # of them, linked on the page (the rest are counted: "and N more")
 PATTERN_SESSIONS = 2000  # newest unmatched sessions the repeated-pattern grouping reads
 PATTERN_WORDS = 16  # keywords per session the grouping pairs up
 
@@ -98,6 +100,23 @@ class Evidence:
     @property
     def walk_links(self) -> list[tuple[int, str]]:
         return [(pk, reverse("l1_app:escalation_detail", args=[pk])) for pk in self.walk_ids]
+
+    # What the page links (reversing a URL costs; the page shows LINKS_SHOWN of each list).
+    @property
+    def shown_session_links(self) -> list[tuple[int, str]]:
+        return [(pk, reverse("sessions_app:detail", args=[pk])) for pk in self.session_ids[:LINKS_SHOWN]]
+
+    @property
+    def shown_walk_links(self) -> list[tuple[int, str]]:
+        return [(pk, reverse("l1_app:escalation_detail", args=[pk])) for pk in self.walk_ids[:LINKS_SHOWN]]
+
+    @property
+    def more_sessions(self) -> int:
+        return max(0, len(self.session_ids) - LINKS_SHOWN)
+
+    @property
+    def more_walks(self) -> int:
+        return max(0, len(self.walk_ids) - LINKS_SHOWN)
 
     @property
     def flow_url(self) -> str:
@@ -501,66 +520,41 @@ def _uncharted(account_id: int, window: _Window) -> list[Gap]:
 
 # --- repeated pattern --------------------------------------------------------------------
 
-_STOP = frozenset(
-    re.findall(
-        r"\w+",
-        """a about after again all also am an and any are as at be been before being but by can cannot
-        could did do does doing down during each even every for from get gets getting got had has have
-        having he her here his how i if in into is it its just keep keeps kept me more most my no nor not
-        now of off on once only or other our out over own same she should since so some still such than
-        that the their them then there these they this those through to too under until up upon us very
-        was we were what when where which while who why will with without would yet you your
-        user users issue issues problem problems error errors help please fails failing failed working
-        work works doesn't don't can't won't isn't wont cant dont doesnt isnt unable anymore today
-        yesterday monday tuesday wednesday thursday friday saturday sunday morning every""",
-    )
-)
-_WORD = re.compile(r"[a-z][a-z0-9'\-]*[a-z0-9]|[a-z]")
-
-
-def _stem(word: str) -> str:
-    """Light stemming: plurals and -ing / -ed endings, enough for "prompts", "prompting" and
-    "prompted" to meet; a word of four letters or fewer is left alone, a stem keeps three."""
-    word = word.strip("'-")
-    if len(word) <= 4:
-        return word
-    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
-            stem = word[: -len(suffix)] + keep
-            if suffix in ("ing", "ed") and len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in "lsz":
-                stem = stem[:-1]  # "stopped", "jamming": stop, jam
-            return stem
-    return word
-
-
-def keywords(*texts: str) -> dict[str, str]:
-    """Normalised keywords of `texts` in order of appearance: stem → the first word seen for it."""
-    found: dict[str, str] = {}
-    for text in texts:
-        for word in _WORD.findall(str(text or "").lower()):
-            if word in _STOP or word.strip("'-") in _STOP or len(word) < 3:
-                continue
-            found.setdefault(_stem(word), word.strip("'-"))
-    return found
-
 
 def _repeated(account_id: int, window: _Window) -> list[Gap]:
+    # The keywords stored on the session; the summary and symptoms only of a row that has none. The
+    # start as text, turned into a datetime only for the sessions that begin a group: reading
+    # PATTERN_SESSIONS timestamps costs more than grouping them.
+    not_stored = Q(summary_keywords__isnull=True)
     rows = list(
         AISession.objects.filter(account_id=account_id, created_at__gte=window.start, matched_flow__isnull=True)
+        .annotate(
+            summary_if_needed=Case(When(not_stored, then=F("problem_summary")), default=None),
+            # As text (parsed here only when needed): a JSON column would be decoded on every row.
+            symptoms_if_needed=Case(When(not_stored, then=Cast("key_symptoms", TextField())), default=None),
+            created_text=Cast("created_at", TextField()),
+        )
         .order_by("-created_at", "-pk")
-        .values_list("pk", "problem_summary", "key_symptoms", "problem_domain", "created_at")[:PATTERN_SESSIONS]
-    )
+        .values_list("pk", "summary_keywords", "summary_if_needed", "symptoms_if_needed", "problem_domain",
+                     "created_text")[:PATTERN_SESSIONS]
+    )  # fmt: skip
     groups = group_by_shared_keywords(
-        [(pk, keywords(*(symptoms or []), summary)) for pk, summary, symptoms, _, _ in rows],
+        [
+            (
+                pk,
+                from_stored(words) if words is not None else keywords(*(json.loads(symptoms or "null") or []), summary),
+            )
+            for pk, words, summary, symptoms, _, _ in rows
+        ],
         shared=settings.GAP_REPEATED_SHARED,
         minimum=settings.GAP_REPEATED_MIN,
     )
-    by_pk = {pk: (domain, created) for pk, _, _, domain, created in rows}
+    by_pk = {pk: (domain, created) for pk, _, _, _, domain, created in rows}
     gaps = []
     for members, shared, words in groups:
         domain = Counter(by_pk[pk][0] for pk in members).most_common()
         domain = min(d for d, n in domain if n == domain[0][1])
-        newest = max(by_pk[pk][1] for pk in members)
+        newest = _as_datetime(by_pk[members[0]][1])  # members are newest first, as the rows
         phrase = ", ".join(words)
         gaps.append(
             Gap(
@@ -578,6 +572,12 @@ def _repeated(account_id: int, window: _Window) -> list[Gap]:
             )
         )  # fmt: skip
     return gaps
+
+
+def _as_datetime(text: str) -> datetime:
+    """A timestamp the database gave as text (PostgreSQL: with its offset; SQLite: UTC, none)."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def group_by_shared_keywords(
@@ -609,7 +609,9 @@ def group_by_shared_keywords(
         members = [pk for pk in pairs[pair] if pk not in taken]
         if len(members) < minimum:
             continue
-        common = set.intersection(*(set(stems[pk]) for pk in members))
+        common = set(stems[members[0]])
+        for pk in members[1:]:
+            common.intersection_update(stems[pk])
         if len(common) < shared:
             continue
         members.sort(key=order.__getitem__)

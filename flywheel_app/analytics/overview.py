@@ -1,18 +1,20 @@
 """The overview section: how fast the desk resolves, how it is rated, what it works on, how sessions
-end, and whether fixes work in the end. Two queries whatever the data size: one aggregate row for
-the counts (each session once, its fixes and escalations joined to it), one grouped by day (week,
+end, and whether fixes work in the end. Two queries whatever the data size: one row per domain for
+the counts (each session once, its fixes and escalations joined to it; shared with the coverage
+section, which shows them per domain: one scan of the sessions for both), one grouped by day (week,
 for 90 days) for the time-to-resolution trend."""
 
 from typing import Any
 
+from django.db import connections
 from django.db.models import Avg, Count, Max, Min, Q
 from django.db.models.functions import TruncDate, TruncWeek
 
 from flywheel_app.analytics.base import Chart, Section, cached, since
 from flywheel_app.analytics.charts import listed
-from flywheel_app.analytics.sql import Percentile, SecondsBetween, aggregate_over, session_escalated
+from flywheel_app.analytics.sql import Percentile, SecondsBetween, grouped_over, seconds_between_sql, session_escalated
 from resolutionflow.taxonomy import Domain
-from sessions_app.models import AISession, SuggestedFix
+from sessions_app.models import AISession, ResolutionCode, SuggestedFix
 
 KEY = "overview"
 TITLE = "Overview"
@@ -47,7 +49,7 @@ def sessions_with_fix_stamps(account_id: int, days: int):
         )
         .annotate(escalated=session_escalated())
         .values("status", "confidence_tier", "problem_domain", "rating", "escalated", "first_failed_at",
-                "last_worked_at")
+                "last_worked_at", "matched_flow_id", "created_at", "resolved_at")
         .order_by()
     )  # fmt: skip
 
@@ -56,19 +58,23 @@ def _count_where(condition: str, params: list | None = None) -> tuple[str, list]
     return f"COUNT(CASE WHEN {condition} THEN 1 END)", params or []
 
 
-def _counts(account_id: int, days: int) -> dict[str, int]:
-    """One query whatever the data size: each session once (its fixes grouped with it), counted by
-    tier, domain, rating, how it ended and how its fixes went. A session that failed a fix and later
-    succeeded (a fix that worked made after the first that failed) is one session: it counts once."""
+def sessions_by_domain(account_id: int, days: int) -> list[dict]:
+    """The account's sessions started in the period, per domain (cached): what the overview counts
+    (added up over the domains) and what the coverage section shows per domain. One scan of the
+    sessions serves both sections."""
+    return cached(account_id=account_id, days=days, name="sessions_by_domain",
+                  compute=lambda: _sessions_by_domain(account_id, days))  # fmt: skip
+
+
+def _columns(connection) -> dict[str, str | tuple[str, list]]:
     St = AISession.Status
     resolved, abandoned = f"status = '{St.RESOLVED}'", f"status = '{St.ABANDONED}'"
     escalated = "escalated"
     after_failure = "last_worked_at > first_failed_at"
+    minutes = f"{seconds_between_sql(connection, 'created_at', 'resolved_at')} / 60.0"
     columns: dict[str, str | tuple[str, list]] = {"total": "COUNT(*)"}
     for tier in AISession.Tier.values:
         columns[f"tier_{tier}"] = _count_where("confidence_tier = %s", [tier])
-    for domain in Domain.values:
-        columns[f"domain_{domain}"] = _count_where("problem_domain = %s", [domain])
     for rating in range(1, 6):
         columns[f"rating_{rating}"] = _count_where(f"rating = {rating}")
     columns |= {
@@ -82,8 +88,40 @@ def _counts(account_id: int, days: int) -> dict[str, int]:
             "last_worked_at IS NOT NULL AND (first_failed_at IS NULL OR last_worked_at <= first_failed_at)"
         ),
         "not_yet": _count_where("first_failed_at IS NOT NULL AND last_worked_at IS NULL"),
+        # The coverage section's, per domain (AVG skips the NULL of a session not resolved).
+        "cov_resolved": _count_where(resolved),
+        "cov_escalated": _count_where(escalated),
+        "cov_guided": _count_where("confidence_tier = %s", [AISession.Tier.GUIDED]),
+        "cov_uncovered": _count_where("matched_flow_id IS NULL"),
+        AVERAGE_MINUTES: f"AVG(CASE WHEN {resolved} THEN {minutes} END)",
     }
-    return aggregate_over(sessions_with_fix_stamps(account_id, days), columns)
+    for code in RESOLUTION_CODES:  # how the resolved ones ended (issue 16), per domain for coverage
+        columns[f"code_{code or 'none'}"] = _count_where(f"{resolved} AND resolution_code = %s", [code])
+    return columns
+
+
+AVERAGE_MINUTES = "cov_minutes"
+# The codes in the order Resolve offers them; sessions resolved before codes existed come last.
+RESOLUTION_CODES = [*[code for code in ResolutionCode.values if code], ResolutionCode.NOT_RECORDED]
+
+
+def _sessions_by_domain(account_id: int, days: int) -> list[dict]:
+    """One query whatever the data size: each session once (its fixes grouped with it), counted per
+    domain by tier, rating, how it ended and how its fixes went — a session that failed a fix and
+    later succeeded (a fix that worked made after the first that failed) is one session: it counts
+    once — and, for the coverage, how many were resolved, escalated, guided or matched no flow, and
+    the average minutes to resolve."""
+    queryset = sessions_with_fix_stamps(account_id, days)
+    return grouped_over(queryset, "problem_domain", _columns(connections[queryset.db]))
+
+
+def _counts(account_id: int, days: int) -> dict[str, int]:
+    """The overview's counts: the per-domain counts added up (whole numbers: the sums are exact)."""
+    rows = sessions_by_domain(account_id, days)
+    keys = [k for k in _columns(connections[AISession.objects.db]) if k != AVERAGE_MINUTES]
+    counts = {k: sum(r[k] for r in rows) for k in keys}
+    per_domain = {r["problem_domain"]: r["total"] for r in rows}  # the rows are the domains
+    return counts | {f"domain_{domain}": per_domain.get(domain, 0) for domain in Domain.values}
 
 
 def _trend(account_id: int, days: int) -> list[list[Any]]:

@@ -72,7 +72,7 @@ def _register_sqlite_percentile(connection) -> None:
 
 
 def percentile_sql(connection, column: str, fraction: float) -> str:
-    """`Percentile` as raw SQL over a named column, for an aggregate over a subquery (`aggregate_over`)."""
+    """`Percentile` as raw SQL over a named column, for an aggregate over a subquery (`aggregate_sql`)."""
     if connection.vendor == "sqlite":
         _register_sqlite_percentile(connection)
         return f"rf_percentile_cont({column}, {float(fraction)})"
@@ -86,25 +86,34 @@ def seconds_between_sql(connection, start: str, end: str) -> str:
     return f"EXTRACT(EPOCH FROM ({end} - {start}))::float"
 
 
-def aggregate_sql(connection, inner: str, params, columns: dict[str, str | tuple[str, list]]) -> dict:
-    """One query: `SELECT <sql> AS <name>, ... FROM (<inner>) rows`, as a dict by name. A column is
-    its SQL, or (SQL, its parameters) when it compares with values."""
+def _select(columns: dict[str, str | tuple[str, list]]) -> tuple[list[str], str, list]:
+    """The names, the select list and its parameters of `columns` (a column is its SQL, or (SQL, its
+    parameters) when it compares with values)."""
     names = list(columns)
     parts = [columns[name] if isinstance(columns[name], tuple) else (columns[name], []) for name in names]
-    select = ", ".join(sql for sql, _ in parts)
-    select_params = [p for _, column_params in parts for p in column_params]
+    return names, ", ".join(sql for sql, _ in parts), [p for _, column_params in parts for p in column_params]
+
+
+def aggregate_sql(connection, inner: str, params, columns: dict[str, str | tuple[str, list]]) -> dict:
+    """One query: `SELECT <sql> AS <name>, ... FROM (<inner>) rows`, as a dict by name."""
+    names, select, select_params = _select(columns)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {select} FROM ({inner}) rows", [*select_params, *params])  # noqa: S608  (our own SQL)
         row = cursor.fetchone()
     return dict(zip(names, row, strict=True))
 
 
-def aggregate_over(queryset, columns: dict[str, str | tuple[str, list]]) -> dict:
-    """One query: `SELECT <sql> AS <name>, ... FROM (<queryset>) rows`. For aggregates over an
-    annotation that is costly to compute: Django would repeat the annotation inside every aggregate
-    of `.aggregate()`; here each row computes it once."""
+def grouped_over(queryset, group: str, columns: dict[str, str | tuple[str, list]]) -> list[dict]:
+    """One query: `SELECT <group>, <sql> AS <name>, ... FROM (<queryset>) rows GROUP BY <group>`, a
+    dict per group (its value under `group`). For aggregates over an annotation that is costly to
+    compute: Django would repeat the annotation inside every aggregate of `.aggregate()`; here each
+    row computes it once."""
     inner, params = queryset.query.sql_with_params()
-    return aggregate_sql(connections[queryset.db], inner, params, columns)
+    names, select, select_params = _select(columns)
+    sql = f"SELECT {group}, {select} FROM ({inner}) rows GROUP BY {group}"  # noqa: S608  (our own SQL)
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(sql, [*select_params, *params])
+        return [dict(zip([group, *names], row, strict=True)) for row in cursor.fetchall()]
 
 
 class Percentile(Aggregate):

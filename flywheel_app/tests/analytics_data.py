@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from flywheel_app.keywords import stored as stored_keywords
 from resolutionflow.ai.models import AIUsage
 from resolutionflow.taxonomy import Domain
 from sessions_app.models import AISession, Escalation, SessionStep, SuggestedFix, TicketPush
@@ -27,11 +28,13 @@ def seed_history(*, account, owner, claimer, sessions: int, days: int = 30, flow
         kind = i % 6
         status = [St.RESOLVED, St.RESOLVED, St.RESOLVED, St.REQUESTING_ESCALATION, St.ABANDONED, St.ACTIVE][kind]
         resolved = status == St.RESOLVED
+        summary = f"{DOMAINS[(i // 5) % len(DOMAINS)].label} problem number {i}"
         made.append(
             AISession(
                 account=account,
                 owner=owner,
-                problem_summary=f"{DOMAINS[(i // 5) % len(DOMAINS)].label} problem number {i}",
+                problem_summary=summary,
+                summary_keywords=stored_keywords(summary=summary, key_symptoms=[]),  # as the intake stores them
                 intake_content=f"Intake {i}",
                 context_message="x",
                 problem_domain=DOMAINS[(i // 5) % len(DOMAINS)],

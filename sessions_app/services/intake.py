@@ -7,6 +7,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from flywheel_app.keywords import stored as stored_keywords
 from flywheel_app.selectors import GUIDE_THRESHOLD, GUIDED_THRESHOLD, flow_match
 from resolutionflow.accounts.models import User
 from resolutionflow.accounts.services import audit_record
@@ -79,6 +80,7 @@ def session_create(
                 text or (f"PSA ticket #{psa_ticket_ref.strip()}" if psa_ticket_ref.strip() else "Screenshot")
             ),
         )
+        session.summary_keywords = stored_keywords(summary=session.problem_summary, key_symptoms=[])
         if screenshot is not None:
             session.screenshot_content_type = getattr(screenshot, "content_type", "")
             session.screenshot.save(screenshot.name, screenshot, save=False)
@@ -132,6 +134,7 @@ def session_prepare(*, session: AISession, user: User) -> AISession:
         session.problem_domain = classification["domain"]
         session.urgency = classification["urgency"]
         session.key_symptoms = classification["key_symptoms"][:10]
+        session.summary_keywords = stored_keywords(summary=session.problem_summary, key_symptoms=session.key_symptoms)
         session.ticket_context = ticket_context or {}
         session.ticket_context_status = (
             AISession.TicketContextStatus.FETCHED
@@ -163,6 +166,7 @@ def session_prepare(*, session: AISession, user: User) -> AISession:
                 "problem_domain",
                 "urgency",
                 "key_symptoms",
+                "summary_keywords",
                 "ticket_context",
                 "ticket_context_status",
                 "ticket_context_note",

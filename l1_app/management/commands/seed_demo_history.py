@@ -27,6 +27,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from facts_app.models import AIFeedback
+from flywheel_app.keywords import stored as stored_keywords
 from flywheel_app.models import Flow
 from l1_app import nodes
 from l1_app.models import Walk, WalkStep
@@ -510,6 +511,7 @@ class History:
             intake_content=intake, problem_summary=problem.summary, problem_domain=problem.domain,
             urgency=rng.choices(["low", "medium", "high", "critical"], weights=[3, 6, 2, 0.4])[0],
             key_symptoms=list(problem.symptoms), confidence_score=round(confidence, 2), confidence_tier=tier,
+            summary_keywords=stored_keywords(summary=problem.summary, key_symptoms=problem.symptoms),
             matched_flow=flow, match_score=score, psa_ticket_ref=ticket,
             analysis_status=AISession.AnalysisStatus.ANALYSED, created_at=created, last_activity_at=created,
         )  # fmt: skip
