@@ -49,7 +49,7 @@ def sessions_with_fix_stamps(account_id: int, days: int):
         )
         .annotate(escalated=session_escalated())
         .values("status", "confidence_tier", "problem_domain", "rating", "escalated", "first_failed_at",
-                "last_worked_at", "matched_flow_id", "created_at", "resolved_at")
+                "last_worked_at", "matched_flow_id", "created_at", "resolved_at", "resolution_code")
         .order_by()
     )  # fmt: skip
 

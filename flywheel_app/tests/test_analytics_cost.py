@@ -88,7 +88,7 @@ def test_the_migration_backfills_every_session_s_keywords(tenant_a, tenant_b):
     b = AISessionFactory(owner=tenant_b.engineer, problem_summary="VPN drops", key_symptoms=[])
     kept = AISessionFactory(owner=tenant_b.engineer, problem_summary="Outlook prompts")
     AISession.objects.filter(pk=kept.pk).update(summary_keywords="already")
-    migration = importlib.import_module("sessions_app.migrations.0009_session_summary_keywords")
+    migration = importlib.import_module("sessions_app.migrations.0013_session_summary_keywords")
 
     migration.backfill(apps, None)
 
