@@ -106,6 +106,10 @@ def test_the_engineer_journey_by_keyboard_alone(page, live_server, tenant_a, pas
     resolve = page.locator(".resolve-box > summary")
     tab_to(page, resolve)
     page.keyboard.press("Enter")
+    fixed = page.get_by_role("radio", name="Fixed", exact=True)  # how it ended: the code is asked first
+    tab_to(page, fixed)
+    page.keyboard.press("Space")
+    expect(fixed).to_be_checked()
     summary = page.get_by_label("How was it resolved?")
     tab_to(page, summary)
     page.keyboard.type(RESOLUTION)
