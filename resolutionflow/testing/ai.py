@@ -13,6 +13,7 @@ for the whole session, reset for each test.
 
 import pytest
 
+from resolutionflow.ai import budget
 from resolutionflow.ai.fake_api import FakeMessagesAPI
 
 
@@ -28,6 +29,7 @@ def _ai_stays_offline(settings):
     settings.ANTHROPIC_API_KEY = ""
     settings.ANTHROPIC_BASE_URL = None
     settings.AI_MODE = "demo"
+    budget.forget_local()  # Redis is emptied per test with the cache; a process's own budget here
 
 
 @pytest.fixture
