@@ -275,9 +275,11 @@ def _within_deadline(request, call_next):
     result = call_next(request.copy(timeout=min(_call_budget.request_timeout, remaining)))
     response = getattr(result, "http_response", None)
     status = getattr(response, "status_code", None)
-    if status in (429, 529):
-        # Every worker holds back as long as the provider asks (shared in Redis), not just this one.
-        pause = budget.provider_pause(_retry_after_header(response.headers) or settings.AI_PROVIDER_PAUSE_DEFAULT)
+    given = _retry_after_header(response.headers) if status in (429, 529) else None
+    if given:
+        # Every worker holds back as long as the provider asks (shared in Redis), not just this one;
+        # without a retry-after the SDK's own backoff is all there is.
+        pause = budget.provider_pause(given)
         if pause > settings.AI_PROVIDER_MAX_INLINE_WAIT or pause >= deadline - time.monotonic():
             response.close()
             raise _ProviderBusy(pause, status)
@@ -363,12 +365,11 @@ def _anthropic_call(request: AIRequest, *, account, user, subject, deadline: flo
 
 def _take_slot(request: AIRequest, account, deadline: float) -> budget.Slot:
     """A slot of the account's budget for the request's priority. A live call waits for one up to
-    AI_BUDGET_WAIT (within its deadline); background work never waits, it is told when to retry.
-    Only a call that waited or was refused writes a row (AIThrottle)."""
+    AI_BUDGET_WAIT, background work up to AI_BUDGET_BACKGROUND_WAIT (within the call's deadline);
+    then it is told when to retry. Only a call that waited or was refused writes a row (AIThrottle)."""
     priority = budget.Priority(request.priority)
-    wait = 0.0
-    if priority is budget.Priority.INTERACTIVE:
-        wait = min(settings.AI_BUDGET_WAIT, max(0.0, deadline - time.monotonic() - 1.0))
+    most = settings.AI_BUDGET_WAIT if priority is budget.Priority.INTERACTIVE else settings.AI_BUDGET_BACKGROUND_WAIT
+    wait = min(most, max(0.0, deadline - time.monotonic() - 1.0))
     try:
         slot = budget.acquire(account=account, priority=priority, wait=wait)
     except budget.Busy as busy:

@@ -8,7 +8,7 @@ class AIError(Exception):
     """
 
     MESSAGES = {
-        "busy": "The AI is busy",
+        "busy": "The AI is busy right now.",
         "overloaded": "The AI service is overloaded right now.",
         "rate_limited": "The AI service is rate-limiting us right now.",
         "timeout": "The AI took too long to answer.",
@@ -37,6 +37,7 @@ class AIError(Exception):
     @property
     def message(self) -> str:
         if self.busy:
-            return f"The AI is busy — your answer is saved, retrying in {self.retry_after or 1} s."
+            wait = self.retry_after or 1
+            return f"{self.MESSAGES['busy']} Nothing you entered was lost. You can try again in {wait} s."
         base = self.MESSAGES.get(self.kind, "The AI call failed.")
         return f"{base} Nothing you entered was lost." + (" You can try again." if self.retryable else "")

@@ -175,7 +175,7 @@ def celery_worker_process(request, django_db_setup, tmp_path_factory, fake_anthr
     }
     command = [
         sys.executable, "-m", "celery", "-A", "resolutionflow", "worker",
-        "--pool=solo", "--concurrency=1", "-Q", "celery", f"--hostname={hostname}",
+        "--pool=solo", "--concurrency=1", "-Q", "celery,background", f"--hostname={hostname}",
         "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=INFO",
     ]  # fmt: skip
     # Tests without a worker may have queued tasks (sent after a commit, e.g. a handoff assessment

@@ -50,7 +50,7 @@ def test_a_failed_start_keeps_the_intake_and_offers_the_first_step(page, live_se
 
     retry = page.locator("#turn-retry")
     expect(retry).to_contain_text("Your intake is saved. The AI has not given its first step yet.")
-    expect(page.locator("#toasts")).to_contain_text("The AI service is overloaded right now.")
+    expect(page.locator("#toasts")).to_contain_text("The AI is busy right now. Nothing you entered was lost.")
     shoot_both(page, "fault-start")
 
     sick(Reply.json(question_turn("Which devices show the prompt?")))
@@ -73,7 +73,7 @@ def test_a_failed_fact_draft_shows_its_retry_beside_the_error(page, live_server,
     panel.get_by_role("button", name="Draft with AI").click()
 
     alert = panel.get_by_role("alert")
-    expect(alert).to_contain_text("The AI service is overloaded right now. Nothing you entered was lost.")
+    expect(alert).to_contain_text("The AI is busy right now. Nothing you entered was lost.")
     retry = alert.get_by_role("button", name="Draft the fact from Q1 again")
     expect(panel.get_by_placeholder("Type the fact, or let the AI draft it")).to_have_value("OWA is fine")
     show_in_lane(page, alert)
@@ -88,7 +88,7 @@ def test_a_failed_fact_draft_shows_its_retry_beside_the_error(page, live_server,
     expect(panel.get_by_role("alert")).to_have_count(0)
 
 
-def test_an_unavailable_assessment_can_be_asked_for_again(page, live_server, tenant_a, password, sick):
+def test_an_unavailable_assessment_can_be_asked_for_again(page, live_server, tenant_a, password, sick, fake_anthropic):
     session = session_with_steps(owner=tenant_a.engineer, steps=2)
     escalation = escalations.session_escalate(
         session=session,
@@ -96,13 +96,14 @@ def test_an_unavailable_assessment_can_be_asked_for_again(page, live_server, ten
         reason="Cleared Credential Manager twice; it comes back.",
         package="P.",
     )
+    fake_anthropic.set_responder(lambda body: Reply.error(500))  # a 529 would retry the task later
     handoff_assess(escalation.pk)  # the background draft, failing
     assert Escalation.objects.get(pk=escalation.pk).assessment_status == "unavailable"
     login_as(page, live_server, tenant_a.coverage_engineer, password)
     page.goto(f"{live_server.url}/sessions/{session.pk}/handoff/")
 
     region = page.locator("#sessions_app-assessment")
-    expect(region).to_contain_text("Assessment unavailable. The AI service is overloaded right now.")
+    expect(region).to_contain_text("Assessment unavailable. The AI service returned an error.")
     shoot_both(page, "fault-assessment")
 
     sick(Reply.json({"likely_cause": "A stale Office token.", "suggested_steps": ["Clear WAM"], "confidence": 60}))
