@@ -259,7 +259,7 @@ def test_a_busy_ai_keeps_the_answer_and_the_page_retries_by_itself(begin, fake_a
     ).content.decode()
 
     assert "The AI is busy — your answer is saved, retrying in" in body
-    assert 'data-turn-countdown="7"' in body and 'hx-trigger="submit, rf:autoretry"' in body
+    assert 'data-countdown="7"' in body and 'hx-trigger="submit, rf:autoretry"' in body
     assert "Try the next step again" in body
     step.refresh_from_db()
     assert step.response_text == "Only on Wi-Fi"

@@ -252,25 +252,3 @@ document.addEventListener("input", function (event) {
   if (told && window.htmx) htmx.trigger(document.body, "state-changed");
 });
 
-// The AI was busy (issue 17): the answer is saved and the turn is asked again by itself when the
-// countdown the server gave runs out; the retry button stays for asking sooner.
-(function () {
-  function start(root) {
-    var scope = root && root.querySelectorAll ? root : document;
-    scope.querySelectorAll("[data-turn-countdown]:not([data-counting])").forEach(function (counter) {
-      counter.setAttribute("data-counting", "1");
-      var left = parseInt(counter.getAttribute("data-turn-countdown"), 10) || 1;
-      var timer = setInterval(function () {
-        if (!counter.isConnected) { clearInterval(timer); return; }
-        left -= 1;
-        counter.textContent = String(Math.max(left, 0));
-        if (left > 0) return;
-        clearInterval(timer);
-        var form = counter.closest("[id=turn-retry]") && counter.closest("[id=turn-retry]").querySelector("form[data-auto-retry]");
-        if (form && window.htmx) window.htmx.trigger(form, "rf:autoretry");
-      }, 1000);
-    });
-  }
-  document.addEventListener("DOMContentLoaded", function () { start(document); });
-  document.addEventListener("htmx:load", function (event) { start(event.detail && event.detail.elt); });
-})();
