@@ -120,7 +120,7 @@ def test_a_burst_of_fifty_turns_cannot_starve_another_accounts_five(
     with _peak_use(tenant_a.account.pk, "interactive") as peak:
         for t in a_threads:
             t.start()
-        wait_until(lambda: budget.in_use(tenant_a.account.pk)["interactive"] == 4, description="A's budget in use")
+        wait_until(lambda: budget.in_use(tenant_a.account.pk)["interactive"] >= 4, description="A's budget in use")
         time.sleep(LATENCY / 2)  # A's answers are saved and its surplus turns wait for a slot
         _run(_answer_all(tenant_b.engineer, b_sessions[5:10], b_results))
         for t in a_threads:
