@@ -37,7 +37,7 @@ def begin(fake_anthropic):
     return _begin
 
 
-LATENCY = 0.4  # the fake provider's answer time: what every turn's time is made of here
+LATENCY = 0.6  # the fake provider's answer time: what every turn's time is made of here
 
 
 def _started(begin, user, count):
@@ -121,7 +121,9 @@ def test_a_burst_of_fifty_turns_cannot_starve_another_accounts_five(
         for t in a_threads:
             t.start()
         wait_until(lambda: budget.in_use(tenant_a.account.pk)["interactive"] >= 4, description="A's budget in use")
-        time.sleep(LATENCY / 2)  # A's answers are saved and its surplus turns wait for a slot
+        # All fifty answers saved (the requests' own work done): A's surplus now waits for a slot.
+        saved = SessionStep.objects.filter(session__in=a_sessions, order=1).exclude(response_text="")
+        wait_until(lambda: saved.count() == 50, description="A's fifty answers saved")
         _run(_answer_all(tenant_b.engineer, b_sessions[5:10], b_results))
         for t in a_threads:
             t.join(timeout=60)
@@ -193,6 +195,7 @@ def test_a_flywheel_backlog_never_delays_a_live_turn(begin, fake_anthropic, sett
         w.join(timeout=30)
 
     loaded = max(r[2] for r in loaded_results.values())
+    print(f"\nlive turns: {unloaded:.2f}s alone, {loaded:.2f}s beside the 200-session backlog")
     assert all("Next?" in r[1] for r in loaded_results.values())
     assert loaded <= unloaded * 1.5, f"a live turn took {loaded:.2f}s beside the backlog, {unloaded:.2f}s alone"
     states = dict(
