@@ -17,11 +17,13 @@ from flywheel_app.tests.test_analysis import NEW_FLOW_ANSWER
 from resolutionflow.ai import budget
 from resolutionflow.ai.fake_api import Reply
 from resolutionflow.ai.models import AIThrottle
+from resolutionflow.celery import app as celery_app
 from resolutionflow.testing.services import wait_until
-from sessions_app.models import AISession, SessionStep
+from sessions_app.models import AISession, Escalation, SessionStep
+from sessions_app.services import escalations
 from sessions_app.services.intake import session_start
 from sessions_app.services.turns import session_take_turn
-from sessions_app.tests.factories import AISessionFactory, classification, question_turn
+from sessions_app.tests.factories import AISessionFactory, classification, question_turn, session_with_steps
 
 
 @pytest.fixture
@@ -267,3 +269,36 @@ def test_a_busy_ai_keeps_the_answer_and_the_page_retries_by_itself(begin, fake_a
     step.refresh_from_db()
     assert step.response_text == "Only on Wi-Fi"
     assert fake_anthropic.received == 3, "one 429, then no retry hammered the provider during its pause"
+
+
+def test_background_tasks_run_on_their_own_queue():
+    route = celery_app.amqp.router.route
+    for name in ("facts_app.handoff_assess", "flywheel_app.tasks.flywheel_analyse_batch",
+                 "flywheel_app.tasks.flywheel_analyse_account"):  # fmt: skip
+        assert route({}, name)["queue"].name == "background", name
+    assert route({}, "resolutionflow.accounts.tasks.notification_email_send")["queue"].name == "celery"
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_busy_provider_retries_the_handoff_assessment_later_and_nothing_is_lost(
+    celery_worker_process, fake_anthropic, tenant_a
+):
+    """On the real worker: the assessment's call gets a 429 (retry-after 1 s); the task stays pending
+    and runs again after that second, and the assessment lands."""
+    session = session_with_steps(owner=tenant_a.engineer, steps=2)
+    fake_anthropic.enqueue(Reply.error(429, retry_after=1))
+    fake_anthropic.set_responder(
+        lambda body: Reply.json({"likely_cause": "A stale token.", "suggested_steps": ["Clear WAM"], "confidence": 60})
+    )
+
+    escalation = escalations.session_escalate(session=session, actor=tenant_a.engineer, reason="It comes back.",
+                                              package="P.")  # fmt: skip
+
+    wait_until(
+        lambda: Escalation.objects.get(pk=escalation.pk).assessment_status == "ready",
+        description="the assessment after the provider's pause",
+    )
+    first, second = fake_anthropic.requests[:2]
+    assert second["received_at"] - first["received_at"] >= 0.9
+    assert AIThrottle.objects.get(account=tenant_a.account).reason == "provider"
