@@ -20,6 +20,7 @@ Redis (a laptop, SQLite) the same rules hold within the process.
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import threading
@@ -28,8 +29,11 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
 
 
 class Priority(StrEnum):
@@ -293,7 +297,12 @@ def acquire(*, account, priority: Priority, wait: float) -> Slot:
     poll = POLL_MIN
     first_reason: Refusal | None = None
     while True:
-        decision = store.try_acquire(account.pk, priority, limits, lease_seconds)
+        try:
+            decision = store.try_acquire(account.pk, priority, limits, lease_seconds)
+        except redis.RedisError as exc:
+            # Redis unreachable: the AI is not held hostage by the budget's store (fail open).
+            logger.warning("AI budget unavailable (%s): the call goes ahead unmetered", exc.__class__.__name__)
+            return Slot(account.pk, priority, "", time.monotonic() - started, first_reason)
         now = time.monotonic()
         if decision.granted:
             return Slot(account.pk, priority, decision.lease, now - started, first_reason)
@@ -320,16 +329,27 @@ def forget_local() -> None:
 
 
 def release(slot: Slot) -> None:
-    backend().release(slot.account_id, slot.priority, slot.lease)
+    if not slot.lease:
+        return  # taken while the store was unreachable
+    try:
+        backend().release(slot.account_id, slot.priority, slot.lease)
+    except redis.RedisError as exc:  # the lease expires by itself
+        logger.warning("AI budget slot not given back (%s): it expires by itself", exc.__class__.__name__)
 
 
 def provider_pause(seconds: float) -> float:
     """Every worker holds back for `seconds` (the provider's retry-after); the longest pause wins."""
-    return backend().pause(seconds)
+    try:
+        return backend().pause(seconds)
+    except redis.RedisError:
+        return seconds  # this worker at least honours it
 
 
 def provider_paused_for() -> float:
-    return backend().paused_for()
+    try:
+        return backend().paused_for()
+    except redis.RedisError:
+        return 0.0
 
 
 def in_use(account_id: int) -> dict[str, int]:

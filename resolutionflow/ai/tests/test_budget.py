@@ -3,6 +3,7 @@ Redis (and the same rules in one process without it); the provider's pause share
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -258,3 +259,22 @@ def test_a_process_killed_while_holding_a_slot_frees_it_by_expiry(settings, tena
         if child.poll() is None:
             child.kill()
             child.wait()
+
+
+def test_without_its_redis_the_budget_lets_calls_through(fake_anthropic, settings, tenant_a):
+    """The budget's store unreachable (cache on a closed port): AI calls go ahead unmetered rather
+    than fail; the provider's pause then holds only in this worker."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings.CACHES = {
+        "default": {
+            **settings.CACHES["default"],
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+        }
+    }
+
+    assert ask(tenant_a.account) == {"status": "ok"}
+    assert budget.provider_paused_for() == 0.0
+    assert not AIThrottle.objects.exists()
