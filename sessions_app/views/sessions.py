@@ -167,9 +167,8 @@ def _turn_response(
             step = turns.session_take_turn(session=session, actor=request.user, steps=steps)
         except AIError as exc:
             step, turn_error = None, exc.message
-            if exc.busy:  # the page retries by itself after the wait it was given, with a countdown
+            if exc.busy:  # the HTMX page retries by itself after the wait it was given, with a countdown
                 turn_busy = exc.retry_after or 1
-                turn_error = f"The AI is busy — your answer is saved, retrying in {turn_busy} s."
         except Conflict as exc:
             step, turn_error = None, exc.message
         except PermissionDenied as exc:
