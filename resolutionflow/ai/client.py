@@ -50,6 +50,21 @@ _call_budget = threading.local()
 _collectors: contextvars.ContextVar[tuple[list[AIUsage], ...]] = contextvars.ContextVar("ai_usage", default=())
 
 
+# Set by `background_work()`: every call inside counts as background, whatever its action.
+_background: contextvars.ContextVar[bool] = contextvars.ContextVar("ai_background", default=False)
+
+
+@contextmanager
+def background_work() -> Iterator[None]:
+    """The AI calls inside are background work (a periodic task drafting what an engineer once
+    asked for in a request): the account's background budget, never the live share."""
+    token = _background.set(True)
+    try:
+        yield
+    finally:
+        _background.reset(token)
+
+
 @contextmanager
 def collect_usage() -> Iterator[list[AIUsage]]:
     """The AIUsage rows recorded inside the block, failed attempts and retries included, so a
@@ -117,7 +132,7 @@ class AIRequest:
 
     def __post_init__(self) -> None:
         self.model = model_for(self.action)
-        self.priority = self.priority or priority_for(self.action)
+        self.priority = self.priority or ("background" if _background.get() else priority_for(self.action))
 
 
 def ai_json(

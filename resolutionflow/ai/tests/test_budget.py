@@ -16,7 +16,7 @@ from django.conf import settings as django_settings
 
 from resolutionflow.ai import budget
 from resolutionflow.ai.budget import Limits, LocalBudget, Priority, RedisBudget
-from resolutionflow.ai.client import ai_json
+from resolutionflow.ai.client import ai_json, background_work
 from resolutionflow.ai.errors import AIError
 from resolutionflow.ai.fake_api import Reply
 from resolutionflow.ai.models import AIThrottle, AIUsage
@@ -278,3 +278,16 @@ def test_without_its_redis_the_budget_lets_calls_through(fake_anthropic, setting
     assert ask(tenant_a.account) == {"status": "ok"}
     assert budget.provider_paused_for() == 0.0
     assert not AIThrottle.objects.exists()
+
+
+def test_calls_inside_background_work_use_the_background_budget(fake_anthropic, settings, tenant_a):
+    settings.AI_BUDGET_BACKGROUND_WAIT = 0.05
+    settings.AI_BUDGET_BACKGROUND_CONCURRENCY = 1
+    budget.acquire(account=tenant_a.account, priority=Priority.BACKGROUND, wait=0)
+
+    with background_work(), pytest.raises(AIError) as caught:
+        ask(tenant_a.account, action="resolution_note")  # a live action, drafted by a periodic task
+
+    assert caught.value.kind == "busy"
+    assert AIThrottle.objects.get().priority == "background"
+    assert ask(tenant_a.account, action="resolution_note") == {"status": "ok"}  # in a request: live
