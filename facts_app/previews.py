@@ -229,10 +229,12 @@ def document_draft(*, session: AISession, kind: str, actor: User) -> str:
     return markdown
 
 
-def handoff_assess(*, escalation: Escalation, actor: User | None = None) -> Escalation:
+def handoff_assess(*, escalation: Escalation, actor: User | None = None, background: bool = True) -> Escalation:
     """The AI assessment on the handoff screen (likely cause, suggested steps, confidence). Run by
     a Celery task with a time limit; a failure leaves it 'unavailable' and the screen still works.
-    `actor`: who asked for it, when it is drafted again by hand (else the escalating engineer)."""
+    `actor`: who asked for it, when it is drafted again by hand (else the escalating engineer).
+    In the background (the task), an AI that is busy (the account's background share, or the
+    provider's pause) raises AIError 'busy' with the assessment still pending: the task retries."""
     session = escalation.session
     try:
         result = ai_json(
@@ -247,8 +249,11 @@ def handoff_assess(*, escalation: Escalation, actor: User | None = None) -> Esca
             subject=Subject("session", session.pk),
             max_tokens=800,
             within=settings.HANDOFF_ASSESSMENT_TIMEOUT,
+            priority="background" if background else "interactive",
         )
     except AIError as exc:
+        if exc.busy and background:
+            raise
         return handoff_assessment_unavailable(escalation=escalation, error=exc.MESSAGES.get(exc.kind, str(exc)))
     assessment = {
         "likely_cause": (result.get("likely_cause") or "").strip() or None,
@@ -281,7 +286,7 @@ def handoff_assessment_retry(*, escalation: Escalation, actor: User) -> Escalati
         escalation.refresh_from_db()
         if escalation.assessment_status != Escalation.AssessmentStatus.PENDING:
             return escalation  # it came in, or the session was picked up, in the meantime
-        return handoff_assess(escalation=escalation, actor=actor)
+        return handoff_assess(escalation=escalation, actor=actor, background=False)
     finally:
         cache.delete(lock)
 

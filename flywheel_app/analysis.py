@@ -27,6 +27,7 @@ from django.utils import timezone
 from facts_app.models import Fact
 from resolutionflow.accounts.models import User
 from resolutionflow.accounts.services import audit_record
+from resolutionflow.ai import budget
 from resolutionflow.ai.client import Subject, ai_json
 from resolutionflow.ai.errors import AIError
 from resolutionflow.errors import Conflict, InvalidInput, PermissionDenied
@@ -116,7 +117,10 @@ def analyse_batch(
                 break
             started += 1
             result.claimed += 1
-            result.count(session_analyse(session_id=session_id, claimed_at=claimed_at))
+            outcome = session_analyse(session_id=session_id, claimed_at=claimed_at)
+            result.count(outcome)
+            if outcome == "busy" and budget.provider_paused_for() > 0:
+                break  # the provider asked everyone to slow down: the rest is handed back
     finally:
         for session_id, claimed_at in claims[started:]:
             AISession.objects.filter(
@@ -203,6 +207,15 @@ def session_analyse(*, session_id: int, claimed_at: datetime) -> str:
         )  # fmt: skip
         return "waiting"
     except (AIError, TreeError, InvalidInput, KeyError, TypeError, ValueError) as error:
+        if isinstance(error, AIError) and error.busy:
+            # The account's background share or the provider's pause: handed back, due again after
+            # the wait it was given; waiting is no attempt, and nothing is marked failed.
+            retry_at = timezone.now() + timedelta(seconds=error.retry_after or settings.AI_BUDGET_BACKGROUND_RETRY)
+            AISession.objects.filter(pk=session_id, analysis_started_at=claimed_at).update(
+                analysis_status=A.PENDING, analysis_retry_at=retry_at, analysis_started_at=None,
+                analysis_attempts=F("analysis_attempts") - 1,
+            )  # fmt: skip
+            return "busy"
         message = getattr(error, "message", None) or str(error) or error.__class__.__name__
         logger.warning("Analysis of session %s failed: %s", session_id, message)
         _fail(session_id, claimed_at, message)
@@ -314,6 +327,7 @@ def gap_draft_flow(*, actor: User, gap: "Gap") -> FlowProposal:
         user=actor,
         subject=Subject("session", source.pk),
         max_tokens=3000,
+        priority="interactive",  # an admin waits on it
     )
     try:
         tree = tree_with_stubs(prompts.tree_from_answer(answer.get("tree")) or {})

@@ -81,6 +81,8 @@ class Walk(TenantModel):
     building_until = models.DateTimeField(null=True, blank=True)
     # Why the AI could build no next node ("" while it can): the page offers the ways on.
     build_problem = models.CharField(max_length=300, blank=True)
+    # The AI was busy (issue 17): when the walk page asks for the node again by itself.
+    build_retry_at = models.DateTimeField(null=True, blank=True)
     ticket_note = models.CharField(max_length=300, blank=True, help_text="What happened on the ticket.")
     helpful = models.BooleanField(null=True, blank=True)
     outcome_notes = models.TextField(blank=True)

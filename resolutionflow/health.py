@@ -10,6 +10,8 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from resolutionflow.ai import budget
+
 
 def _check_database() -> dict:
     with connection.cursor() as cursor:
@@ -37,6 +39,21 @@ def _check_broker() -> dict:
         client.close()
 
 
+def _check_ai() -> dict:
+    """The AI mode, and whether the provider is throttling us (a 429/529 retry-after every worker is
+    sitting out). Throttling is reported, not a failure: the app keeps working, calls wait."""
+    try:
+        paused = budget.provider_paused_for()
+    except Exception as exc:  # the budget lives in the cache: a cache failure is reported there
+        return {"ok": True, "mode": settings.AI_MODE, "provider_throttling": None, "error": exc.__class__.__name__}
+    return {
+        "ok": True,
+        "mode": settings.AI_MODE,
+        "provider_throttling": paused > 0,
+        "throttled_for_s": round(paused, 1),
+    }
+
+
 @never_cache
 @require_GET
 def healthz(request):
@@ -46,6 +63,6 @@ def healthz(request):
             checks[name] = check()
         except Exception as exc:  # any failure of a backing service is a "down", not a crash
             checks[name] = {"ok": False, "error": exc.__class__.__name__}
-    checks["ai"] = {"ok": True, "mode": settings.AI_MODE}
+    checks["ai"] = _check_ai()
     healthy = all(c["ok"] for c in checks.values())
     return JsonResponse({"status": "ok" if healthy else "degraded", "checks": checks}, status=200 if healthy else 503)

@@ -183,6 +183,14 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=120
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=150)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+# Background AI work (flywheel analysis, handoff assessments) has its own queue and worker
+# (docker-compose `worker-background`, `celery worker -Q background`), so a backlog never sits in
+# front of the default queue's tasks; its AI calls use the accounts' background budget.
+CELERY_TASK_ROUTES = {
+    "flywheel_app.tasks.flywheel_analyse_batch": {"queue": "background"},
+    "flywheel_app.tasks.flywheel_analyse_account": {"queue": "background"},
+    "facts_app.handoff_assess": {"queue": "background"},
+}
 # A static schedule: beat runs exactly one instance (docker-compose `beat`).
 CELERY_BEAT_SCHEDULE = {
     "sessions-abandon-idle": {
@@ -274,6 +282,29 @@ AI_MODEL_STRONG = env.str("AI_MODEL_STRONG", default="claude-sonnet-5-5")
 AI_REQUEST_TIMEOUT = env.float("AI_REQUEST_TIMEOUT", default=60.0)
 AI_DEADLINE = env.float("AI_DEADLINE", default=90.0)
 AI_MAX_RETRIES = env.int("AI_MAX_RETRIES", default=2)
+# Fair use of the provider across accounts (resolutionflow/ai/budget.py): per account, concurrent
+# calls and calls per minute, live ("interactive": a turn, a preview, an L1 node) and background
+# (flywheel analysis, handoff assessments) counted apart, so background work cannot take the live share.
+AI_BUDGET_INTERACTIVE_CONCURRENCY = env.int("AI_BUDGET_INTERACTIVE_CONCURRENCY", default=6)
+AI_BUDGET_INTERACTIVE_PER_MINUTE = env.int("AI_BUDGET_INTERACTIVE_PER_MINUTE", default=120)
+AI_BUDGET_BACKGROUND_CONCURRENCY = env.int("AI_BUDGET_BACKGROUND_CONCURRENCY", default=2)
+AI_BUDGET_BACKGROUND_PER_MINUTE = env.int("AI_BUDGET_BACKGROUND_PER_MINUTE", default=30)
+# Per-account overrides by account slug (JSON), e.g. {"bigcorp": {"interactive_concurrency": 20}}.
+AI_BUDGET_OVERRIDES = env.json("AI_BUDGET_OVERRIDES", default={})
+# How long a live call waits for its account's slot before the page is told to retry (seconds).
+AI_BUDGET_WAIT = env.float("AI_BUDGET_WAIT", default=10.0)
+# A slot's lease: a worker that dies holding one frees it after this many seconds. A call never
+# outlives AI_DEADLINE, so the default is the deadline plus a margin.
+AI_BUDGET_LEASE_SECONDS = env.float("AI_BUDGET_LEASE_SECONDS", default=AI_DEADLINE + 15)
+# A background call waits at most this long (seconds) for its slot, then its task retries later.
+AI_BUDGET_BACKGROUND_WAIT = env.float("AI_BUDGET_BACKGROUND_WAIT", default=5.0)
+# A background task told to wait tries again after at least this many seconds.
+AI_BUDGET_BACKGROUND_RETRY = env.float("AI_BUDGET_BACKGROUND_RETRY", default=30.0)
+# After a 429/529 that names no retry-after, the caller is told to try again in this many seconds.
+# A provider's retry-after pauses every worker; one longer than AI_PROVIDER_MAX_INLINE_WAIT ends
+# the SDK's retries and the caller is told to wait instead.
+AI_PROVIDER_PAUSE_DEFAULT = env.float("AI_PROVIDER_PAUSE_DEFAULT", default=5.0)
+AI_PROVIDER_MAX_INLINE_WAIT = env.float("AI_PROVIDER_MAX_INLINE_WAIT", default=5.0)
 # US dollars per million tokens, per model.
 AI_PRICES = {
     "claude-haiku-5-5": {

@@ -1,6 +1,8 @@
 from celery import shared_task
 from django.core.cache import cache
 
+from resolutionflow.ai.client import background_work
+
 ABANDON_LOCK = "lock:sessions_abandon_idle"
 
 
@@ -30,6 +32,7 @@ def pushes_retry_failed() -> int | None:
     if not cache.add(RETRY_LOCK, "1", timeout=280):
         return None
     try:
-        return retry()
+        with background_work():  # a note or package drafted here waits on no engineer
+            return retry()
     finally:
         cache.delete(RETRY_LOCK)

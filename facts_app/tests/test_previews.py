@@ -112,12 +112,12 @@ def test_a_failed_draft_keeps_the_last_good_one_visible_and_unposted(session, fa
     services.fact_create(session=session, actor=session.owner, text="It started after the password change")
     fake_anthropic.enqueue(*[Reply.error(529)] * 3)
     body = client.get(_url(session), headers=HTMX).content.decode()
-    assert "overloaded" in body and "Try again" in body and "last good draft" in body
+    assert "The AI is busy" in body and "Try again" in body and "last good draft" in body
     assert "<h2>Root cause</h2>" in body and 'name="note"' not in body  # shown, never posted as it is
     fake_anthropic.enqueue(*[Reply.error(529)] * 3)
     empty = AISessionFactory(owner=session.owner)
     body = client.get(_url(empty), headers=HTMX).content.decode()
-    assert "overloaded" in body and "Try again" in body and 'data-testid="preview-doc"' not in body
+    assert "The AI is busy" in body and "Try again" in body and 'data-testid="preview-doc"' not in body
 
 
 # --- the bundle ----------------------------------------------------------------------------------

@@ -2,15 +2,22 @@
 the account, per session, per action and per day; the share of input served from the prompt cache;
 the most expensive sessions. Read from `AIUsage` (one row per call the AI door made), in three
 queries: sums per action and day (the totals, the actions and the days added up from them), the top
-sessions (with how many sessions there were), and those sessions' titles."""
+sessions (with how many sessions there were), and those sessions' titles; and fair use (issue 17):
+the calls that waited for the account's AI budget or were told to wait, in one query of `AIThrottle`,
+with the budget in use right now read live from Redis (one round-trip, not cached)."""
 
+from dataclasses import replace
 from decimal import Decimal
+from types import SimpleNamespace
 
-from django.db.models import Count, F, Q, Sum, Window
+from django.conf import settings
+from django.db.models import Count, F, Max, Q, Sum, Window
 from django.db.models.functions import Coalesce, TruncDate
 
 from flywheel_app.analytics.base import Chart, Section, cached, since
-from resolutionflow.ai.models import AIUsage
+from resolutionflow.accounts.models import Account
+from resolutionflow.ai import budget
+from resolutionflow.ai.models import AIThrottle, AIUsage
 from sessions_app.models import AISession
 
 KEY = "ai_cost"
@@ -25,13 +32,64 @@ TOKEN_KINDS = [
 
 
 def section(*, account_id: int, days: int) -> Section:
-    return cached(account_id=account_id, days=days, name=KEY, compute=lambda: _compute(account_id, days))
+    found = cached(account_id=account_id, days=days, name=KEY, compute=lambda: _compute(account_id, days))
+    return replace(found, data={**found.data, "budget": budget_now(account_id=account_id)})
+
+
+def budget_now(*, account_id: int) -> dict:
+    """The account's AI budget and how much of it is in use this moment (live, never cached)."""
+    account = SimpleNamespace(pk=account_id, slug=_slug(account_id))
+    in_use = budget.in_use(account_id)
+    rows = []
+    for priority, label in ((budget.Priority.INTERACTIVE, "Live"), (budget.Priority.BACKGROUND, "Background")):
+        limits = budget.limits_for(account, priority)
+        rows.append(
+            {
+                "label": label,
+                "in_use": in_use[priority.value],
+                "concurrency": limits.concurrency,
+                "per_minute": limits.per_minute,
+            }
+        )
+    return {"rows": rows, "provider_paused_for": round(budget.provider_paused_for())}
+
+
+def _slug(account_id: int) -> str:
+    """Only an account named in AI_BUDGET_OVERRIDES needs its slug read."""
+    if not settings.AI_BUDGET_OVERRIDES:
+        return ""
+    return Account.objects.filter(pk=account_id).values_list("slug", flat=True).first() or ""
+
+
+def _fair_use(account_id: int, days: int, provider_throttled: int) -> dict:
+    """Calls that waited for a slot (and how long), calls told to wait, and the provider's 429/529s."""
+    T = AIThrottle
+    waited = Q(outcome=T.Outcome.WAITED)
+    told = Q(outcome=T.Outcome.TOLD_TO_WAIT)
+    row = AIThrottle.objects.filter(account_id=account_id, created_at__gte=since(days)).aggregate(
+        waited=Count("pk", filter=waited),
+        total_ms=Coalesce(Sum("waited_ms", filter=waited), 0),
+        longest_ms=Coalesce(Max("waited_ms", filter=waited), 0),
+        told=Count("pk", filter=told),
+        told_background=Count("pk", filter=told & Q(priority="background")),
+        told_provider=Count("pk", filter=told & Q(reason=T.Reason.PROVIDER)),
+    )
+    return {
+        "waited": row["waited"],
+        "waited_s": round(row["total_ms"] / 1000, 1),
+        "longest_s": round(row["longest_ms"] / 1000, 1),
+        "told": row["told"],
+        "told_background": row["told_background"],
+        "told_provider": row["told_provider"],
+        "provider_throttled": provider_throttled,
+    }
 
 
 def _sums() -> dict:
     sums = {field: Coalesce(Sum(field), 0) for field, _label in TOKEN_KINDS}
     sums["cost"] = Coalesce(Sum("cost_usd"), Decimal("0"))
     sums["calls"] = Count("pk")
+    sums["throttled"] = Count("pk", filter=Q(outcome__in=[AIUsage.Outcome.RATE_LIMITED, AIUsage.Outcome.OVERLOADED]))
     return sums
 
 
@@ -46,7 +104,7 @@ def _dollars(value) -> float:
 
 
 def _add(into: dict, row: dict) -> None:
-    for key in (*(f for f, _label in TOKEN_KINDS), "cost", "calls", "session_cost"):
+    for key in (*(f for f, _label in TOKEN_KINDS), "cost", "calls", "throttled", "session_cost"):
         into[key] = into.get(key, 0) + row[key]
 
 
@@ -68,8 +126,9 @@ def _compute(account_id: int, days: int) -> Section:
         _add(totals, cell)
         _add(actions.setdefault(cell["action"], {"action": cell["action"]}), cell)
         day_costs[cell["day"]] = day_costs.get(cell["day"], 0) + cell["cost"]
+    fair_use = _fair_use(account_id, days, totals.get("throttled", 0))
     if not totals:
-        return Section(key=KEY, title=TITLE, empty="No AI calls in this period.")
+        return Section(key=KEY, title=TITLE, empty="No AI calls in this period.", data={"fair_use": fair_use})
     per_action = sorted(actions.values(), key=lambda a: (-a["cost"], a["action"]))
     per_day = [{"day": day, "cost": cost} for day, cost in sorted(day_costs.items())]
     # The sessions counted are the groups of the same query (a window over them), not another scan.
@@ -182,5 +241,6 @@ def _compute(account_id: int, days: int) -> Section:
             "per_session": _dollars(per_session) if per_session is not None else None,
             "cache_share": round(100 * share, 1) if share is not None else None,
             "expensive": expensive,
+            "fair_use": fair_use,
         },
     )

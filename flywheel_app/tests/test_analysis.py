@@ -277,7 +277,7 @@ def test_a_failed_analysis_is_recorded_retried_with_backoff_and_stops_after_thre
 
 def test_a_retry_after_a_failure_succeeds_once_the_ai_is_healthy(tenant_a, fake_anthropic, settings):
     settings.AI_MAX_RETRIES = 0
-    fake_anthropic.enqueue(Reply.error(529))
+    fake_anthropic.enqueue(Reply.error(500))
     _answered_by_the_fake(fake_anthropic)
     [session] = _waiting_sessions(tenant_a, 1)
     assert analyse_batch().outcomes == {"failed": 1}

@@ -72,7 +72,8 @@ def walk_build_next(*, walk: Walk, actor: User | None) -> Built:
     try:
         node = _next_node(locked, steps, node_id=node_id, depth=order, actor=actor)
     except AIError as exc:
-        mine.update(building_until=None, build_problem=exc.message[:300])
+        retry_at = timezone.now() + timedelta(seconds=exc.retry_after) if exc.busy and exc.retry_after else None
+        mine.update(building_until=None, build_problem=exc.message[:300], build_retry_at=retry_at)
         return Built(problem=exc.message)
     except BaseException:
         mine.update(building_until=None)
@@ -91,7 +92,7 @@ def walk_build_next(*, walk: Walk, actor: User | None) -> Built:
             return Built()
         step = WalkStep.objects.create(account_id=walk.account_id, walk=current, order=order, node_id=node_id,
                                        node=node)  # fmt: skip
-        Walk.objects.filter(pk=walk.pk).update(building_until=None, build_problem="")
+        Walk.objects.filter(pk=walk.pk).update(building_until=None, build_problem="", build_retry_at=None)
     return Built(step=step)
 
 

@@ -19,6 +19,7 @@ from l1_app.services.intake import walk_dispatch, walk_start
 from l1_app.tests.factories import WalkFactory, WalkStepFactory, question
 from resolutionflow.accounts.models import AuditLog, Notification, User
 from resolutionflow.accounts.tests.factories import UserFactory
+from resolutionflow.ai import budget
 from resolutionflow.ai.fake_api import Reply
 from resolutionflow.psa.models import InternalTicket
 from sessions_app.tests.factories import AISessionFactory
@@ -243,6 +244,30 @@ def test_an_ai_failure_keeps_the_answer_and_offers_the_ways_on(fake_anthropic, l
     walk.refresh_from_db()
     assert walk.build_problem and walk.building_until is None
     assert "Try again" in page and "Walk ad hoc" in page and "Escalate" in page
+
+
+def test_a_busy_ai_keeps_the_answer_and_the_walk_page_retries_by_itself(fake_anthropic, login, tenant_a, settings):
+    """Issue 17: the provider's 429 with a retry-after: the answer is saved, the page says the AI is
+    busy with a countdown and asks for the node again by itself; the next node clears the wait."""
+    settings.AI_PROVIDER_MAX_INLINE_WAIT = 1
+    walk = WalkFactory(account=tenant_a.account, tech=tenant_a.l1)
+    WalkStepFactory(walk=walk, order=1, node=question("n1"))
+    fake_anthropic.enqueue(Reply.error(429, retry_after=6))
+    client = login(tenant_a.l1)
+    page = client.post(reverse("l1_app:answer", args=[walk.pk, "n1"]), {"value": "yes"},
+                       HTTP_HX_REQUEST="true").content.decode()  # fmt: skip
+    assert walk.steps.get(node_id="n1").answer == "yes"
+    walk.refresh_from_db()
+    assert walk.build_retry_at is not None and 5 <= (walk.build_retry_at - timezone.now()).total_seconds() <= 6
+    assert "The AI is busy" in page and "Your answers are saved. Retrying in" in page
+    assert 'data-countdown="6"' in page and 'hx-trigger="submit, rf:autoretry"' in page and "Try again" in page
+
+    budget.backend().clear()
+    fake_anthropic.enqueue(Reply.json({"type": "instruction", "text": "Turn the printer off and on again."}))
+    again = client.post(reverse("l1_app:next", args=[walk.pk]), HTTP_HX_REQUEST="true").content.decode()
+    walk.refresh_from_db()
+    assert (walk.build_problem, walk.build_retry_at) == ("", None)
+    assert "The AI is busy" not in again and walk.steps.count() == 2
 
 
 def test_when_the_ai_can_build_nothing_the_walk_goes_ad_hoc(login, tenant_a):

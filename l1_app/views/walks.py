@@ -2,6 +2,8 @@
 phone. Thin: resolve the walk through the selector (404 for anyone who may not open it), bind a
 form, call one service, answer the page or the walk region (`#l1_app-walk`)."""
 
+import math
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
@@ -156,6 +158,12 @@ def _context(request, walk: Walk, **extra) -> dict:
         # Another request holds a live lease: wait for its node. A lease left behind by a request that
         # died has run out: the page asks for the node again (which takes a new lease).
         "poll_building": bool(walk.building_until and walk.building_until > timezone.now()),
+        # The AI was busy: the seconds before the page asks for the node again by itself.
+        "build_busy": (
+            max(1, math.ceil((walk.build_retry_at - timezone.now()).total_seconds()))
+            if walk.build_problem and walk.build_retry_at
+            else None
+        ),
         **extra,
     }
 

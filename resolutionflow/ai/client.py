@@ -13,6 +13,7 @@ import concurrent.futures
 import contextvars
 import json
 import logging
+import math
 import re
 import threading
 import time
@@ -26,11 +27,11 @@ import anthropic
 import jsonschema
 from django.conf import settings
 
-from . import demo
+from . import budget, demo
 from .errors import AIError
-from .models import AIUsage
+from .models import AIThrottle, AIUsage
 from .signals import usage_recorded
-from .tiers import model_for, tier_for
+from .tiers import model_for, priority_for, tier_for
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,21 @@ _call_budget = threading.local()
 
 # The lists `collect_usage` opened in this context: every usage row recorded is appended to each.
 _collectors: contextvars.ContextVar[tuple[list[AIUsage], ...]] = contextvars.ContextVar("ai_usage", default=())
+
+
+# Set by `background_work()`: every call inside counts as background, whatever its action.
+_background: contextvars.ContextVar[bool] = contextvars.ContextVar("ai_background", default=False)
+
+
+@contextmanager
+def background_work() -> Iterator[None]:
+    """The AI calls inside are background work (a periodic task drafting what an engineer once
+    asked for in a request): the account's background budget, never the live share."""
+    token = _background.set(True)
+    try:
+        yield
+    finally:
+        _background.reset(token)
 
 
 @contextmanager
@@ -85,6 +101,16 @@ class _DeadlinePassed(Exception):
     """Raised inside the SDK's retry loop (it does not retry it) once the caller has stopped waiting."""
 
 
+class _ProviderBusy(Exception):
+    """Raised inside the SDK's retry loop (it does not retry it) when the provider, or another
+    worker's 429/529, asks for a longer pause than this call can sit out."""
+
+    def __init__(self, retry_after: float, status: int | None) -> None:
+        self.retry_after = retry_after
+        self.status = status
+        super().__init__(f"provider busy for {retry_after:.1f}s")
+
+
 @dataclass(frozen=True)
 class Subject:
     """What a call is for (shown as cost per session, per walk, ...)."""
@@ -101,10 +127,12 @@ class AIRequest:
     schema: dict[str, Any] | None = None
     max_tokens: int = 1024
     cache_conversation: bool = False
+    priority: str | None = None
     model: str = field(init=False)
 
     def __post_init__(self) -> None:
         self.model = model_for(self.action)
+        self.priority = self.priority or ("background" if _background.get() else priority_for(self.action))
 
 
 def ai_json(
@@ -119,10 +147,12 @@ def ai_json(
     max_tokens: int = 1024,
     cache_conversation: bool = False,
     within: float | None = None,
+    priority: str | None = None,
 ) -> dict[str, Any]:
     """Ask for one JSON object matching `schema`. One corrective retry on an invalid object.
-    `within` (seconds) shortens the overall deadline for a caller that cannot wait AI_DEADLINE."""
-    request = AIRequest(action, system, _as_messages(messages), schema, max_tokens, cache_conversation)
+    `within` (seconds) shortens the overall deadline for a caller that cannot wait AI_DEADLINE.
+    `priority` ("interactive" / "background") overrides the action's (tiers.priority_for)."""
+    request = AIRequest(action, system, _as_messages(messages), schema, max_tokens, cache_conversation, priority)
     if settings.AI_MODE == "demo":
         return _demo_call(request, account=account, user=user, subject=subject)
     deadline = time.monotonic() + min(within or settings.AI_DEADLINE, settings.AI_DEADLINE)
@@ -152,6 +182,7 @@ def ai_json(
         schema,
         max_tokens,
         cache_conversation,
+        request.priority,
     )
     text, usage = _anthropic_call(corrective, account=account, user=user, subject=subject, deadline=deadline)
     try:
@@ -172,9 +203,10 @@ def ai_text(
     max_tokens: int = 1024,
     cache_conversation: bool = False,
     within: float | None = None,
+    priority: str | None = None,
 ) -> str:
     """Ask for free text (e.g. a markdown document)."""
-    request = AIRequest(action, system, _as_messages(messages), None, max_tokens, cache_conversation)
+    request = AIRequest(action, system, _as_messages(messages), None, max_tokens, cache_conversation, priority)
     if settings.AI_MODE == "demo":
         return _demo_call(request, account=account, user=user, subject=subject)
     deadline = time.monotonic() + min(within or settings.AI_DEADLINE, settings.AI_DEADLINE)
@@ -251,7 +283,43 @@ def _within_deadline(request, call_next):
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise _DeadlinePassed
-    return call_next(request.copy(timeout=min(_call_budget.request_timeout, remaining)))
+    if request.retries_taken:
+        # A retry: another worker's 429 may have paused the deployment for longer than our SDK slept.
+        _sit_out(budget.provider_paused_for(), deadline, status=None)
+        remaining = deadline - time.monotonic()
+    result = call_next(request.copy(timeout=min(_call_budget.request_timeout, remaining)))
+    response = getattr(result, "http_response", None)
+    status = getattr(response, "status_code", None)
+    given = _retry_after_header(response.headers) if status in (429, 529) else None
+    if given:
+        # Every worker holds back as long as the provider asks (shared in Redis), not just this one;
+        # without a retry-after the SDK's own backoff is all there is.
+        pause = budget.provider_pause(given)
+        if pause > settings.AI_PROVIDER_MAX_INLINE_WAIT or pause >= deadline - time.monotonic():
+            response.close()
+            raise _ProviderBusy(pause, status)
+    return result
+
+
+def _sit_out(pause: float, deadline: float, *, status: int | None) -> None:
+    """Wait out a short provider pause; a long one (or one past the deadline) ends the call as busy."""
+    if pause <= 0:
+        return
+    if pause > settings.AI_PROVIDER_MAX_INLINE_WAIT or pause >= deadline - time.monotonic():
+        raise _ProviderBusy(pause, status)
+    time.sleep(pause)
+
+
+def _retry_after_header(headers) -> float | None:
+    """The provider's retry-after (`retry-after-ms`, else `retry-after` in seconds), if it gave one."""
+    for name, scale in (("retry-after-ms", 1000), ("retry-after", 1)):
+        try:
+            value = float(headers.get(name, ""))
+        except (TypeError, ValueError):
+            continue
+        if value > 0:
+            return value / scale
+    return None
 
 
 def _send(client: anthropic.Anthropic, params: dict[str, Any], *, deadline: float, request_timeout: float):
@@ -299,12 +367,52 @@ def wire_schema(schema: Any) -> Any:
 
 def _anthropic_call(request: AIRequest, *, account, user, subject, deadline: float) -> tuple[str, AIUsage]:
     params = build_params(request)
+    if deadline - time.monotonic() <= 0:
+        started = time.monotonic()
+        _record(request, account, user, subject, started, outcome="timeout", error="deadline passed before the call")
+        raise AIError("timeout", "deadline passed before the call")
+    slot = _take_slot(request, account, deadline)
+    try:
+        return _provider_call(request, params, account=account, user=user, subject=subject, deadline=deadline)
+    finally:
+        budget.release(slot)
+
+
+def _take_slot(request: AIRequest, account, deadline: float) -> budget.Slot:
+    """A slot of the account's budget for the request's priority. A live call waits for one up to
+    AI_BUDGET_WAIT, background work up to AI_BUDGET_BACKGROUND_WAIT (within the call's deadline);
+    then it is told when to retry. Only a call that waited or was refused writes a row (AIThrottle)."""
+    priority = budget.Priority(request.priority)
+    most = settings.AI_BUDGET_WAIT if priority is budget.Priority.INTERACTIVE else settings.AI_BUDGET_BACKGROUND_WAIT
+    wait = min(most, max(0.0, deadline - time.monotonic() - 1.0))
+    try:
+        slot = budget.acquire(account=account, priority=priority, wait=wait)
+    except budget.Busy as busy:
+        retry_after = math.ceil(busy.retry_after)
+        _throttled(request, account, busy.reason, AIThrottle.Outcome.TOLD_TO_WAIT, busy.waited, retry_after)
+        raise AIError("busy", f"{busy.reason} budget", retry_after=retry_after) from None
+    if slot.waited >= 0.001 and slot.reason is not None:
+        _throttled(request, account, slot.reason, AIThrottle.Outcome.WAITED, slot.waited, None)
+    return slot
+
+
+def _throttled(request: AIRequest, account, reason, outcome, waited: float, retry_after: int | None) -> None:
+    AIThrottle.objects.create(
+        account=account,
+        action=request.action,
+        priority=request.priority,
+        reason=str(reason),
+        outcome=outcome,
+        waited_ms=int(waited * 1000),
+        retry_after_s=retry_after,
+    )
+
+
+def _provider_call(request: AIRequest, params, *, account, user, subject, deadline: float) -> tuple[str, AIUsage]:
     remaining = deadline - time.monotonic()
     started = time.monotonic()
     usage_fields: dict[str, Any] = {}
     try:
-        if remaining <= 0:
-            raise AIError("timeout", "deadline passed before the call")
         future = _executor.submit(
             _send, _client(), params, deadline=deadline, request_timeout=settings.AI_REQUEST_TIMEOUT
         )
@@ -313,6 +421,13 @@ def _anthropic_call(request: AIRequest, *, account, user, subject, deadline: flo
         except (concurrent.futures.TimeoutError, _DeadlinePassed):
             future.cancel()
             raise AIError("timeout", f"no answer within {deadline - started:.3g}s") from None
+        except _ProviderBusy as busy:
+            retry_after = max(1, math.ceil(busy.retry_after))
+            _throttled(request, account, "provider", AIThrottle.Outcome.TOLD_TO_WAIT, 0, retry_after)
+            error = AIError("busy", f"provider asked for {retry_after}s", retry_after=retry_after)
+            # The usage row keeps what the provider said (the outer handler records it).
+            error.outcome = AIUsage.Outcome.OVERLOADED if busy.status == 529 else AIUsage.Outcome.RATE_LIMITED
+            raise error from None
         usage_fields = _usage_fields(message.usage)
         if message.stop_reason == "max_tokens":
             raise AIError("truncated", f"stopped at max_tokens={request.max_tokens}")
@@ -320,11 +435,14 @@ def _anthropic_call(request: AIRequest, *, account, user, subject, deadline: flo
             raise AIError("refused")
         text = "".join(block.text for block in message.content if getattr(block, "type", "") == "text")
     except AIError as exc:
-        _record(request, account, user, subject, started, outcome=exc.kind, error=exc.detail, **usage_fields)
+        outcome = getattr(exc, "outcome", exc.kind)
+        _record(request, account, user, subject, started, outcome=outcome, error=exc.detail, **usage_fields)
         raise
     except anthropic.AnthropicError as exc:
         error = _translate(exc)
-        _record(request, account, user, subject, started, outcome=error.kind, error=error.detail)
+        _record(request, account, user, subject, started, outcome=_outcome_of(exc, error), error=error.detail)
+        if error.busy:
+            _throttled(request, account, "provider", AIThrottle.Outcome.TOLD_TO_WAIT, 0, error.retry_after)
         raise error from exc
     usage = _record(request, account, user, subject, started, outcome=AIUsage.Outcome.OK, **usage_fields)
     return text, usage
@@ -335,12 +453,24 @@ def _translate(exc: anthropic.AnthropicError) -> AIError:
         return AIError("timeout", "request timed out")
     if isinstance(exc, anthropic.APIConnectionError):
         return AIError("connection", exc.__class__.__name__)
-    if isinstance(exc, anthropic.RateLimitError):
-        return AIError("rate_limited", "429")
     status = getattr(exc, "status_code", None)
-    if status == 529:
-        return AIError("overloaded", "529")
+    if status in (429, 529):
+        # The SDK's retries are spent: the caller is told when to try again (the pause is shared).
+        response = getattr(exc, "response", None)
+        given = _retry_after_header(response.headers) if response is not None else None
+        pause = max(given or settings.AI_PROVIDER_PAUSE_DEFAULT, budget.provider_paused_for())
+        return AIError("busy", f"HTTP {status}", retry_after=max(1, math.ceil(pause)))
     return AIError("api_error", f"HTTP {status}" if status else exc.__class__.__name__)
+
+
+def _outcome_of(exc: anthropic.AnthropicError, error: AIError) -> str:
+    """The usage row keeps what the provider said (rate limited / overloaded), not just "busy"."""
+    status = getattr(exc, "status_code", None)
+    if status == 429:
+        return AIUsage.Outcome.RATE_LIMITED
+    if status == 529:
+        return AIUsage.Outcome.OVERLOADED
+    return error.kind
 
 
 def _usage_fields(usage) -> dict[str, int]:

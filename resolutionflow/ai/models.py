@@ -53,3 +53,33 @@ class AIUsage(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.action} {self.model} {self.outcome}"
+
+
+class AIThrottle(TenantModel):
+    """One row per AI call that had to wait for its account's budget or the provider, or was told
+    to wait (issue 17). Calls that went straight through write nothing here, so the common path
+    costs no query; the AI-cost view counts these rows."""
+
+    class Reason(models.TextChoices):
+        CONCURRENCY = "concurrency", "All of the account's AI slots in use"
+        RATE = "rate", "The account's calls per minute used up"
+        PROVIDER = "provider", "The AI provider asked us to slow down"
+
+    class Outcome(models.TextChoices):
+        WAITED = "waited", "Waited, then ran"
+        TOLD_TO_WAIT = "told_to_wait", "Told to wait"
+
+    action = models.CharField(max_length=48)
+    priority = models.CharField(max_length=16)
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    waited_ms = models.PositiveIntegerField(default=0)
+    retry_after_s = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["account", "created_at"], name="aithrottle_account_created")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.reason} {self.outcome}"

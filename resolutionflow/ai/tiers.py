@@ -38,3 +38,13 @@ def tier_for(action: str) -> Tier:
 
 def model_for(action: str) -> str:
     return settings.AI_MODEL_FAST if tier_for(action) is Tier.FAST else settings.AI_MODEL_STRONG
+
+
+# Live before background (issue 17): what an engineer or a tech waits on is interactive; the rest
+# is background work, which has its own, smaller budget and runs on the "background" Celery queue.
+BACKGROUND_ACTIONS = frozenset({"flywheel_analysis", "handoff_assessment"})
+
+
+def priority_for(action: str) -> str:
+    tier_for(action)  # an unknown action is refused here too
+    return "background" if action in BACKGROUND_ACTIONS else "interactive"

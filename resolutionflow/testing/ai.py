@@ -13,6 +13,7 @@ for the whole session, reset for each test.
 
 import pytest
 
+from resolutionflow.ai import budget
 from resolutionflow.ai.fake_api import FakeMessagesAPI
 
 
@@ -28,6 +29,7 @@ def _ai_stays_offline(settings):
     settings.ANTHROPIC_API_KEY = ""
     settings.ANTHROPIC_BASE_URL = None
     settings.AI_MODE = "demo"
+    budget.forget_local()  # Redis is emptied per test with the cache; a process's own budget here
 
 
 @pytest.fixture
@@ -42,5 +44,7 @@ def fake_anthropic(fake_anthropic_server, settings, _ai_stays_offline):
     settings.AI_MAX_RETRIES = 2
     settings.AI_REQUEST_TIMEOUT = 5
     settings.AI_DEADLINE = 8
+    # The AI budget's rates are not what most tests are about: generous here, set by those that are.
+    settings.AI_BUDGET_INTERACTIVE_PER_MINUTE = settings.AI_BUDGET_BACKGROUND_PER_MINUTE = 60_000
     yield fake_anthropic_server
     fake_anthropic_server.reset()

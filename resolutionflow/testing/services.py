@@ -172,10 +172,13 @@ def celery_worker_process(request, django_db_setup, tmp_path_factory, fake_anthr
         "ANTHROPIC_BASE_URL": fake_anthropic_server.url,
         "AI_MAX_RETRIES": "0",
         "HANDOFF_ASSESSMENT_TIMEOUT": str(WORKER_ASSESSMENT_TIMEOUT),
+        # As the fake_anthropic fixture: the AI budget's rates are set by the tests about them.
+        "AI_BUDGET_INTERACTIVE_PER_MINUTE": "60000",
+        "AI_BUDGET_BACKGROUND_PER_MINUTE": "60000",
     }
     command = [
         sys.executable, "-m", "celery", "-A", "resolutionflow", "worker",
-        "--pool=solo", "--concurrency=1", "-Q", "celery", f"--hostname={hostname}",
+        "--pool=solo", "--concurrency=1", "-Q", "celery,background", f"--hostname={hostname}",
         "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=INFO",
     ]  # fmt: skip
     # Tests without a worker may have queued tasks (sent after a commit, e.g. a handoff assessment

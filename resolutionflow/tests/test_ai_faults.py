@@ -66,7 +66,7 @@ class Fault:
 
 
 FAULTS = [
-    Fault("529", "overloaded", lambda body: Reply.error(529, **RETRY_NOW)),
+    Fault("529", "busy", lambda body: Reply.error(529, **RETRY_NOW)),  # issue 17: "the AI is busy"
     Fault("500", "api_error", lambda body: Reply.error(500, **RETRY_NOW)),
     Fault("hang", "timeout", lambda body: Reply.hang(5)),
     Fault(
@@ -204,7 +204,10 @@ def test_next_turn(fault, ai, tenant_a, client):
     assert response.status_code == 200 and "<html" not in body
     step.refresh_from_db()
     assert (step.response_kind, step.response_text) == ("free_text", ANSWER)
-    told(body, fault)
+    if fault.kind == "busy":  # issue 17: the turn says when the page asks again by itself
+        assert "The AI is busy — your answer is saved, retrying in" in body
+    else:
+        told(body, fault)
     turn = f"/sessions/{session.pk}/turn/"
     form_posting(body, turn, htmx=True)
     assert "Try the next step again" in body

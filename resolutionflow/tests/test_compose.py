@@ -1,11 +1,11 @@
-"""docker-compose.yml and the Dockerfile: one image, five services, exactly one beat."""
+"""docker-compose.yml and the Dockerfile: one image, six services, exactly one beat."""
 
 import pytest
 import yaml
 from django.conf import settings
 
 COMPOSE_FILE = settings.BASE_DIR / "docker-compose.yml"
-DJANGO_SERVICES = ("web", "worker", "beat")
+DJANGO_SERVICES = ("web", "worker", "beat", "worker-background")
 
 
 def _load_yaml(path) -> dict:
@@ -17,16 +17,16 @@ def services() -> dict:
     return _load_yaml(COMPOSE_FILE)["services"]
 
 
-def test_the_five_services_exist(services):
-    assert set(services) == {"postgres", "redis", "web", "worker", "beat"}
+def test_the_six_services_exist(services):
+    assert set(services) == {"postgres", "redis", "web", "worker", "beat", "worker-background"}
     assert services["postgres"]["image"] == "postgres:15"
     assert services["redis"]["image"] == "redis:7"
 
 
 def test_web_worker_and_beat_share_one_image_and_one_configuration(services):
-    web, worker, beat = (services[name] for name in DJANGO_SERVICES)
+    web, worker, beat, background = (services[name] for name in DJANGO_SERVICES)
     for key in ("build", "image", "env_file", "environment", "depends_on"):
-        assert web[key] == worker[key] == beat[key], key
+        assert web[key] == worker[key] == beat[key] == background[key], key
     assert web["env_file"] == ".env"
     environment = web["environment"]
     assert environment["DJANGO_DEBUG"] == "false"
@@ -42,6 +42,12 @@ def test_each_service_runs_its_own_command(services):
 
     worker = services["worker"]["command"]
     assert worker[:4] == ["celery", "-A", "resolutionflow", "worker"]
+    # Background AI work has its own queue and worker (issue 17): every routed queue is consumed.
+    background = services["worker-background"]["command"]
+    assert background[:4] == ["celery", "-A", "resolutionflow", "worker"]
+    consumed = {worker[worker.index("-Q") + 1], background[background.index("-Q") + 1]}
+    assert {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()} | {"celery"} <= consumed
+    assert "-B" not in background
 
     beat = services["beat"]["command"]
     assert beat[:4] == ["celery", "-A", "resolutionflow", "beat"]

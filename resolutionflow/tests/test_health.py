@@ -6,6 +6,8 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
+from resolutionflow.ai import budget
+
 pytestmark = pytest.mark.django_db
 
 SECRET_IN_URL = "redis-password-must-not-leak"
@@ -48,8 +50,19 @@ def test_healthz_is_ok_when_every_service_is_up(client):
         "database": {"ok": True, "engine": "postgresql"},
         "cache": {"ok": True, "backend": "RedisCache"},
         "broker": {"ok": True, "backend": "redis"},
-        "ai": {"ok": True, "mode": settings.AI_MODE},
+        "ai": {"ok": True, "mode": settings.AI_MODE, "provider_throttling": False, "throttled_for_s": 0.0},
     }
+
+
+def test_healthz_reports_when_the_provider_is_throttling(client):
+    """A 429/529 retry-after that every worker sits out is shown (and is no outage: still 200)."""
+    budget.provider_pause(30)
+
+    response = client.get(reverse("healthz"))
+
+    assert response.status_code == 200
+    ai = response.json()["checks"]["ai"]
+    assert ai["provider_throttling"] is True and 29 <= ai["throttled_for_s"] <= 30
 
 
 def test_healthz_answers_503_and_names_the_failed_checks_when_redis_is_down(client, redis_down):

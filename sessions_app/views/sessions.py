@@ -162,11 +162,15 @@ def _turn_response(
 ) -> HttpResponse:
     """The regions an AI turn changed. `before` is the step count the page already shows: a step
     after it is new (a double submit that found the turn already taken adds nothing)."""
-    turn_error = ""
+    turn_error, turn_busy = "", None
     with watch_state_versions() as bumped:
         try:
             step = turns.session_take_turn(session=session, actor=request.user, steps=steps)
-        except (AIError, Conflict) as exc:
+        except AIError as exc:
+            step, turn_error = None, exc.message
+            if exc.busy:  # the HTMX page retries by itself after the wait it was given, with a countdown
+                turn_busy = exc.retry_after or 1
+        except Conflict as exc:
             step, turn_error = None, exc.message
         except PermissionDenied as exc:
             if answered is None:
@@ -186,6 +190,7 @@ def _turn_response(
         "answered": answered,
         "new_step": step if step is not None and step.order > before else None,
         "turn_error": turn_error,
+        "turn_busy": turn_busy,
         "state_changed": changed,
     }
     return region_response(request, "sessions_app/partials/_turn_update.html", context, trigger=STATE_CHANGED)

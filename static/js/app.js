@@ -72,3 +72,31 @@ document.addEventListener("click", function (event) {
     setTimeout(function () { button.textContent = label; }, 1500);
   });
 });
+
+// The AI was busy (issue 17): what the user entered is saved, and the region's retry form
+// ([data-retry-region] form[data-auto-retry]) is sent by itself when the countdown the server gave
+// runs out (event "rf:autoretry"; marked data-auto-fired, so no page moves focus for it). The
+// retry button stays, for asking sooner.
+(function () {
+  function start(root) {
+    var scope = root && root.querySelectorAll ? root : document;
+    scope.querySelectorAll("[data-countdown]:not([data-counting])").forEach(function (counter) {
+      counter.setAttribute("data-counting", "1");
+      var left = parseInt(counter.getAttribute("data-countdown"), 10) || 1;
+      var timer = setInterval(function () {
+        if (!counter.isConnected) { clearInterval(timer); return; }
+        left -= 1;
+        counter.textContent = String(Math.max(left, 0));
+        if (left > 0) return;
+        clearInterval(timer);
+        var region = counter.closest("[data-retry-region]");
+        var form = region && region.querySelector("form[data-auto-retry]");
+        if (!form || !window.htmx) return;
+        form.dataset.autoFired = "1";
+        window.htmx.trigger(form, "rf:autoretry");
+      }, 1000);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { start(document); });
+  document.addEventListener("htmx:load", function (event) { start(event.detail && event.detail.elt); });
+})();

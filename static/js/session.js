@@ -161,6 +161,9 @@
     // they were in, never after another region's swap (a background swap that took focus would
     // send what the user is typing elsewhere into it).
     var elt = event.detail && event.detail.requestConfig && event.detail.requestConfig.elt;
+    // The busy AI's automatic retry is no action of the user's: it announces the step, focus stays.
+    var trigger = event.detail && event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
+    var automatic = trigger && trigger.type === "rf:autoretry";
     var fromAnswer = elt && elt.closest && (elt.closest(".answer-form") || elt.closest("#sessions_app-turn-status"));
     var focusLost = !document.activeElement || document.activeElement === document.body;
     var step = document.querySelector("[data-testid=current-step]");
@@ -174,7 +177,7 @@
     if (fromAnswer && heading && step.id !== before && !(xhr && xhr.rfStepShown)) {
       if (xhr) xhr.rfStepShown = true; // once per answer, however many regions it settled
       announce(step.querySelector(".turn-label").textContent.trim() + ": " + heading.textContent.trim());
-      if (focusLost) heading.focus({ preventScroll: false });
+      if (focusLost && !automatic) heading.focus({ preventScroll: false });
     }
     lastStep = step ? step.id : null;
     var facts = textOf("#lane-drawer [data-testid=fact-count]");
@@ -253,3 +256,4 @@ document.addEventListener("input", function (event) {
   var told = target.id === "id_summary" || (target.closest && target.closest("#escalate-form .intercept"));
   if (told && window.htmx) htmx.trigger(document.body, "state-changed");
 });
+

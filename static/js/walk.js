@@ -180,7 +180,8 @@
     var elt = event.detail.elt;
     // Kept on the request itself: a background request (the bell's poll) that starts before this
     // one settles must not make the tech's own tap look like a background swap.
-    var asked = !!(elt && elt.tagName === "FORM" && elt.closest("#l1_app-walk") && !elt.closest("[data-notes-form]"));
+    var asked = !!(elt && elt.tagName === "FORM" && elt.closest("#l1_app-walk") && !elt.closest("[data-notes-form]")
+      && !elt.dataset.autoFired);  // the busy AI's automatic retry is no tap of the tech's
     if (asked && event.detail.xhr) { event.detail.xhr.rfUserAsked = true; }
     if (elt && elt.closest && elt.closest(".walk-finish")) { typing = {}; }  // its own answer redraws it
   });

@@ -33,7 +33,7 @@ from l1_app import nodes
 from l1_app.models import Walk, WalkStep
 from resolutionflow.accounts.models import Account, Team, User
 from resolutionflow.ai.client import cost_usd
-from resolutionflow.ai.models import AIUsage
+from resolutionflow.ai.models import AIThrottle, AIUsage
 from resolutionflow.ai.tiers import model_for, tier_for
 from sessions_app.models import AISession, Escalation, SessionStep, SuggestedFix, TicketPush
 from sessions_app.services.similar import sessions_search_index
@@ -368,6 +368,7 @@ class History:
         sessions = self.sessions(flows)
         walks = self.walks(flows)
         AIUsage.objects.bulk_create(self.usage, batch_size=1000)
+        throttles = self.throttles()
         self.update_flow_counters(flows, sessions, walks)
         votes = self.feedback(sessions)
         return {
@@ -378,7 +379,32 @@ class History:
             "ticket pushes": len(self.pushes),
             "AI usage rows": len(self.usage),
             "votes on AI output": votes,
+            "AI waits": throttles,
         }
+
+    def throttles(self) -> int:
+        """Fair use of the AI (issue 17), as a busy deployment records it: a few live calls waited
+        for the account's budget on a morning rush, background work was told to wait, and the
+        provider asked everyone to slow down twice. Its own random stream: the rest stays as it was."""
+        rng, rows = random.Random(SEED + 17), []
+        for usage in self.usage:
+            roll = rng.random()
+            live = usage.action in ("session_turn", "l1_tree_node", "session_classify", "l1_classify")
+            if live and roll < 0.03:
+                rows.append(AIThrottle(account=self.account, action=usage.action, priority="interactive",
+                                       reason=AIThrottle.Reason.CONCURRENCY, outcome=AIThrottle.Outcome.WAITED,
+                                       waited_ms=rng.randint(300, 4000), created_at=usage.created_at))  # fmt: skip
+            elif not live and roll < 0.08:
+                rows.append(AIThrottle(account=self.account, action=usage.action, priority="background",
+                                       reason=AIThrottle.Reason.CONCURRENCY, outcome=AIThrottle.Outcome.TOLD_TO_WAIT,
+                                       retry_after_s=30, created_at=usage.created_at))  # fmt: skip
+        for days_ago in (3, 11):
+            at = self.now - timedelta(days=days_ago, hours=2)
+            rows.append(AIThrottle(account=self.account, action="session_turn", priority="interactive",
+                                   reason=AIThrottle.Reason.PROVIDER, outcome=AIThrottle.Outcome.TOLD_TO_WAIT,
+                                   retry_after_s=20, created_at=at))  # fmt: skip
+        AIThrottle.objects.bulk_create(rows, batch_size=1000)
+        return len(rows)
 
     # Issue 16: engineers rate some turns and notes, so the analytics' AI quality has something to show.
     # From each session's own random stream, never the seed's (every other figure stays as it was).

@@ -254,7 +254,7 @@ def test_overload_exhausted_after_the_configured_retries(fake_anthropic, tenant_
     settings.AI_MAX_RETRIES = 2
     fake_anthropic.enqueue(*[Reply.error(529, "overloaded_error", **RETRY_NOW)] * 3, Reply.json(VALID))
 
-    error = raises_ai_error("overloaded", lambda: ask_json(tenant_a))
+    error = raises_ai_error("busy", lambda: ask_json(tenant_a))
 
     assert error.retryable
     assert len(fake_anthropic.requests) == 3
@@ -266,7 +266,7 @@ def test_rate_limit_exhausted(fake_anthropic, tenant_a, settings):
     settings.AI_MAX_RETRIES = 1
     fake_anthropic.enqueue(*[Reply.error(429, retry_after=0.01)] * 2)
 
-    raises_ai_error("rate_limited", lambda: ask_json(tenant_a))
+    raises_ai_error("busy", lambda: ask_json(tenant_a))
 
     assert len(fake_anthropic.requests) == 2
     assert AIUsage.objects.get().outcome == "rate_limited"
@@ -284,7 +284,7 @@ def test_server_errors_exhausted(fake_anthropic, tenant_a):
 def test_x_should_retry_false_is_obeyed(fake_anthropic, tenant_a):
     fake_anthropic.enqueue(Reply.error(529, should_retry=False), Reply.json(VALID))
 
-    raises_ai_error("overloaded", lambda: ask_json(tenant_a))
+    raises_ai_error("busy", lambda: ask_json(tenant_a))
 
     assert len(fake_anthropic.requests) == 1
 
