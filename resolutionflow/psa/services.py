@@ -91,6 +91,13 @@ def psa_connection_save(
     connection = PSAConnection.objects.select_for_update().filter(account=account).first()
     if connection is None and not private_key:
         raise InvalidInput("Give the API member's private key.", field="private_key")
+    if connection is not None and connection.site != site and not private_key:
+        # The stored key goes, in the Authorization header, to whatever host the site names: a new
+        # host never gets it without the key typed again (no one can send it to a host of theirs).
+        raise InvalidInput(
+            "A new site host needs the private key again: the stored key is only sent to the site it was entered for.",
+            field="private_key",
+        )
     created = connection is None
     connection = connection or PSAConnection(account=account)
     if connection.site != site or connection.company_id != company_id:
