@@ -269,6 +269,22 @@ class ConnectWiseClient:
         entry = self._call("POST", "time/entries", what=f"time entries for ticket #{number}", json=payload)
         return PostResult(external_id=str((entry or {}).get("id", "")))
 
+    def find_time_entry(self, ticket_ref: str, *, start: datetime, member_id: int | None) -> PostResult | None:
+        """The ticket's time entry of this member starting at `start` (a post whose answer was lost)."""
+        number = ticket_id(ticket_ref)
+        entries = self._paged(
+            "time/entries", what=f"time entries for ticket #{number}",
+            params={"conditions": f'chargeToId={number} and chargeToType="ServiceTicket"', "orderBy": "id desc"},
+            limit=25,
+        )  # fmt: skip
+        for entry in entries:
+            member = entry.get("member") or {}
+            if entry.get("timeStart") == _iso(start) and (member.get("id") if isinstance(member, dict) else None) == (
+                member_id or None
+            ):
+                return PostResult(external_id=str(entry.get("id", "")))
+        return None
+
     def member_by_email(self, email: str) -> dict | None:
         email = (email or "").strip().replace('"', "")
         if not email:

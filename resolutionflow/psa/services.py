@@ -278,10 +278,15 @@ def psa_document_post(
             progress.warnings.append("No time entry was posted: it needs the engineer's ConnectWise member.")
         else:
             start, end = time_span
-            progress.time_entry_id = client.add_time_entry(
-                ticket_ref, start=start, end=max(end, start + timedelta(minutes=1)),
-                notes=f"ResolutionFlow session: {body.splitlines()[0][:200] if body else ''}", member_id=member_id,
-            ).external_id  # fmt: skip
+            if progress.retrying:  # an earlier attempt may have posted it and lost the answer
+                found = client.find_time_entry(ticket_ref, start=start, member_id=member_id)
+                progress.time_entry_id = found.external_id if found else ""
+            if not progress.time_entry_id:
+                progress.time_entry_id = client.add_time_entry(
+                    ticket_ref, start=start, end=max(end, start + timedelta(minutes=1)),
+                    notes=f"ResolutionFlow session: {body.splitlines()[0][:200] if body else ''}",
+                    member_id=member_id,
+                ).external_id  # fmt: skip
     status_id, status_label = client.connection.status_for(status_name)
     if not status_id:
         return f"No {status_name} status is configured in the ConnectWise settings: the ticket's status was left."

@@ -284,6 +284,26 @@ def test_a_retry_after_a_lost_answer_finds_the_note_instead_of_posting_it_again(
     assert push.status == "posted" and len(posted) == 1 and push.external_id == str(posted[0]["id"])
 
 
+def test_a_retry_after_a_lost_time_entry_answer_finds_it_instead_of_posting_it_again(
+    connected, session, fake_connectwise, settings
+):
+    settings.CONNECTWISE_TIMEOUT = 0.3
+    fake_connectwise.fail_next("POST", "time/entries", 0, delay=0.6)  # posted, but answered too late
+    push = _resolve(session)
+    assert push.status == "failed" and "did not answer" in push.error and push.external_id
+    assert not push.time_entry_id
+    settings.CONNECTWISE_TIMEOUT = 5
+    time.sleep(0.5)
+    assert len(fake_connectwise.time_entries) == 1  # it did reach the ticket
+    ticket_pushes.push_retry(push=push, actor=session.owner)
+    push.refresh_from_db()
+    assert push.status == "posted" and len(fake_connectwise.time_entries) == 1
+    assert push.time_entry_id == str(fake_connectwise.time_entries[0]["id"])
+    lookup = fake_connectwise.calls("GET", "time/entries")[0]["query"]["conditions"]
+    assert lookup == 'chargeToId=48213 and chargeToType="ServiceTicket"'
+    assert len(fake_connectwise.calls("POST", "service/tickets/48213/notes")) == 1
+
+
 def test_the_beat_job_retries_a_failed_push_until_it_posts(connected, session, fake_connectwise):
     fake_connectwise.fail_next("POST", "service/tickets/*/notes", 500, times=2)
     push = _resolve(session)
