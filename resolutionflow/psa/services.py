@@ -12,7 +12,7 @@ from resolutionflow.accounts.services import audit_record
 from resolutionflow.errors import Conflict, ExternalServiceError, InvalidInput, NotFound
 
 from .client import PSANotConnected, psa_client_for_account
-from .connectwise import ConnectWiseClient
+from .connectwise import ConnectWiseClient, ConnectWiseError
 from .crypto import secret_encrypt, secret_rotate
 from .models import InternalTicket, InternalTicketNote, PSAConnection, PSAMember
 
@@ -278,10 +278,21 @@ def psa_document_post(
             progress.warnings.append("No time entry was posted: it needs the engineer's ConnectWise member.")
         else:
             start, end = time_span
+            unknown = False
             if progress.retrying:  # an earlier attempt may have posted it and lost the answer
-                found = client.find_time_entry(ticket_ref, start=start, member_id=member_id)
-                progress.time_entry_id = found.external_id if found else ""
-            if not progress.time_entry_id:
+                try:
+                    found = client.find_time_entry(ticket_ref, start=start, member_id=member_id)
+                    progress.time_entry_id = found.external_id if found else ""
+                except ConnectWiseError as exc:
+                    if exc.kind != "permission":
+                        raise
+                    # May post time but not read it: never charge the time twice, and say so.
+                    unknown = True
+                    progress.warnings.append(
+                        "The time entry was not posted again: an earlier attempt may have posted it, and the API "
+                        f"member may not read time entries to check. {exc.message}"
+                    )
+            if not progress.time_entry_id and not unknown:
                 progress.time_entry_id = client.add_time_entry(
                     ticket_ref, start=start, end=max(end, start + timedelta(minutes=1)),
                     notes=f"ResolutionFlow session: {body.splitlines()[0][:200] if body else ''}",

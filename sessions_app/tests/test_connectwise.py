@@ -304,6 +304,22 @@ def test_a_retry_after_a_lost_time_entry_answer_finds_it_instead_of_posting_it_a
     assert len(fake_connectwise.calls("POST", "service/tickets/48213/notes")) == 1
 
 
+def test_a_retry_that_may_not_read_time_entries_never_posts_one_twice_and_says_so(
+    connected, session, fake_connectwise, settings
+):
+    settings.CONNECTWISE_TIMEOUT = 0.3
+    fake_connectwise.fail_next("POST", "time/entries", 0, delay=0.6)  # posted, but answered too late
+    push = _resolve(session)
+    settings.CONNECTWISE_TIMEOUT = 5
+    time.sleep(0.5)
+    fake_connectwise.fail_next("GET", "time/entries", 403)
+    ticket_pushes.push_retry(push=push, actor=session.owner)
+    push.refresh_from_db()
+    assert push.status == "posted" and len(fake_connectwise.time_entries) == 1
+    assert "The time entry was not posted again" in push.status_note
+    assert fake_connectwise.tickets[48213]["status"]["name"] == "Resolved"
+
+
 def test_the_beat_job_retries_a_failed_push_until_it_posts(connected, session, fake_connectwise):
     fake_connectwise.fail_next("POST", "service/tickets/*/notes", 500, times=2)
     push = _resolve(session)
