@@ -13,6 +13,7 @@ from django.utils import timezone
 from facts_app.previews import preview_get
 from resolutionflow.ai.fake_api import Reply
 from resolutionflow.errors import Conflict
+from resolutionflow.psa.client import psa_client_for_account
 from resolutionflow.psa.models import PSAMember
 from sessions_app.models import AISession, TicketPush
 from sessions_app.services import escalations, lifecycle, ticket_pushes
@@ -330,6 +331,26 @@ def test_the_beat_job_retries_a_failed_push_until_it_posts(connected, session, f
         push.refresh_from_db()
         assert push.status == expected
     assert len(fake_connectwise.notes[48213]) == 3  # two from the store, one posted
+
+
+def test_a_push_left_pending_by_a_dead_process_is_posted_by_the_beat_job_and_never_twice(
+    connected, session, fake_connectwise
+):
+    push = ticket_pushes.push_create(session=session, kind="resolution_note", body=POSTED, actor=session.owner)
+    AISession.objects.filter(pk=session.pk).update(status="resolved", resolved_at=timezone.now())
+    session.refresh_from_db()
+    now = timezone.now()
+    assert ticket_pushes.pushes_retry_failed(now=now) == 0  # just recorded: its request may still post it
+    # The process died after the note and the time entry reached the ticket, before recording them.
+    client = psa_client_for_account(session.account)
+    client.post_note("48213", body=POSTED, kind="resolution", member_id=176)
+    client.add_time_entry("48213", start=session.created_at, end=session.resolved_at, notes="x", member_id=176)
+    TicketPush.objects.filter(pk=push.pk).update(created_at=now - timedelta(minutes=6))
+    assert ticket_pushes.pushes_retry_failed(now=now) == 1
+    push.refresh_from_db()
+    assert push.status == "posted" and fake_connectwise.tickets[48213]["status"]["name"] == "Resolved"
+    assert len(fake_connectwise.calls("POST", "service/tickets/48213/notes")) == 1
+    assert len(fake_connectwise.calls("POST", "time/entries")) == 1
 
 
 def test_another_accounts_connection_is_never_used(connected, tenant_b, fake_connectwise):
