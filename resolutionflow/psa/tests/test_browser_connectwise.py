@@ -72,6 +72,7 @@ def test_an_engineer_starts_from_a_connectwise_ticket_sees_its_context_and_resol
     expect(context).to_contain_text("Checked: the account is not locked in AD.")
     shoot_both(page, "session-connectwise-context")
     page.locator("summary", has_text="Resolve").first.click()
+    page.get_by_label("Fixed", exact=True).check()  # a resolve asks for its code (issue 16)
     page.get_by_label("How was it resolved?").fill("Cleared the cached Office credentials")
     page.get_by_role("button", name="Resolve and post the note").click()
     page.get_by_test_id("pushes").locator("summary").first.click()
