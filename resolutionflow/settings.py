@@ -338,7 +338,8 @@ if not PSA_ENCRYPTION_KEYS:
     ]
 # The integration's client id (developer.connectwise.com), one for the whole server.
 CONNECTWISE_CLIENT_ID = env.str("CONNECTWISE_CLIENT_ID", default="")
-# Hosts reached over plain http instead of https: only the local fake ConnectWise.
+# Hosts reached over plain http instead of https, and the only sites allowed on a loopback or
+# private address: only the local fake ConnectWise.
 CONNECTWISE_HTTP_HOSTS = env.list("CONNECTWISE_HTTP_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 # Seconds: one HTTP request to ConnectWise; and the most a 429's Retry-After is waited, and how often.
 CONNECTWISE_TIMEOUT = env.float("CONNECTWISE_TIMEOUT", default=15.0)

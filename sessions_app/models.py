@@ -143,7 +143,7 @@ class AISession(TenantModel):
     resolution_code = models.CharField(max_length=16, choices=ResolutionCode.choices, blank=True, default="")
     # A duplicate names what it repeats: another session of the account, or a ticket reference.
     duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    duplicate_ticket = models.CharField(max_length=40, blank=True)
+    duplicate_ticket = models.CharField(max_length=48, blank=True)  # "PSA #" and a 40-character reference
     # Votes on the session's AI output (facts_app.AIFeedback): while 0, a page need not look them up.
     ai_feedback_count = models.PositiveIntegerField(default=0)
     documentation = models.TextField(blank=True)

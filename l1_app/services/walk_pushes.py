@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from l1_app.models import Walk, WalkPush
@@ -39,7 +39,10 @@ def walk_push_attempt(*, push_id: int) -> WalkPush:
         if push.status == WalkPush.Status.POSTED:
             return push
         walk = push.walk
-        progress = PostProgress(note_id=push.external_id, retrying=push.attempts > 0)
+        # A push still pending after RETRY_EVERY lost its task (a worker that died mid-post, a
+        # message never delivered): its note may be on the ticket already, so it is looked for.
+        stale = push.created_at <= timezone.now() - RETRY_EVERY
+        progress = PostProgress(note_id=push.external_id, retrying=push.attempts > 0 or stale)
         ok, error, status_note = True, "", ""
         try:
             status_note = psa_document_post(
@@ -83,13 +86,17 @@ def walk_push_retry(*, push: WalkPush, actor: User) -> WalkPush:
 
 def walk_pushes_retry_failed(*, now=None) -> int:
     """The background retry: failed posts whose last attempt is older than RETRY_EVERY, at most
-    MAX_BACKGROUND_ATTEMPTS times after the first attempt."""
+    MAX_BACKGROUND_ATTEMPTS times after the first attempt; and posts still pending RETRY_EVERY after
+    the walk ended (their task never ran, or died before recording anything): never left behind."""
     now = now or timezone.now()
     due = WalkPush.objects.filter(
-        status=WalkPush.Status.FAILED,
-        attempts__lte=WalkPush.MAX_BACKGROUND_ATTEMPTS,
-        last_attempt_at__lte=now - RETRY_EVERY,
-    ).order_by("last_attempt_at")
+        Q(
+            status=WalkPush.Status.FAILED,
+            attempts__lte=WalkPush.MAX_BACKGROUND_ATTEMPTS,
+            last_attempt_at__lte=now - RETRY_EVERY,
+        )
+        | Q(status=WalkPush.Status.PENDING, created_at__lte=now - RETRY_EVERY)
+    ).order_by(F("last_attempt_at").asc(nulls_first=True), "pk")
     count = 0
     for push_id in list(due.values_list("pk", flat=True)[:100]):
         walk_push_attempt(push_id=push_id)

@@ -83,6 +83,26 @@ def test_a_failed_post_never_blocks_the_walk_and_is_retried_by_the_beat_then_by_
     assert fake_connectwise.tickets[48214]["status"]["name"] == "Resolved"
 
 
+def test_a_post_whose_task_never_ran_is_picked_up_by_the_beat_and_never_posted_twice(
+    connected, tenant_a, fake_connectwise, django_capture_on_commit_callbacks
+):
+    walk = _walk(tenant_a)
+    with django_capture_on_commit_callbacks(execute=False):  # the worker never gets the message
+        walks.walk_resolve(walk=walk, actor=tenant_a.l1, helpful=True, notes="Power-cycled it.")
+    push = WalkPush.objects.get(walk=walk)
+    now = timezone.now()
+    assert walk_pushes.walk_pushes_retry_failed(now=now) == 0  # just ended: its task may still run
+    WalkPush.objects.filter(pk=push.pk).update(created_at=now - timedelta(minutes=6))
+    assert walk_pushes.walk_pushes_retry_failed(now=now) == 1
+    push.refresh_from_db()
+    assert push.status == "posted" and fake_connectwise.tickets[48214]["status"]["name"] == "Resolved"
+    # A task that died after its note reached the ticket: the late attempt finds the note.
+    WalkPush.objects.filter(pk=push.pk).update(status="pending", external_id="", attempts=0, posted_at=None)
+    assert walk_pushes.walk_pushes_retry_failed(now=now) == 1
+    push.refresh_from_db()
+    assert push.status == "posted" and len(fake_connectwise.calls("POST", "service/tickets/48214/notes")) == 1
+
+
 def test_another_account_cannot_retry_a_walks_post(
     connected, tenant_a, tenant_b, fake_connectwise, client, django_capture_on_commit_callbacks
 ):

@@ -12,7 +12,9 @@ the private key never appears in one (nor in a log line).
 from __future__ import annotations
 
 import base64
+import ipaddress
 import logging
+import socket
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -86,7 +88,29 @@ class ConnectWiseClient:
         raw = f"{self.connection.company_id}+{self.connection.public_key}:{private}".encode()
         return "Basic " + base64.b64encode(raw).decode()
 
+    def _refuse_local(self) -> None:
+        """ConnectWise is on the internet: a site naming a loopback, private or link-local address
+        (an IP, `localhost`, or a name resolving to one) is never called, so an admin cannot make
+        the server probe its own network (the local fake's hosts, CONNECTWISE_HTTP_HOSTS, excepted).
+        The address is not said: it would tell what an internal name resolves to."""
+        host = self.site.split(":")[0]
+        if host in settings.CONNECTWISE_HTTP_HOSTS:
+            return
+        try:
+            addresses = {info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
+        except (OSError, UnicodeError):
+            raise ConnectWiseError(
+                f"ConnectWise at {self.site} could not be reached (no such host): check the site host.", kind="host"
+            ) from None
+        if not all(ipaddress.ip_address(a.split("%")[0]).is_global for a in addresses):
+            raise ConnectWiseError(
+                f"{self.site} is a private or local address, which is never called: give the ConnectWise site "
+                "host, e.g. na.myconnectwise.net.",
+                kind="host",
+            )
+
     def _send(self, method: str, url: str, *, headers: dict, params=None, json=None) -> httpx.Response:
+        self._refuse_local()
         timeout = httpx.Timeout(settings.CONNECTWISE_TIMEOUT)
         attempts = 0
         while True:
@@ -268,6 +292,22 @@ class ConnectWiseClient:
             payload["member"] = {"id": member_id}
         entry = self._call("POST", "time/entries", what=f"time entries for ticket #{number}", json=payload)
         return PostResult(external_id=str((entry or {}).get("id", "")))
+
+    def find_time_entry(self, ticket_ref: str, *, start: datetime, member_id: int | None) -> PostResult | None:
+        """The ticket's time entry of this member starting at `start` (a post whose answer was lost)."""
+        number = ticket_id(ticket_ref)
+        entries = self._paged(
+            "time/entries", what=f"time entries for ticket #{number}",
+            params={"conditions": f'chargeToId={number} and chargeToType="ServiceTicket"', "orderBy": "id desc"},
+            limit=25,
+        )  # fmt: skip
+        for entry in entries:
+            member = entry.get("member") or {}
+            if entry.get("timeStart") == _iso(start) and (member.get("id") if isinstance(member, dict) else None) == (
+                member_id or None
+            ):
+                return PostResult(external_id=str(entry.get("id", "")))
+        return None
 
     def member_by_email(self, email: str) -> dict | None:
         email = (email or "").strip().replace('"', "")

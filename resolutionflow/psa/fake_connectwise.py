@@ -13,7 +13,8 @@ It speaks what `ConnectWiseClient` uses, on 127.0.0.1, over real HTTP:
   {private}")` and the `clientId` header, and answers Manage's error bodies
   (`{"code", "message", "errors": [...]}`);
 - tickets (`GET`, `PATCH` with a JSON Patch on `status`), their notes (`GET` paged, `POST` with the
-  rule that at least one of the three flags is true), board statuses, boards, time entries,
+  rule that at least one of the three flags is true), board statuses, boards, time entries (`POST`,
+  and `GET` with `conditions` joined by `and`),
   members (`conditions=primaryEmail="..."`), paged with `page` / `pageSize`;
 - faults on demand: `fail_next(method, pattern, status, retry_after=..., delay=..., times=...)`
   (401, 403, 404, 429 with Retry-After, 500, a slow answer) and `keep_status`.
@@ -364,6 +365,17 @@ class FakeConnectWise:
                     return _page(self.board_statuses[int(parts[2])], query)
             if parts == ["time", "entries"] and method == "POST":
                 return self._post_time(data)
+            if parts == ["time", "entries"] and method == "GET":
+                entries = self.time_entries
+                for condition in re.split(r"\s+and\s+", query.get("conditions") or "", flags=re.IGNORECASE):
+                    if not condition.strip():
+                        continue
+                    match = _CONDITION.match(condition)
+                    if not match:
+                        return _error(400, "The conditions could not be parsed.", code="InvalidObject")
+                    value = match.group(2) if match.group(2) is not None else match.group(3)
+                    entries = [e for e in entries if str(e.get(match.group(1), "")).lower() == value.lower()]
+                return _page(entries, query)
             if parts == ["system", "members"] and method == "GET":
                 members = self.members
                 if query.get("conditions"):

@@ -12,7 +12,7 @@ from resolutionflow.accounts.services import audit_record
 from resolutionflow.errors import Conflict, ExternalServiceError, InvalidInput, NotFound
 
 from .client import PSANotConnected, psa_client_for_account
-from .connectwise import ConnectWiseClient
+from .connectwise import ConnectWiseClient, ConnectWiseError
 from .crypto import secret_encrypt, secret_rotate
 from .models import InternalTicket, InternalTicketNote, PSAConnection, PSAMember
 
@@ -91,6 +91,13 @@ def psa_connection_save(
     connection = PSAConnection.objects.select_for_update().filter(account=account).first()
     if connection is None and not private_key:
         raise InvalidInput("Give the API member's private key.", field="private_key")
+    if connection is not None and connection.site != site and not private_key:
+        # The stored key goes, in the Authorization header, to whatever host the site names: a new
+        # host never gets it without the key typed again (no one can send it to a host of theirs).
+        raise InvalidInput(
+            "A new site host needs the private key again: the stored key is only sent to the site it was entered for.",
+            field="private_key",
+        )
     created = connection is None
     connection = connection or PSAConnection(account=account)
     if connection.site != site or connection.company_id != company_id:
@@ -271,10 +278,26 @@ def psa_document_post(
             progress.warnings.append("No time entry was posted: it needs the engineer's ConnectWise member.")
         else:
             start, end = time_span
-            progress.time_entry_id = client.add_time_entry(
-                ticket_ref, start=start, end=max(end, start + timedelta(minutes=1)),
-                notes=f"ResolutionFlow session: {body.splitlines()[0][:200] if body else ''}", member_id=member_id,
-            ).external_id  # fmt: skip
+            unknown = False
+            if progress.retrying:  # an earlier attempt may have posted it and lost the answer
+                try:
+                    found = client.find_time_entry(ticket_ref, start=start, member_id=member_id)
+                    progress.time_entry_id = found.external_id if found else ""
+                except ConnectWiseError as exc:
+                    if exc.kind != "permission":
+                        raise
+                    # May post time but not read it: never charge the time twice, and say so.
+                    unknown = True
+                    progress.warnings.append(
+                        "The time entry was not posted again: an earlier attempt may have posted it, and the API "
+                        f"member may not read time entries to check. {exc.message}"
+                    )
+            if not progress.time_entry_id and not unknown:
+                progress.time_entry_id = client.add_time_entry(
+                    ticket_ref, start=start, end=max(end, start + timedelta(minutes=1)),
+                    notes=f"ResolutionFlow session: {body.splitlines()[0][:200] if body else ''}",
+                    member_id=member_id,
+                ).external_id  # fmt: skip
     status_id, status_label = client.connection.status_for(status_name)
     if not status_id:
         return f"No {status_name} status is configured in the ConnectWise settings: the ticket's status was left."

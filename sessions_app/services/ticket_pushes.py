@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from resolutionflow.accounts.models import User
@@ -103,8 +103,11 @@ def push_attempt(*, push: TicketPush, actor: User | None = None) -> TicketPush:
             return locked  # a concurrent attempt got there first
         session = push.session
         psa_kind, internal_kind, status_name = _POSTING[locked.kind]
+        # Still pending after RETRY_EVERY: the process posting it died, maybe after the note or the
+        # time entry reached the ticket, so they are looked for before anything is posted.
+        stale = locked.created_at <= timezone.now() - RETRY_EVERY
         progress = PostProgress(
-            note_id=locked.external_id, time_entry_id=locked.time_entry_id, retrying=locked.attempts > 0
+            note_id=locked.external_id, time_entry_id=locked.time_entry_id, retrying=locked.attempts > 0 or stale
         )
         try:
             if session.psa_ticket_ref:
@@ -194,13 +197,17 @@ def push_retry(*, push: TicketPush, actor: User) -> TicketPush:
 
 def pushes_retry_failed(*, now=None) -> int:
     """The background retry: failed pushes whose last attempt is older than RETRY_EVERY, at most
-    MAX_BACKGROUND_ATTEMPTS times after the first attempt."""
+    MAX_BACKGROUND_ATTEMPTS times after the first attempt; and pushes still pending RETRY_EVERY after
+    they were recorded (the process posting them died before recording anything): never left behind."""
     now = now or timezone.now()
     due = TicketPush.objects.filter(
-        status=TicketPush.Status.FAILED,
-        attempts__lte=TicketPush.MAX_BACKGROUND_ATTEMPTS,
-        last_attempt_at__lte=now - RETRY_EVERY,
-    ).order_by("last_attempt_at")
+        Q(
+            status=TicketPush.Status.FAILED,
+            attempts__lte=TicketPush.MAX_BACKGROUND_ATTEMPTS,
+            last_attempt_at__lte=now - RETRY_EVERY,
+        )
+        | Q(status=TicketPush.Status.PENDING, created_at__lte=now - RETRY_EVERY)
+    ).order_by(F("last_attempt_at").asc(nulls_first=True), "pk")
     count = 0
     for push in due[:100]:
         push_attempt(push=push)

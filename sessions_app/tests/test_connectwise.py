@@ -13,6 +13,7 @@ from django.utils import timezone
 from facts_app.previews import preview_get
 from resolutionflow.ai.fake_api import Reply
 from resolutionflow.errors import Conflict
+from resolutionflow.psa.client import psa_client_for_account
 from resolutionflow.psa.models import PSAMember
 from sessions_app.models import AISession, TicketPush
 from sessions_app.services import escalations, lifecycle, ticket_pushes
@@ -284,6 +285,42 @@ def test_a_retry_after_a_lost_answer_finds_the_note_instead_of_posting_it_again(
     assert push.status == "posted" and len(posted) == 1 and push.external_id == str(posted[0]["id"])
 
 
+def test_a_retry_after_a_lost_time_entry_answer_finds_it_instead_of_posting_it_again(
+    connected, session, fake_connectwise, settings
+):
+    settings.CONNECTWISE_TIMEOUT = 0.3
+    fake_connectwise.fail_next("POST", "time/entries", 0, delay=0.6)  # posted, but answered too late
+    push = _resolve(session)
+    assert push.status == "failed" and "did not answer" in push.error and push.external_id
+    assert not push.time_entry_id
+    settings.CONNECTWISE_TIMEOUT = 5
+    time.sleep(0.5)
+    assert len(fake_connectwise.time_entries) == 1  # it did reach the ticket
+    ticket_pushes.push_retry(push=push, actor=session.owner)
+    push.refresh_from_db()
+    assert push.status == "posted" and len(fake_connectwise.time_entries) == 1
+    assert push.time_entry_id == str(fake_connectwise.time_entries[0]["id"])
+    lookup = fake_connectwise.calls("GET", "time/entries")[0]["query"]["conditions"]
+    assert lookup == 'chargeToId=48213 and chargeToType="ServiceTicket"'
+    assert len(fake_connectwise.calls("POST", "service/tickets/48213/notes")) == 1
+
+
+def test_a_retry_that_may_not_read_time_entries_never_posts_one_twice_and_says_so(
+    connected, session, fake_connectwise, settings
+):
+    settings.CONNECTWISE_TIMEOUT = 0.3
+    fake_connectwise.fail_next("POST", "time/entries", 0, delay=0.6)  # posted, but answered too late
+    push = _resolve(session)
+    settings.CONNECTWISE_TIMEOUT = 5
+    time.sleep(0.5)
+    fake_connectwise.fail_next("GET", "time/entries", 403)
+    ticket_pushes.push_retry(push=push, actor=session.owner)
+    push.refresh_from_db()
+    assert push.status == "posted" and len(fake_connectwise.time_entries) == 1
+    assert "The time entry was not posted again" in push.status_note
+    assert fake_connectwise.tickets[48213]["status"]["name"] == "Resolved"
+
+
 def test_the_beat_job_retries_a_failed_push_until_it_posts(connected, session, fake_connectwise):
     fake_connectwise.fail_next("POST", "service/tickets/*/notes", 500, times=2)
     push = _resolve(session)
@@ -294,6 +331,26 @@ def test_the_beat_job_retries_a_failed_push_until_it_posts(connected, session, f
         push.refresh_from_db()
         assert push.status == expected
     assert len(fake_connectwise.notes[48213]) == 3  # two from the store, one posted
+
+
+def test_a_push_left_pending_by_a_dead_process_is_posted_by_the_beat_job_and_never_twice(
+    connected, session, fake_connectwise
+):
+    push = ticket_pushes.push_create(session=session, kind="resolution_note", body=POSTED, actor=session.owner)
+    AISession.objects.filter(pk=session.pk).update(status="resolved", resolved_at=timezone.now())
+    session.refresh_from_db()
+    now = timezone.now()
+    assert ticket_pushes.pushes_retry_failed(now=now) == 0  # just recorded: its request may still post it
+    # The process died after the note and the time entry reached the ticket, before recording them.
+    client = psa_client_for_account(session.account)
+    client.post_note("48213", body=POSTED, kind="resolution", member_id=176)
+    client.add_time_entry("48213", start=session.created_at, end=session.resolved_at, notes="x", member_id=176)
+    TicketPush.objects.filter(pk=push.pk).update(created_at=now - timedelta(minutes=6))
+    assert ticket_pushes.pushes_retry_failed(now=now) == 1
+    push.refresh_from_db()
+    assert push.status == "posted" and fake_connectwise.tickets[48213]["status"]["name"] == "Resolved"
+    assert len(fake_connectwise.calls("POST", "service/tickets/48213/notes")) == 1
+    assert len(fake_connectwise.calls("POST", "time/entries")) == 1
 
 
 def test_another_accounts_connection_is_never_used(connected, tenant_b, fake_connectwise):

@@ -168,3 +168,16 @@ def test_analytics_counts_resolutions_by_code_and_domain(tenant_a, tenant_b):
                              "User training", "Not recorded"]  # fmt: skip
     assert chart.rows == [["E-mail", 3, 0, 0, 0, 0, 0, 0], ["Printing", 0, 0, 0, 0, 2, 0, 1]]
     assert chart.alt == "E-mail: 3 fixed; Printing: 2 no fault found, 1 not recorded."
+
+
+def test_a_duplicate_of_the_longest_psa_ticket_reference_is_recorded(tenant_a, client):
+    """A session's PSA ticket reference is up to 40 characters; "PSA #" before it must still fit."""
+    ref = "CW-" + "7" * 37
+    AISessionFactory(owner=tenant_a.engineer, psa_ticket_ref=ref)
+    session = AISessionFactory(owner=tenant_a.engineer)
+
+    _post(client, session, code="duplicate", duplicate_of=f"PSA #{ref}")
+
+    session.refresh_from_db()
+    assert (session.status, session.duplicate_ticket) == ("resolved", f"PSA #{ref}")
+    assert session.resolution_code_label == f"Duplicate of PSA #{ref}"

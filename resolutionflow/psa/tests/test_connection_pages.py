@@ -9,6 +9,7 @@ import pytest
 from resolutionflow.accounts.models import AuditLog
 from resolutionflow.accounts.tests.factories import UserFactory
 from resolutionflow.psa.crypto import secret_decrypt
+from resolutionflow.psa.fake_connectwise import FakeConnectWise
 from resolutionflow.psa.models import PSAConnection, PSAMember
 
 pytestmark = pytest.mark.django_db
@@ -179,3 +180,23 @@ def test_the_first_connection_needs_the_private_key(tenant_a, client, fake_conne
     response = client.post(URL, _form(fake_connectwise, private_key=""))
     assert response.status_code == 400 and "Give the API member&#x27;s private key." in response.content.decode()
     assert not PSAConnection.objects.exists() and fake_connectwise.requests == []
+
+
+def test_a_new_site_host_needs_the_private_key_again(tenant_a, client, connect, fake_connectwise):
+    """The stored key goes to whatever host the site names: changing the site without typing the key
+    again would send it to a host of the editor's choosing (where it can be read off the header)."""
+    connect(tenant_a.account, last_test_ok=True)
+    client.force_login(tenant_a.admin)
+    with FakeConnectWise() as elsewhere:  # any host an admin could name, recording what it is sent
+        response = client.post(URL, _form(fake_connectwise, site=elsewhere.site, private_key=""))
+        assert response.status_code == 400
+        assert "A new site host needs the private key again" in html.unescape(response.content.decode())
+        assert not [r for r in elsewhere.requests if "authorization" in r["headers"]]
+        assert elsewhere.requests == []
+    conn = PSAConnection.objects.get(account=tenant_a.account)
+    assert conn.site == fake_connectwise.site  # nothing changed
+    # The same site without the key keeps it; a new site with the key typed again is saved.
+    assert client.post(URL, _form(fake_connectwise, private_key="")).status_code == 302
+    with FakeConnectWise() as elsewhere:
+        assert client.post(URL, _form(fake_connectwise, site=elsewhere.site)).status_code == 302
+        assert PSAConnection.objects.get(account=tenant_a.account).site == elsewhere.site

@@ -176,6 +176,24 @@ def test_bad_keys_wrong_company_wrong_host_and_a_slow_answer(tenant_a, connect, 
     assert err.value.kind == "timeout"
 
 
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_a_site_on_a_local_or_private_address_is_never_called(tenant_a, connect, fake_connectwise, settings, host):
+    """In production (no CONNECTWISE_HTTP_HOSTS) a site naming the server's own network is refused
+    before any request: an admin cannot make the server probe it (the answers' status codes and
+    errors would say what listens there)."""
+    settings.CONNECTWISE_HTTP_HOSTS = []
+    conn = connect(tenant_a.account, site=f"{host}:{fake_connectwise.port}")
+    for call in (lambda c: c.check(), lambda c: c.ticket("48213")):
+        with pytest.raises(ConnectWiseError, match="is a private or local address, which is never called") as err:
+            call(ConnectWiseClient(conn))
+        assert err.value.kind == "host" and "127.0.0.1" not in err.value.message.replace(conn.site, "")
+    assert fake_connectwise.requests == []
+    for address in ("10.0.0.5", "169.254.169.254", "192.168.1.10"):
+        conn.site = address
+        with pytest.raises(ConnectWiseError, match="private or local address"):
+            ConnectWiseClient(conn).check()
+
+
 def test_a_wrong_ticket_number_is_refused_before_any_call(tenant_a, connect, fake_connectwise):
     connect(tenant_a.account)
     with pytest.raises(InvalidInput, match="digits only"):
