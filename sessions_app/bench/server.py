@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from django.conf import settings
 
 WORKERS = 2
@@ -22,21 +23,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@contextlib.contextmanager
-def gunicorn(*, ai_url: str, secret_key: str, workers: int = WORKERS) -> Iterator[str]:
-    """Serve the project on a free loopback port until the block ends; yields its base URL."""
-    port = free_port()
-    env = {
+def production_env(*, ai_url: str, secret_key: str) -> dict[str, str]:
+    """The environment the bench serves with: production settings (DEBUG off) and every setting
+    production requires, throwaway values where they are secrets."""
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "sessions_app.bench.settings",
         "DJANGO_DEBUG": "false",
         "SECRET_KEY": secret_key,
+        # Production refuses to start without the key that encrypts ConnectWise secrets: a throwaway one.
+        "PSA_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
         "ANTHROPIC_API_KEY": "bench",
         "ANTHROPIC_BASE_URL": ai_url,
         "LOG_LEVEL": "WARNING",
     }
+
+
+@contextlib.contextmanager
+def gunicorn(*, ai_url: str, secret_key: str, workers: int = WORKERS) -> Iterator[str]:
+    """Serve the project on a free loopback port until the block ends; yields its base URL."""
+    port = free_port()
+    env = production_env(ai_url=ai_url, secret_key=secret_key)
     base_dir = Path(settings.BASE_DIR)
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=base_dir, env=env, check=True
