@@ -305,6 +305,9 @@ AI_BUDGET_BACKGROUND_RETRY = env.float("AI_BUDGET_BACKGROUND_RETRY", default=30.
 # the SDK's retries and the caller is told to wait instead.
 AI_PROVIDER_PAUSE_DEFAULT = env.float("AI_PROVIDER_PAUSE_DEFAULT", default=5.0)
 AI_PROVIDER_MAX_INLINE_WAIT = env.float("AI_PROVIDER_MAX_INLINE_WAIT", default=5.0)
+# A provider's retry-after above this (seconds) counts as this: one broken header must not pause
+# every account for hours.
+AI_PROVIDER_MAX_PAUSE = env.float("AI_PROVIDER_MAX_PAUSE", default=60.0)
 # US dollars per million tokens, per model.
 AI_PRICES = {
     "claude-haiku-5-5": {

@@ -311,14 +311,16 @@ def _sit_out(pause: float, deadline: float, *, status: int | None) -> None:
 
 
 def _retry_after_header(headers) -> float | None:
-    """The provider's retry-after (`retry-after-ms`, else `retry-after` in seconds), if it gave one."""
+    """The provider's retry-after (`retry-after-ms`, else `retry-after` in seconds), if it gave one,
+    at most AI_PROVIDER_MAX_PAUSE: it pauses every account, so "inf" or a year (a broken proxy)
+    must not stop the deployment for that long."""
     for name, scale in (("retry-after-ms", 1000), ("retry-after", 1)):
         try:
             value = float(headers.get(name, ""))
         except (TypeError, ValueError):
             continue
-        if value > 0:
-            return value / scale
+        if value > 0:  # "nan" is not
+            return min(value / scale, settings.AI_PROVIDER_MAX_PAUSE)
     return None
 
 

@@ -291,3 +291,21 @@ def test_calls_inside_background_work_use_the_background_budget(fake_anthropic, 
     assert caught.value.kind == "busy"
     assert AIThrottle.objects.get().priority == "background"
     assert ask(tenant_a.account, action="resolution_note") == {"status": "ok"}  # in a request: live
+
+
+@pytest.mark.parametrize("given", ["inf", "1e12", "999999999"])
+def test_a_huge_or_malformed_retry_after_is_capped_and_never_pauses_the_deployment_for_long(
+    fake_anthropic, settings, tenant_a, given
+):
+    """A provider (or a proxy in front of it) answering 429 with retry-after "inf" or a year must
+    neither crash the call nor pause every account for that long: the pause is capped."""
+    settings.AI_PROVIDER_MAX_INLINE_WAIT = 0.5
+    settings.AI_PROVIDER_MAX_PAUSE = 60
+    fake_anthropic.enqueue(Reply.error(429, retry_after=given))
+
+    with pytest.raises(AIError) as caught:
+        ask(tenant_a.account)
+
+    assert caught.value.kind == "busy" and 1 <= caught.value.retry_after <= 60
+    assert 0 < budget.provider_paused_for() <= 60
+    assert AIThrottle.objects.get().retry_after_s <= 60
