@@ -291,7 +291,9 @@ def acquire(*, account, priority: Priority, wait: float) -> Slot:
     the bucket's or the pause's own time when it is known)."""
     store = backend()
     limits = limits_for(account, priority)
-    lease_seconds = settings.AI_BUDGET_LEASE_SECONDS
+    # Never shorter than a call can run (AI_DEADLINE bounds the wait, the SDK's retries and the call),
+    # whatever AI_BUDGET_LEASE_SECONDS says: a lease expiring under a live call gives its slot twice.
+    lease_seconds = max(settings.AI_BUDGET_LEASE_SECONDS, settings.AI_DEADLINE + 1)
     started = time.monotonic()
     give_up = started + max(0.0, wait)
     poll = POLL_MIN

@@ -241,6 +241,7 @@ def test_a_process_killed_while_holding_a_slot_frees_it_by_expiry(settings, tena
         "REDIS_CACHE_URL": django_settings.CACHES["default"]["LOCATION"],
         "AI_BUDGET_INTERACTIVE_CONCURRENCY": "1",
         "AI_BUDGET_LEASE_SECONDS": str(lease),
+        "AI_DEADLINE": "0.5",  # a lease is never shorter than the deadline (plus 1 s)
     }
     child = subprocess.Popen([sys.executable, "-c", code], cwd=BASE_DIR, env=env, stdout=subprocess.PIPE)  # noqa: S603
     try:
@@ -309,3 +310,19 @@ def test_a_huge_or_malformed_retry_after_is_capped_and_never_pauses_the_deployme
     assert caught.value.kind == "busy" and 1 <= caught.value.retry_after <= 60
     assert 0 < budget.provider_paused_for() <= 60
     assert AIThrottle.objects.get().retry_after_s <= 60
+
+
+def test_a_lease_never_expires_under_a_call_however_the_deadline_is_configured(settings, tenant_a):
+    """.env.example sets AI_BUDGET_LEASE_SECONDS=105 for AI_DEADLINE=90: an operator who raises the
+    deadline alone must not get leases that expire while their calls still run (the slot would be
+    given again: more calls at once than the concurrency)."""
+    store = _redis_store()
+    settings.AI_DEADLINE = 200.0
+    settings.AI_BUDGET_LEASE_SECONDS = 105.0
+
+    slot = budget.acquire(account=tenant_a.account, priority=Priority.INTERACTIVE, wait=0)
+
+    leases, _ = budget._keys(tenant_a.account.pk, Priority.INTERACTIVE)
+    seconds, micros = store.client.time()
+    now_ms = seconds * 1000 + micros // 1000
+    assert store.client.zscore(leases, slot.lease) - now_ms >= 200_000
