@@ -394,7 +394,11 @@ def _take_slot(request: AIRequest, account, deadline: float) -> budget.Slot:
         _throttled(request, account, busy.reason, AIThrottle.Outcome.TOLD_TO_WAIT, busy.waited, retry_after)
         raise AIError("busy", f"{busy.reason} budget", retry_after=retry_after) from None
     if slot.waited >= 0.001 and slot.reason is not None:
-        _throttled(request, account, slot.reason, AIThrottle.Outcome.WAITED, slot.waited, None)
+        try:
+            _throttled(request, account, slot.reason, AIThrottle.Outcome.WAITED, slot.waited, None)
+        except BaseException:  # a soft time limit, the database: the slot is not kept until it expires
+            budget.release(slot)
+            raise
     return slot
 
 

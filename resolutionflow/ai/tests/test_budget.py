@@ -326,3 +326,23 @@ def test_a_lease_never_expires_under_a_call_however_the_deadline_is_configured(s
     seconds, micros = store.client.time()
     now_ms = seconds * 1000 + micros // 1000
     assert store.client.zscore(leases, slot.lease) - now_ms >= 200_000
+
+
+def test_a_call_that_fails_recording_its_wait_gives_its_slot_back(fake_anthropic, settings, tenant_a, monkeypatch):
+    """Between taking the slot and the call, the waited call writes its AIThrottle row: a failure
+    there (a task's soft time limit, the database) must not keep the slot until its lease expires."""
+    settings.AI_BUDGET_INTERACTIVE_CONCURRENCY = 1
+    held = budget.acquire(account=tenant_a.account, priority=Priority.INTERACTIVE, wait=0)
+    threading.Timer(0.1, budget.release, args=[held]).start()
+
+    class Interrupted(Exception):
+        pass
+
+    def refuse(**fields):
+        raise Interrupted
+
+    monkeypatch.setattr(AIThrottle.objects, "create", refuse)
+    with pytest.raises(Interrupted):
+        ask(tenant_a.account)
+
+    assert budget.in_use(tenant_a.account.pk)["interactive"] == 0
