@@ -294,6 +294,8 @@ def acquire(*, account, priority: Priority, wait: float) -> Slot:
     # Never shorter than a call can run (AI_DEADLINE bounds the wait, the SDK's retries and the call),
     # whatever AI_BUDGET_LEASE_SECONDS says: a lease expiring under a live call gives its slot twice.
     lease_seconds = max(settings.AI_BUDGET_LEASE_SECONDS, settings.AI_DEADLINE + 1)
+    if limits.per_minute <= 0:  # an account given no calls (a rate of 0 would divide by zero in the bucket)
+        raise Busy(_retry_after(priority), Refusal.RATE, 0.0)
     started = time.monotonic()
     give_up = started + max(0.0, wait)
     poll = POLL_MIN

@@ -346,3 +346,15 @@ def test_a_call_that_fails_recording_its_wait_gives_its_slot_back(fake_anthropic
         ask(tenant_a.account)
 
     assert budget.in_use(tenant_a.account.pk)["interactive"] == 0
+
+
+@pytest.mark.parametrize("name", ["background_per_minute", "background_concurrency"])
+def test_an_account_overridden_to_zero_gets_no_background_call_and_nothing_crashes(settings, tenant_a, name):
+    """An owner stops an account's background AI with an override of 0: every call is told to wait
+    (a rate of 0 divided by zero: the Redis script failed, and the call went ahead unmetered)."""
+    settings.AI_BUDGET_OVERRIDES = {tenant_a.account.slug: {name: 0}}
+    for _ in range(3):
+        with pytest.raises(budget.Busy):
+            budget.acquire(account=tenant_a.account, priority=Priority.BACKGROUND, wait=0)
+    assert budget.in_use(tenant_a.account.pk) == {"interactive": 0, "background": 0}
+    budget.release(budget.acquire(account=tenant_a.account, priority=Priority.INTERACTIVE, wait=0))
