@@ -125,7 +125,12 @@ def analyse_batch(
         for session_id, claimed_at in claims[started:]:
             AISession.objects.filter(
                 pk=session_id, analysis_status=A.PROCESSING, analysis_started_at=claimed_at
-            ).update(analysis_status=A.PENDING, analysis_started_at=None)
+            ).update(
+                # A claim never started is no attempt: a provider pause must not use up the session's tries.
+                analysis_status=A.PENDING,
+                analysis_started_at=None,
+                analysis_attempts=F("analysis_attempts") - 1,
+            )
     return result
 
 

@@ -306,3 +306,24 @@ def test_a_busy_provider_retries_the_handoff_assessment_later_and_nothing_is_los
     first, second = fake_anthropic.requests[:2]
     assert second["received_at"] - first["received_at"] >= 0.9
     assert AIThrottle.objects.get(account=tenant_a.account).reason == "provider"
+
+
+@pytest.mark.django_db
+def test_sessions_handed_back_by_a_provider_pause_never_run_out_of_attempts(fake_anthropic, settings, tenant_a):
+    """A batch that stops at the provider's pause hands back the sessions it had not started: a claim
+    never started is no attempt (else each pause used up one of their FLYWHEEL_MAX_ATTEMPTS, and a
+    session could fail for good at its first real try)."""
+    settings.AI_PROVIDER_MAX_INLINE_WAIT = 0.5
+    waiting = [
+        AISessionFactory(owner=tenant_a.engineer, status="resolved", analysis_status=AISession.AnalysisStatus.PENDING)
+        for _ in range(3)
+    ]
+    for _ in range(3):  # each batch: one session told to wait, the two others handed back
+        budget.backend().clear()
+        fake_anthropic.enqueue(Reply.error(429, retry_after=10))
+        result = analyse_batch(limit=3)
+        assert result.claimed == 1 and result.outcomes.get("busy") == 1
+
+    for session in waiting:
+        session.refresh_from_db()
+        assert session.analysis_status == AISession.AnalysisStatus.PENDING and session.analysis_attempts == 0
